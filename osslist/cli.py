@@ -1,11 +1,429 @@
-"""Command line of osslist (placeholder until the listing issue lands the real one)."""
+"""Command line of osslist: the only module that imports click or tqdm, or calls sys.exit.
+
+Commands parse options into plain values and hand them to the library (job, du, credentials,
+demo, emulator). Errors become exit codes here and only here: our OsslistError carries its own
+``exit_code``; click usage errors are 2; anything unexpected is 1. Each error is one line on
+stderr; the traceback is shown only with -v/--verbose. stdout carries records only.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
+import os
+import sys
+import traceback
+from typing import Any, Callable, TypeVar
+
 import click
 
+from osslist import job as jobs
+from osslist.errors import OsslistError, OssError
 
-@click.group()
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("osslist")
+
+EXIT_CODES_EPILOG = """\b
+Exit codes:
+  0    success (also when --limit stopped the listing)
+  1    anything else: OSS kept failing past the retries, the listing protocol broke
+  2    usage or bad input (bad option, invalid bucket name); no network call was made
+  3    credentials: no role attached, metadata server unreachable, STS refused
+  4    OSS refused: AccessDenied, NoSuchBucket, a key or token a refresh did not cure
+  143  SIGTERM: the current page was finished and the checkpoint saved
+"""
+
+
+class DefaultCommandGroup(click.Group):
+    """A group whose default command is ``ls``, so the seed's ``osslist --bucket B`` works.
+
+    It also owns the edge: errors become one line on stderr and an exit code."""
+
+    default_command = "ls"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Insert ``ls`` unless the first argument is a command name or group-level flag."""
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "--version")):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Run with click's own error handling off, so usage errors print as one line too."""
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:
+            click.echo(f"Error: {_one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line a person reads: for OSS failures, bucket, endpoint, code and request id."""
+    message = _one_line(str(exc)) or type(exc).__name__
+    if isinstance(exc, OssError):
+        parts = [
+            f"{name}={value}"
+            for name, value in (
+                ("bucket", exc.bucket),
+                ("endpoint", exc.endpoint),
+                ("code", exc.code),
+                ("request_id", exc.request_id),
+            )
+            if value and f"{value}" not in message
+        ]
+        if parts:
+            message = f"{message} ({', '.join(parts)})"
+    if not isinstance(exc, OsslistError):
+        message = f"unexpected {type(exc).__name__}: {message}"
+    return f"Error: {message}"
+
+
+def edge(func: F) -> F:
+    """Turn what a command raises into an exit code and one line (traceback with --verbose)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbose = bool(kwargs.get("verbose"))
+        _configure_logging(verbose)
+        try:
+            return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except BrokenPipeError:
+            # The reader went away (`| head`): not an error of ours, and nothing more to say.
+            _silence_stdout()
+            raise click.exceptions.Exit(141) from None
+        except Exception as exc:  # the edge: every failure becomes a line and a code
+            if verbose:
+                traceback.print_exc(file=sys.stderr)
+            click.echo(error_line(exc), err=True)
+            code = exc.exit_code if isinstance(exc, OsslistError) else 1
+            raise click.exceptions.Exit(code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real fd (e.g. under CliRunner)
+        pass
+
+
+def _configure_logging(verbose: bool) -> None:
+    """-v: DEBUG for osslist's own loggers only; oss2 stays at WARNING (its DEBUG dumps headers)."""
+    logging.getLogger("oss2").setLevel(logging.WARNING)
+    if not verbose:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+
+
+def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
+    """click.option with its OSSLIST_<NAME> env var, shown in --help."""
+    return click.option(*names, envvar=f"OSSLIST_{env}", show_envvar=True, **kwargs)
+
+
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+credential_options = _stack(
+    _opt(
+        "--credentials",
+        env="CREDENTIALS",
+        type=click.Choice(jobs.CREDENTIAL_SOURCES),
+        default="auto",
+        show_default=True,
+        help="Credential source: auto tries env keys, then RRSA, then the instance RAM role.",
+    ),
+    _opt("--role-name", env="ROLE_NAME", help="RAM role name; skips discovery (else ALIBABA_CLOUD_ECS_METADATA)."),
+    _opt(
+        "--metadata-endpoint",
+        env="METADATA_ENDPOINT",
+        help="Metadata server base URL (else ALIBABA_CLOUD_IMDS_ENDPOINT, else the instance's).",
+    ),
+)
+
+connection_options = _stack(
+    _opt("--bucket", env="BUCKET", required=True, help="Bucket to list."),
+    _opt(
+        "--endpoint",
+        env="ENDPOINT",
+        default=jobs.DEFAULT_ENDPOINT,
+        show_default=True,
+        help="OSS endpoint host or URL; https:// when no scheme is given.",
+    ),
+    _opt("--region", env="REGION", help="Region for V4 signing (default: taken from the endpoint)."),
+    _opt(
+        "--signature-version",
+        env="SIGNATURE_VERSION",
+        type=click.Choice(jobs.SIGNATURE_VERSIONS),
+        default="4",
+        show_default=True,
+        help="OSS request signature version.",
+    ),
+    credential_options,
+)
+
+range_options = _stack(
+    _opt(
+        "--list-api",
+        env="LIST_API",
+        type=click.Choice(jobs.LIST_APIS),
+        default="v1",
+        show_default=True,
+        help="ListObjects with marker (v1) or ListObjectsV2 with continuation token (v2).",
+    ),
+    _opt(
+        "--max-keys",
+        env="MAX_KEYS",
+        type=click.IntRange(1, 1000),
+        default=1000,
+        show_default=True,
+        help="Keys per page (1..1000).",
+    ),
+    _opt("--prefix", env="PREFIX", default="", help="Only keys starting with this prefix."),
+    _opt(
+        "--delimiter",
+        env="DELIMITER",
+        default="",
+        help="Group keys one level deep at this character (e.g. /); common prefixes become records.",
+    ),
+    _opt(
+        "--start-after",
+        "--marker",
+        "start_after",
+        env="START_AFTER",
+        default="",
+        help="Only keys sorting strictly after this key (alias --marker).",
+    ),
+    _opt("--end-before", env="END_BEFORE", help="Only keys sorting strictly before this key."),
+)
+
+filter_options = _stack(
+    _opt("--include", env="INCLUDE", multiple=True, help="Only keys matching this glob (repeatable)."),
+    _opt("--exclude", env="EXCLUDE", multiple=True, help="Skip keys matching this glob (repeatable)."),
+    _opt("--min-size", env="MIN_SIZE", help="Only objects at least this big (bytes, or 10K, 5M, 1G)."),
+    _opt("--max-size", env="MAX_SIZE", help="Only objects at most this big (bytes, or 10K, 5M, 1G)."),
+    _opt(
+        "--modified-after",
+        env="MODIFIED_AFTER",
+        help="Only objects modified at or after this time (ISO 8601 like 2024-01-01, or an age like 7d).",
+    ),
+    _opt(
+        "--modified-before",
+        env="MODIFIED_BEFORE",
+        help="Only objects modified before this time (ISO 8601, or an age like 7d).",
+    ),
+    _opt(
+        "--storage-class",
+        "storage_classes",
+        env="STORAGE_CLASS",
+        multiple=True,
+        help="Only this storage class: Standard, IA, Archive, ColdArchive, DeepColdArchive (repeatable).",
+    ),
+)
+
+output_options = _stack(
+    _opt(
+        "--format",
+        "fmt",
+        env="FORMAT",
+        type=click.Choice(jobs.OUTPUT_FORMATS),
+        default="text",
+        show_default=True,
+        help="text: keys; long: time, size, class, etag, key; jsonl: one JSON object per line; csv: inventory columns.",
+    ),
+    _opt("-0", "--null", env="NULL", is_flag=True, help="With --format text, end each key with NUL, not newline."),
+    _opt("-h", "--human-readable", "human", env="HUMAN_READABLE", is_flag=True, help="Human sizes in long format."),
+    _opt("--output", env="OUTPUT", type=click.Path(dir_okay=False), help="Write records to this file, not stdout."),
+    _opt(
+        "--summary-json",
+        env="SUMMARY_JSON",
+        type=click.Path(dir_okay=False),
+        help="Also write the summary as JSON to this file.",
+    ),
+    _opt("--no-progress", env="NO_PROGRESS", is_flag=True, help="No progress bar (it shows only on a terminal)."),
+)
+
+scale_options = _stack(
+    _opt(
+        "--parallel",
+        env="PARALLEL",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="List this many key ranges concurrently (output order unchanged).",
+    ),
+    _opt("--shard-index", env="SHARD_INDEX", type=click.IntRange(min=0), help="This worker's shard (0-based)."),
+    _opt("--shard-count", env="SHARD_COUNT", type=click.IntRange(min=1), help="Number of shards in all."),
+    _opt(
+        "--checkpoint",
+        env="CHECKPOINT",
+        type=click.Path(dir_okay=False),
+        help="Save progress to this file after every page and resume from it.",
+    ),
+)
+
+run_options = _stack(
+    _opt("--dry-run", env="DRY_RUN", is_flag=True, help="Validate everything, print the plan as JSON, call nothing."),
+    _opt("-v", "--verbose", env="VERBOSE", is_flag=True, help="Debug logs and tracebacks on stderr (never secrets)."),
+)
+
+
+@click.group(
+    cls=DefaultCommandGroup,
+    context_settings={"help_option_names": ["--help"], "max_content_width": 110},
+    epilog=EXIT_CODES_EPILOG,
+)
 @click.version_option(package_name="osslist")
 def main() -> None:
-    """List every object of an OSS bucket from a pod."""
+    """List every object of an Alibaba Cloud OSS bucket from a pod, with the pod's RAM role.
+
+    The default command is ls: `osslist --bucket B` is `osslist ls --bucket B`.
+    Every option can also be set with the environment variable shown beside it.
+    """
+
+
+def _list_job(params: dict[str, Any]) -> jobs.ListJob:
+    """Copy the parsed options into the job's plain values."""
+    return jobs.ListJob(
+        connection=_connection(params),
+        selection=jobs.Selection(
+            list_api=params["list_api"],
+            max_keys=params["max_keys"],
+            prefix=params["prefix"],
+            delimiter=params["delimiter"],
+            start_after=params["start_after"],
+            end_before=params["end_before"],
+            limit=params.get("limit"),
+            include=tuple(params["include"]),
+            exclude=tuple(params["exclude"]),
+            min_size=params["min_size"],
+            max_size=params["max_size"],
+            modified_after=params["modified_after"],
+            modified_before=params["modified_before"],
+            storage_classes=tuple(params["storage_classes"]),
+        ),
+        output=jobs.OutputOptions(
+            format=params.get("fmt", "text"), null=params.get("null", False), human=params.get("human", False)
+        ),
+        scale=jobs.Scale(
+            parallel=params.get("parallel", 1),
+            shard_index=params.get("shard_index"),
+            shard_count=params.get("shard_count"),
+            checkpoint=params.get("checkpoint"),
+        ),
+    )
+
+
+def _connection(params: dict[str, Any]) -> jobs.Connection:
+    return jobs.Connection(
+        bucket=params["bucket"],
+        endpoint=params["endpoint"],
+        region=params["region"],
+        signature_version=params["signature_version"],
+        credentials=params["credentials"],
+        role_name=params["role_name"],
+        metadata_endpoint=params["metadata_endpoint"],
+    )
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    click.echo(json.dumps(plan, indent=2, sort_keys=True))
+
+
+class _Progress:
+    """A tqdm bar on stderr when it is a terminal (and not --no-progress); else nothing."""
+
+    def __init__(self, *, disabled: bool) -> None:
+        self._bar: Any = None
+        if not disabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(unit=" obj", unit_scale=True, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def __call__(self, count: int) -> None:
+        if self._bar is not None:
+            self._bar.update(count)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _open_output(path: str | None) -> Any:
+    """The record stream: a file (UTF-8, newlines untouched) or stdout."""
+    if path is None:
+        return sys.stdout
+    try:
+        return open(path, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise jobs.UsageError(f"cannot write --output {path}: {exc.strerror}") from exc
+
+
+def _write_summary_json(path: str | None, summary: Any) -> None:
+    if path is None:
+        return
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(summary.to_json() + "\n")
+
+
+def _finish(summary: Any, summary_json: str | None) -> None:
+    """The summary goes to stderr (stdout is records only) and, on request, to a JSON file."""
+    click.echo(summary.to_text(), err=True)
+    _write_summary_json(summary_json, summary)
+
+
+@main.command("ls", epilog=EXIT_CODES_EPILOG)
+@connection_options
+@range_options
+@_opt("--limit", env="LIMIT", type=click.IntRange(min=1), help="Stop after writing this many records (exit 0).")
+@filter_options
+@output_options
+@scale_options
+@run_options
+@edge
+def ls_command(**params: Any) -> None:
+    """List the objects of a bucket, page by page, exactly and in key order.
+
+    \b
+    Examples:
+      osslist --bucket my-bucket
+      osslist ls --bucket my-bucket --prefix logs/ --format jsonl --output keys.jsonl
+      osslist ls --bucket my-bucket --delimiter / --format long -h
+      osslist ls --bucket my-bucket --modified-after 7d --min-size 1M --storage-class IA
+    """
+    plan = jobs.prepare(_list_job(params))
+    if params["dry_run"]:
+        _print_plan(plan.to_dict())
+        return
+    stream = _open_output(params["output"])
+    progress = _Progress(disabled=params["no_progress"])
+    try:
+        summary = jobs.run(plan, stream=stream, on_page=progress)
+    finally:
+        progress.close()
+        if stream is not sys.stdout:
+            stream.close()
+        else:
+            stream.flush()
+    _finish(summary, params["summary_json"])

@@ -1,0 +1,342 @@
+"""The listing job the CLI runs: options in, records out, a Summary back.
+
+The CLI parses and hands over plain values; this module validates them all before any network
+call (so a bad option exits 2 having sent nothing), and then wires the library together:
+
+    provider -> bucket client -> ListingSpec -> pages -> filter -> limit -> writer -> summary
+
+The run is split so the scale work (ranges, parallel workers, shards, checkpoint/resume) can
+slot in without reshaping it: ``list_range`` lists one half-open key range into a ``Sink``,
+and ``Sink.commit`` is the one place a finished page is acknowledged (where a checkpoint will
+be saved). Nothing here imports click or writes to the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any, Callable, Iterable
+
+from osslist.errors import UsageError
+
+DEFAULT_ENDPOINT = "oss-cn-hangzhou-internal.aliyuncs.com"
+LIST_APIS = ("v1", "v2")
+OUTPUT_FORMATS = ("text", "long", "jsonl", "csv")
+CREDENTIAL_SOURCES = ("auto", "env", "rrsa", "metadata")
+SIGNATURE_VERSIONS = ("1", "4")
+
+OnPage = Callable[[int], None]
+"""Progress callback: called once per page with the number of records that page wrote."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Connection:
+    """Where the bucket is and how to get credentials for it."""
+
+    bucket: str
+    endpoint: str = DEFAULT_ENDPOINT
+    region: str | None = None
+    signature_version: str = "4"
+    credentials: str = "auto"
+    role_name: str | None = None
+    metadata_endpoint: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Selection:
+    """Which objects: the key range, paging and filters, as the user typed them."""
+
+    list_api: str = "v1"
+    max_keys: int = 1000
+    prefix: str = ""
+    delimiter: str = ""
+    start_after: str = ""
+    end_before: str | None = None
+    limit: int | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    min_size: str | None = None
+    max_size: str | None = None
+    modified_after: str | None = None
+    modified_before: str | None = None
+    storage_classes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputOptions:
+    """How records are written (the summary is the CLI's business)."""
+
+    format: str = "text"
+    null: bool = False
+    human: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scale:
+    """Parallelism, sharding and resume; validated now, implemented by the scale work."""
+
+    parallel: int = 1
+    shard_index: int | None = None
+    shard_count: int | None = None
+    checkpoint: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListJob:
+    """Everything one `osslist ls` run needs, before validation."""
+
+    connection: Connection
+    selection: Selection = field(default_factory=Selection)
+    output: OutputOptions = field(default_factory=OutputOptions)
+    scale: Scale = field(default_factory=Scale)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """A validated job: parsed sizes and times, the listing spec, the record predicate."""
+
+    job: ListJob
+    endpoint_url: str
+    spec: Any  # listing.ListingSpec
+    predicate: Callable[[Any], bool]
+    filters: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved plan printed by --dry-run: every value the run would use, no secret."""
+        conn = asdict(self.job.connection)
+        conn["endpoint"] = self.endpoint_url
+        return {
+            "command": "ls",
+            "connection": conn,
+            "listing": asdict(self.spec),
+            "limit": self.job.selection.limit,
+            "filters": self.filters,
+            "output": asdict(self.job.output),
+            "scale": asdict(self.job.scale),
+        }
+
+
+# --- validation ------------------------------------------------------------------------------
+
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+def check_bucket_name(name: str) -> str:
+    """OSS bucket names: 3-63 of a-z, 0-9 and '-', starting and ending alphanumeric.
+
+    Checked here so a typo exits 2 before a request (and a signature) is made."""
+    if not _BUCKET_RE.match(name):
+        raise UsageError(
+            f"invalid bucket name {name!r}: use 3-63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+def normalize_endpoint(endpoint: str) -> str:
+    """Return the endpoint as a URL; no scheme means https (the seed's internal endpoint)."""
+    raw = endpoint.strip()
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        scheme, rest = "https", raw
+    host = rest.rstrip("/")
+    if scheme not in ("http", "https") or not host or not _HOST_RE.match(host):
+        raise UsageError(f"invalid endpoint {endpoint!r}: expected host[:port] or http(s)://host[:port]")
+    return f"{scheme}://{host}"
+
+
+def _check_choice(name: str, value: str, choices: Iterable[str]) -> None:
+    if value not in choices:
+        raise UsageError(f"invalid {name} {value!r}: choose one of {', '.join(choices)}")
+
+
+def _check_selection(sel: Selection) -> None:
+    _check_choice("--list-api", sel.list_api, LIST_APIS)
+    if not 1 <= sel.max_keys <= 1000:
+        raise UsageError(f"invalid --max-keys {sel.max_keys}: must be between 1 and 1000")
+    if sel.limit is not None and sel.limit < 1:
+        raise UsageError(f"invalid --limit {sel.limit}: must be at least 1")
+    if sel.end_before is not None and sel.end_before.encode() <= sel.start_after.encode():
+        raise UsageError("--end-before must sort after --start-after (the range would be empty)")
+
+
+def _check_scale(scale: Scale, sel: Selection) -> None:
+    if scale.parallel < 1:
+        raise UsageError(f"invalid --parallel {scale.parallel}: must be at least 1")
+    if (scale.shard_index is None) != (scale.shard_count is None):
+        raise UsageError("--shard-index and --shard-count go together")
+    if scale.shard_count is not None and scale.shard_index is not None:
+        if scale.shard_count < 1 or not 0 <= scale.shard_index < scale.shard_count:
+            raise UsageError("--shard-index must be in 0..--shard-count-1")
+
+
+def _check_output(out: OutputOptions) -> None:
+    _check_choice("--format", out.format, OUTPUT_FORMATS)
+    if out.null and out.format != "text":
+        raise UsageError("-0/--null applies to --format text only")
+
+
+def _check_connection(conn: Connection) -> str:
+    check_bucket_name(conn.bucket)
+    _check_choice("--signature-version", conn.signature_version, SIGNATURE_VERSIONS)
+    _check_choice("--credentials", conn.credentials, CREDENTIAL_SOURCES)
+    return normalize_endpoint(conn.endpoint)
+
+
+def _build_filter(sel: Selection, *, now: float) -> tuple[Callable[[Any], bool], dict[str, Any]]:
+    """Parse sizes and times with the filters module; return the predicate and its plan view."""
+    from osslist import filters
+
+    parsed: dict[str, Any] = {
+        "include": list(sel.include),
+        "exclude": list(sel.exclude),
+        "min_size": None if sel.min_size is None else filters.parse_size(sel.min_size),
+        "max_size": None if sel.max_size is None else filters.parse_size(sel.max_size),
+        "modified_after": None if sel.modified_after is None else filters.parse_time(sel.modified_after, now=now),
+        "modified_before": None
+        if sel.modified_before is None
+        else filters.parse_time(sel.modified_before, now=now),
+        "storage_classes": list(sel.storage_classes),
+    }
+    lo, hi = parsed["min_size"], parsed["max_size"]
+    if lo is not None and hi is not None and lo > hi:
+        raise UsageError("--min-size is larger than --max-size: nothing could match")
+    return filters.build_filter(**parsed), parsed
+
+
+def _listing_spec(sel: Selection) -> Any:
+    from osslist.listing import ListingSpec
+
+    return ListingSpec(
+        prefix=sel.prefix,
+        delimiter=sel.delimiter,
+        start_after=sel.start_after,
+        end_before=sel.end_before,
+        list_api=sel.list_api,
+        max_keys=sel.max_keys,
+    )
+
+
+def prepare(job: ListJob, *, now: float | None = None) -> Plan:
+    """Validate every option and resolve the plan; raises UsageError, makes no network call."""
+    endpoint_url = _check_connection(job.connection)
+    _check_selection(job.selection)
+    _check_output(job.output)
+    _check_scale(job.scale, job.selection)
+    predicate, parsed = _build_filter(job.selection, now=time.time() if now is None else now)
+    return Plan(
+        job=job,
+        endpoint_url=endpoint_url,
+        spec=_listing_spec(job.selection),
+        predicate=predicate,
+        filters=parsed,
+    )
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+class Sink:
+    """Where listed pages go: filter, limit, write, count, then commit.
+
+    ``commit`` is called once per page after its records are written; it is the single place
+    where a finished page is acknowledged (progress now, a checkpoint save later)."""
+
+    def __init__(
+        self,
+        *,
+        writer: Any,
+        summary: Any,
+        predicate: Callable[[Any], bool],
+        limit: int | None = None,
+        on_page: OnPage | None = None,
+    ) -> None:
+        self._writer = writer
+        self._summary = summary
+        self._predicate = predicate
+        self._remaining = limit
+        self._on_page = on_page
+        self._page_written = 0
+
+    @property
+    def full(self) -> bool:
+        """True once --limit records were written: the run stops, successfully."""
+        return self._remaining is not None and self._remaining <= 0
+
+    def feed(self, records: Iterable[Any]) -> None:
+        """Write the records that pass the filter, up to the limit."""
+        for record in records:
+            if self.full:
+                return
+            if not self._predicate(record):
+                continue
+            self._writer.write(record)
+            self._summary.add(record)
+            self._page_written += 1
+            if self._remaining is not None:
+                self._remaining -= 1
+
+    def commit(self, position: Any) -> None:
+        """A page is fully written; ``position`` says where listing would resume."""
+        if self._on_page is not None:
+            self._on_page(self._page_written)
+        self._page_written = 0
+
+
+def list_range(client: Any, spec: Any, sink: Sink, *, position: Any = None) -> None:
+    """List one half-open key range page by page into ``sink``, stopping early when it is full."""
+    from osslist.listing import iter_pages
+
+    for page, after in iter_pages(client, spec, position=position):
+        sink.feed(page.records)
+        sink.commit(after)
+        if sink.full:
+            return
+
+
+def open_client(conn: Connection, endpoint_url: str) -> Any:
+    """Credential provider, then the bucket client; neither contacts the network yet."""
+    from osslist.client import make_bucket_client
+    from osslist.credentials import resolve_provider
+
+    provider = resolve_provider(
+        source=conn.credentials,
+        role_name=conn.role_name,
+        metadata_endpoint=conn.metadata_endpoint,
+    )
+    return make_bucket_client(
+        bucket=conn.bucket,
+        endpoint=endpoint_url,
+        provider=provider,
+        region=conn.region,
+        signature_version=conn.signature_version,
+    )
+
+
+def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None, client: Any = None) -> Any:
+    """Run a prepared listing, writing records to ``stream``; return the Summary.
+
+    ``client`` may be passed in (tests, the demo); otherwise it is built from the plan."""
+    from osslist.output import make_writer
+    from osslist.summary import Summary
+
+    job = plan.job
+    if client is None:
+        client = open_client(job.connection, plan.endpoint_url)
+    summary = Summary()
+    started = time.monotonic()
+    writer = make_writer(
+        job.output.format, stream, null=job.output.null, human=job.output.human, bucket=job.connection.bucket
+    )
+    sink = Sink(
+        writer=writer, summary=summary, predicate=plan.predicate, limit=job.selection.limit, on_page=on_page
+    )
+    try:
+        list_range(client, plan.spec, sink)
+    finally:
+        writer.close()
+        summary.requests = client.requests_made
+        summary.elapsed = time.monotonic() - started
+    return summary
