@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any, Callable, Iterable
+from typing import IO, Any, Callable, Iterable, Mapping
 
 from osslist.errors import UsageError
 
@@ -296,16 +296,20 @@ def list_range(client: Any, spec: Any, sink: Sink, *, position: Any = None) -> N
             return
 
 
-def open_client(conn: Connection, endpoint_url: str) -> Any:
-    """Credential provider, then the bucket client; neither contacts the network yet."""
-    from osslist.client import make_bucket_client
+def open_provider(conn: Connection, *, environ: Mapping[str, str] | None = None) -> Any:
+    """The credential provider for this connection; it fetches lazily, on first use."""
     from osslist.credentials import resolve_provider
 
-    provider = resolve_provider(
-        source=conn.credentials,
-        role_name=conn.role_name,
-        metadata_endpoint=conn.metadata_endpoint,
+    return resolve_provider(
+        conn.credentials, role_name=conn.role_name, metadata_endpoint=conn.metadata_endpoint, environ=environ
     )
+
+
+def open_client(conn: Connection, endpoint_url: str, *, environ: Mapping[str, str] | None = None) -> Any:
+    """Credential provider, then the bucket client; neither contacts the network yet."""
+    from osslist.client import make_bucket_client
+
+    provider = open_provider(conn, environ=environ)
     return make_bucket_client(
         bucket=conn.bucket,
         endpoint=endpoint_url,
@@ -315,16 +319,22 @@ def open_client(conn: Connection, endpoint_url: str) -> Any:
     )
 
 
-def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None, client: Any = None) -> Any:
+def run(
+    plan: Plan,
+    *,
+    stream: IO[Any],
+    on_page: OnPage | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Any:
     """Run a prepared listing, writing records to ``stream``; return the Summary.
 
-    ``client`` may be passed in (tests, the demo); otherwise it is built from the plan."""
+    ``environ`` replaces os.environ for credential discovery (the demo points it at its own
+    emulator without touching the caller's environment)."""
     from osslist.output import make_writer
     from osslist.summary import Summary
 
     job = plan.job
-    if client is None:
-        client = open_client(job.connection, plan.endpoint_url)
+    client = open_client(job.connection, plan.endpoint_url, environ=environ)
     summary = Summary()
     started = time.monotonic()
     writer = make_writer(
@@ -340,3 +350,10 @@ def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None, client: A
         summary.requests = client.requests_made
         summary.elapsed = time.monotonic() - started
     return summary
+
+
+def whoami(conn: Connection, *, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Fetch credentials once and describe them: source, role, masked key id, expiry, hardened mode."""
+    provider = open_provider(conn, environ=environ)
+    provider.get_credentials()
+    return dict(provider.describe())
