@@ -1,0 +1,211 @@
+"""pages.parse_page gives exactly what oss2's own parser gives, on bodies built the way OSS
+encodes them (``encoding-type=url``: fields percent-encoded, decoded with ``unquote``)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+import oss2.xml_utils
+import pytest
+
+from osslist.errors import ListingError
+from osslist.pages import ObjectRecord, PrefixRecord, parse_page
+
+TRICKY_KEYS = [
+    "plain.txt",
+    "with space.txt",
+    " leading and trailing ",
+    "plus+sign",
+    "literal%20percent",
+    "100%",
+    "中文/文件.txt",
+    "emoji-😀.bin",
+    "ctrl-\x01-char",
+    "new\nline",
+    "carriage\rreturn",
+    "tab\there",
+    "back\\slash",
+    'double"quote',
+    "single'quote",
+    "amp&lt;<tag>",
+    "double//slash",
+    "a",
+    "a/",
+    "a/b",
+    "\u00e9t\u00e9",
+    "\ufffd-replacement",
+    "k" * 1023,
+    "键" * 341,  # 1023 bytes of UTF-8
+]
+
+PRETTY = "\n    "
+
+
+def contents_xml(key: str, *, index: int, encode: bool, sep: str) -> str:
+    """One <Contents> element as OSS writes it (etag quoted, owner present)."""
+    value = quote(key, safe="/") if encode else escape(key)
+    classes = ["Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"]
+    return (
+        f"<Contents>{sep}<Key>{value}</Key>{sep}"
+        f"<LastModified>2024-06-{1 + index % 28:02d}T13:13:{index % 60:02d}.000Z</LastModified>{sep}"
+        f"<ETag>&quot;5B3C1A2E053D763E1B002CC607C5{index:04X}&quot;</ETag>{sep}"
+        f"<Type>{'Multipart' if index % 3 else 'Normal'}</Type>{sep}<Size>{index * 1000}</Size>{sep}"
+        f"<StorageClass>{classes[index % 5]}</StorageClass>{sep}"
+        f"<Owner><ID>0022012</ID><DisplayName>user</DisplayName></Owner>{sep}</Contents>"
+    )
+
+
+def make_body(
+    keys: list[str],
+    prefixes: list[str] = (),  # type: ignore[assignment]
+    *,
+    api: str = "v1",
+    truncated: bool = False,
+    next_value: str | None = None,
+    encode: bool = True,
+    pretty: bool = True,
+) -> bytes:
+    """A ListBucketResult body like OSS sends; ``next_value`` is NextMarker or the v2 token."""
+    sep = PRETTY if pretty else ""
+    enc = (lambda v: quote(v, safe="/")) if encode else escape
+    head = ["<?xml version='1.0' encoding='UTF-8'?>", "<ListBucketResult>", "<Name>b</Name>"]
+    head += [f"<Prefix>{enc('top prefix')}</Prefix>", "<MaxKeys>1000</MaxKeys>"]
+    head += ["<Delimiter>/</Delimiter>"]
+    if encode:
+        head.append("<EncodingType>url</EncodingType>")
+    head.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
+    if api == "v2":
+        head.append(f"<KeyCount>{len(keys) + len(prefixes)}</KeyCount>")
+    if next_value is not None:
+        tag = "NextMarker" if api == "v1" else "NextContinuationToken"
+        head.append(f"<{tag}>{enc(next_value)}</{tag}>")
+    body = [contents_xml(k, index=i, encode=encode, sep=sep) for i, k in enumerate(keys)]
+    body += [f"<CommonPrefixes>{sep}<Prefix>{enc(p)}</Prefix></CommonPrefixes>" for p in prefixes]
+    return (sep.join(head + body) + "</ListBucketResult>\n").encode()
+
+
+class _Result:
+    """What oss2's parse functions fill in (a stand-in for ListObjectsResult)."""
+
+    def __init__(self) -> None:
+        self.object_list: list = []
+        self.prefix_list: list = []
+        self.is_truncated = False
+        self.next_marker = ""
+        self.next_continuation_token = ""
+
+
+def oss2_parse(body: bytes, api: str) -> _Result:
+    parse = oss2.xml_utils.parse_list_objects if api == "v1" else oss2.xml_utils.parse_list_objects_v2
+    return parse(_Result(), body)
+
+
+def assert_same_as_oss2(body: bytes, api: str) -> None:
+    ours = parse_page(body, api=api)
+    theirs = oss2_parse(body, api)
+    objects = [r for r in ours.records if isinstance(r, ObjectRecord)]
+    prefixes = [r.prefix for r in ours.records if isinstance(r, PrefixRecord)]
+    assert [o.key for o in objects] == [o.key for o in theirs.object_list]
+    for mine, info in zip(objects, theirs.object_list):
+        assert (mine.size, mine.etag, mine.storage_class, mine.type) == (
+            info.size,
+            info.etag,
+            info.storage_class,
+            info.type,
+        )
+        assert oss2.utils.iso8601_to_unixtime(mine.last_modified) == info.last_modified
+        assert int(mine.mtime_epoch()) == info.last_modified
+    assert prefixes == theirs.prefix_list
+    assert ours.is_truncated == theirs.is_truncated
+    if api == "v1" and theirs.is_truncated:
+        assert ours.next_marker == theirs.next_marker
+    if api == "v2" and theirs.is_truncated:
+        assert ours.next_token == theirs.next_continuation_token
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+@pytest.mark.parametrize("pretty", [True, False], ids=["pretty", "compact"])
+def test_tricky_keys_equal_oss2(api: str, pretty: bool) -> None:
+    keys = sorted(TRICKY_KEYS, key=lambda k: k.encode())
+    body = make_body(keys, api=api, truncated=True, next_value=keys[-1], pretty=pretty)
+    assert_same_as_oss2(body, api)
+    assert [r.key for r in parse_page(body, api=api).records] == keys  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_common_prefixes_equal_oss2_and_merge_in_key_order(api: str) -> None:
+    keys = ["a", "c d/", "z+1"]
+    prefixes = ["a/", "b c/", "中/", "😀/"]
+    body = make_body(keys, prefixes, api=api, truncated=True, next_value="b c/")
+    assert_same_as_oss2(body, api)
+    records = parse_page(body, api=api).records
+    names = [r.key if isinstance(r, ObjectRecord) else r.prefix for r in records]
+    assert names == ["a", "a/", "b c/", "c d/", "z+1", "中/", "😀/"]
+    assert isinstance(records[1], PrefixRecord)
+
+
+def test_bad_percent_escape_decodes_like_oss2_to_replacement_char() -> None:
+    body = make_body(["x"]).replace(b"<Key>x</Key>", b"<Key>bad%E4%B8-%ZZ</Key>")
+    assert_same_as_oss2(body, "v1")
+    key = parse_page(body, api="v1").records[0].key  # type: ignore[union-attr]
+    assert key == "bad\ufffd-%ZZ"
+    key.encode("utf-8")  # no lone surrogate: str order equals UTF-8 byte order
+
+
+def test_unencoded_body_keeps_edge_whitespace_exactly_like_oss2() -> None:
+    keys = [" a ", "b\tc", "plain"]
+    body = make_body(keys, ["  p/"], encode=False, truncated=True, next_value=" a ")
+    assert_same_as_oss2(body, "v1")
+    page = parse_page(body, api="v1")
+    assert page.records[0] == PrefixRecord("  p/")
+    assert page.next_marker == " a "
+
+
+def test_page_fields() -> None:
+    page = parse_page(make_body(["k"], api="v2", truncated=True, next_value="tok/1 2"), api="v2")
+    assert page.is_truncated and page.next_token == "tok/1 2" and page.next_marker is None
+    record = page.records[0]
+    assert record == ObjectRecord(
+        key="k",
+        size=0,
+        last_modified="2024-06-01T13:13:00.000Z",
+        etag="5B3C1A2E053D763E1B002CC607C50000",
+        storage_class="Standard",
+        type="Normal",
+    )
+    last = parse_page(make_body([], api="v1"), api="v1")
+    assert last.records == [] and not last.is_truncated and last.next_marker is None
+
+
+def test_mtime_epoch_keeps_milliseconds() -> None:
+    record = ObjectRecord("k", 1, "1970-01-02T00:00:01.250Z", "e", "Standard", "Normal")
+    assert record.mtime_epoch() == 86401.25
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<ListBucketResult><IsTruncated>false</IsTruncated>",
+        b"not xml at all",
+        b"",
+        b"<Error><Code>AccessDenied</Code></Error>",
+        b"<ListBucketResult><Name>b</Name></ListBucketResult>",
+        b"<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key>"
+        b"<Size>x</Size></Contents></ListBucketResult>",
+        b"<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Size>1</Size>"
+        b"</Contents></ListBucketResult>",
+        b"<ListBucketResult><IsTruncated>false</IsTruncated><a>1</a></ListBucketResult>",
+    ],
+    ids=["unclosed", "text", "empty", "error", "no-truncated", "bad-size", "no-key", "one-letter"],
+)
+def test_broken_bodies_raise_listing_error(body: bytes) -> None:
+    with pytest.raises(ListingError):
+        parse_page(body, api="v1")
+
+
+def test_error_message_does_not_echo_the_body() -> None:
+    secret = b"<Error><Code>X</Code><SecurityToken>SECRET-TOKEN</SecurityToken></Error>"
+    with pytest.raises(ListingError) as info:
+        parse_page(secret, api="v1")
+    assert "SECRET" not in str(info.value)
