@@ -1,0 +1,436 @@
+"""The Kubernetes manifests and RAM policies in k8s/, checked offline.
+
+No cluster and no network: every manifest validates against the bundled schemas of
+kubernetes-validate (strict mode); the properties ECI and the tool rely on are asserted one by one
+(each check is also shown to fire on a mutated copy); every container's args run through the real
+CLI with --dry-run, with its environment resolved and $(VAR) expanded the way the kubelet does.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.test_dockerfile import dockerfile_uid
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S = ROOT / "k8s"
+ECI_LABEL = "alibabacloud.com/eci"
+ECI_ROLE = "k8s.aliyun.com/eci-ram-role-name"
+RRSA_ROLE = "pod-identity.alibabacloud.com/role-name"
+RRSA_INJECTION = "pod-identity.alibabacloud.com/injection"
+WORKLOADS = ("Deployment", "Job", "CronJob")
+# Containers may override the entrypoint only with these (the toolbox idles for `kubectl exec`).
+ALLOWED_COMMANDS = ("osslist", "sleep")
+
+
+def manifest_files() -> list[Path]:
+    return sorted(p for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def load_docs(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def all_docs() -> list[tuple[Path, dict[str, Any]]]:
+    return [(path, doc) for path in manifest_files() for doc in load_docs(path)]
+
+
+def docs_of(kind: str) -> list[tuple[Path, dict[str, Any]]]:
+    return [(path, doc) for path, doc in all_docs() if doc["kind"] == kind]
+
+
+def doc_id(item: tuple[Path, dict[str, Any]]) -> str:
+    path, doc = item
+    return f"{path.relative_to(K8S)}:{doc['kind']}/{doc['metadata']['name']}"
+
+
+def workloads() -> list[tuple[Path, dict[str, Any]]]:
+    return [(path, doc) for path, doc in all_docs() if doc["kind"] in WORKLOADS]
+
+
+def pod_template(doc: dict[str, Any]) -> dict[str, Any]:
+    """The pod template of a Deployment, Job or CronJob."""
+    spec = doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
+    return spec["template"]
+
+
+def job_spec(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
+
+
+def containers(template: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = template["spec"]
+    return list(spec.get("initContainers", [])) + list(spec["containers"])
+
+
+def configmap_data(name: str = "osslist-config") -> dict[str, str]:
+    found = [doc for _, doc in docs_of("ConfigMap") if doc["metadata"]["name"] == name]
+    assert len(found) == 1, f"ConfigMap {name} must be defined exactly once"
+    return found[0]["data"]
+
+
+# --- schema and kustomize --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("item", all_docs(), ids=doc_id)
+def test_manifest_validates_strictly_against_a_recent_kubernetes(item: tuple[Path, dict[str, Any]]) -> None:
+    _, doc = item
+    version = kubernetes_validate.utils.latest_version()
+    assert tuple(int(x) for x in version.split(".")[:2]) >= (1, 30), version
+    # Raises ValidationError (unknown field in strict mode, wrong type) or SchemaNotFoundError.
+    kubernetes_validate.validate(doc, version, strict=True)
+
+
+def test_strict_validation_rejects_an_unknown_field() -> None:
+    _, doc = docs_of("Job")[0]
+    bad = copy.deepcopy(doc)
+    bad["spec"]["template"]["spec"]["containers"][0]["securityContexts"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, kubernetes_validate.utils.latest_version(), strict=True)
+
+
+def kustomized_files(folder: Path) -> set[Path]:
+    """The files a kustomization pulls in, following folder resources recursively."""
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    files: set[Path] = set()
+    for resource in kustomization["resources"]:
+        target = (folder / resource).resolve()
+        assert target.exists(), f"{folder / 'kustomization.yaml'} lists missing {resource}"
+        files |= kustomized_files(target) if target.is_dir() else {target}
+    return files
+
+
+def test_kustomizations_list_every_manifest() -> None:
+    eci = kustomized_files(K8S)
+    rrsa = kustomized_files(K8S / "rrsa")
+    assert eci | rrsa == {p.resolve() for p in manifest_files()}
+    assert not any("rrsa" in p.parts for p in eci), "k8s/ applies the ECI set only"
+    assert (K8S / "config" / "configmap.yaml").resolve() in eci & rrsa
+
+
+def test_every_container_uses_the_image_the_kustomizations_set() -> None:
+    for path, doc in workloads():
+        for container in containers(pod_template(doc)):
+            assert container["image"] == "osslist", (path, container["name"])
+    for folder in (K8S, K8S / "rrsa"):
+        images = yaml.safe_load((folder / "kustomization.yaml").read_text())["images"]
+        assert [i["name"] for i in images] == ["osslist"] and images[0]["newName"], folder
+
+
+@pytest.mark.parametrize("item", all_docs(), ids=doc_id)
+def test_resources_are_namespace_less(item: tuple[Path, dict[str, Any]]) -> None:
+    assert "namespace" not in item[1]["metadata"]
+
+
+# --- ECI: the RAM role annotation ------------------------------------------------------------
+
+
+def eci_problems(doc: dict[str, Any]) -> list[str]:
+    """Why ECI would not give this workload's pods the RAM role (empty when it would)."""
+    template = pod_template(doc)["metadata"]
+    problems = []
+    if template.get("labels", {}).get(ECI_LABEL) != "true":
+        problems.append(f"pod template lacks label {ECI_LABEL}: \"true\"")
+    if not template.get("annotations", {}).get(ECI_ROLE):
+        problems.append(f"pod template lacks annotation {ECI_ROLE}")
+    if ECI_ROLE in doc["metadata"].get("annotations", {}):
+        problems.append(f"{ECI_ROLE} on the {doc['kind']}'s own metadata, where ECI ignores it")
+    return problems
+
+
+def eci_workloads() -> list[tuple[Path, dict[str, Any]]]:
+    return [(p, d) for p, d in workloads() if "rrsa" not in p.relative_to(K8S).parts]
+
+
+def test_there_is_one_eci_workload_of_each_kind() -> None:
+    kinds = sorted(doc["kind"] for _, doc in eci_workloads())
+    assert kinds == ["CronJob", "Deployment", "Job", "Job"]
+
+
+@pytest.mark.parametrize("item", eci_workloads(), ids=doc_id)
+def test_eci_role_annotation_sits_in_the_pod_template(item: tuple[Path, dict[str, Any]]) -> None:
+    assert eci_problems(item[1]) == []
+
+
+@pytest.mark.parametrize("item", eci_workloads(), ids=doc_id)
+def test_eci_check_fails_when_the_annotation_moves_to_the_workload(item: tuple[Path, dict[str, Any]]) -> None:
+    moved = copy.deepcopy(item[1])
+    role = pod_template(moved)["metadata"]["annotations"].pop(ECI_ROLE)
+    moved["metadata"].setdefault("annotations", {})[ECI_ROLE] = role
+    assert len(eci_problems(moved)) == 2
+
+
+def eci_role_names() -> set[str]:
+    return {pod_template(doc)["metadata"]["annotations"][ECI_ROLE] for _, doc in eci_workloads()}
+
+
+# --- Jobs ------------------------------------------------------------------------------------
+
+
+def arg_after(args: list[str], flag: str) -> str:
+    assert flag in args, f"{flag} missing from {args}"
+    return args[args.index(flag) + 1]
+
+
+@pytest.mark.parametrize("item", docs_of("Job") + docs_of("CronJob"), ids=doc_id)
+def test_jobs_are_bounded_and_never_restart_in_place(item: tuple[Path, dict[str, Any]]) -> None:
+    spec = job_spec(item[1])
+    for field in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"):
+        assert isinstance(spec.get(field), int) and spec[field] >= 0, field
+    assert spec["template"]["spec"]["restartPolicy"] == "Never"
+    container = spec["template"]["spec"]["containers"][0]
+    assert arg_after(container["args"], "--format") == "jsonl"
+    assert "--output" not in container["args"], "records go to stdout, the summary to stderr"
+    assert {"configMapRef": {"name": "osslist-config"}} in container["envFrom"]
+
+
+def test_cronjob_never_overlaps_and_keeps_a_short_history() -> None:
+    [(_, cron)] = docs_of("CronJob")
+    spec = cron["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["startingDeadlineSeconds"] > 0
+    assert 0 < spec["successfulJobsHistoryLimit"] <= 5 and 0 < spec["failedJobsHistoryLimit"] <= 5
+
+
+def indexed_jobs() -> list[tuple[Path, dict[str, Any]]]:
+    return [(p, d) for p, d in docs_of("Job") if d["spec"].get("completionMode") == "Indexed"]
+
+
+def shard_problems(doc: dict[str, Any]) -> list[str]:
+    """Why the pods of an Indexed Job would not cover the shards exactly once."""
+    spec = doc["spec"]
+    args = spec["template"]["spec"]["containers"][0]["args"]
+    problems = []
+    if arg_after(args, "--shard-index") != "$(JOB_COMPLETION_INDEX)":
+        problems.append("--shard-index is not $(JOB_COMPLETION_INDEX)")
+    if int(arg_after(args, "--shard-count")) != spec["completions"]:
+        problems.append("--shard-count differs from completions")
+    if spec.get("parallelism") != spec["completions"]:
+        problems.append("parallelism differs from completions")
+    return problems
+
+
+def test_indexed_job_shard_count_equals_completions() -> None:
+    [(_, doc)] = indexed_jobs()
+    assert doc["spec"]["completions"] > 1
+    assert shard_problems(doc) == []
+    wider = copy.deepcopy(doc)
+    wider["spec"]["completions"] = wider["spec"]["parallelism"] = doc["spec"]["completions"] + 1
+    assert shard_problems(wider) == ["--shard-count differs from completions"]
+
+
+# --- pod hardening ---------------------------------------------------------------------------
+
+
+def hardening_problems(template: dict[str, Any], uid: int) -> list[str]:
+    """Every way a pod template falls short of the hardened baseline (empty when it meets it)."""
+    spec = template["spec"]
+    pod = spec.get("securityContext", {})
+    tmp_volumes = {v["name"] for v in spec.get("volumes", []) if "emptyDir" in v}
+    problems = []
+    for c in containers(template):
+        sc = c.get("securityContext", {})
+
+        def effective(key: str, sc: dict[str, Any] = sc) -> Any:
+            return sc.get(key, pod.get(key))
+
+        name = c["name"]
+        checks: list[tuple[bool, str]] = [
+            (effective("runAsNonRoot") is True, "runAsNonRoot"),
+            (effective("runAsUser") == uid, f"runAsUser {uid} (the Dockerfile's UID)"),
+            (sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem"),
+            (sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation false"),
+            (sc.get("capabilities", {}).get("drop") == ["ALL"], "capabilities drop ALL"),
+            (not sc.get("capabilities", {}).get("add") and not sc.get("privileged"), "no added privilege"),
+            (effective("seccompProfile") == {"type": "RuntimeDefault"}, "seccompProfile RuntimeDefault"),
+            (any(m["mountPath"] == "/tmp" and m["name"] in tmp_volumes for m in c.get("volumeMounts", [])),
+             "an emptyDir at /tmp"),
+            (all(c.get("resources", {}).get(k, {}).get("memory") for k in ("requests", "limits")),
+             "memory request and limit"),
+        ]
+        problems += [f"{name}: {what}" for ok, what in checks if not ok]
+    return problems
+
+
+@pytest.mark.parametrize("item", workloads(), ids=doc_id)
+def test_every_pod_is_hardened(item: tuple[Path, dict[str, Any]]) -> None:
+    path, doc = item
+    assert hardening_problems(pod_template(doc), dockerfile_uid()) == []
+    assert "# sized from bench/memory.py: peak RSS" in path.read_text()
+
+
+MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "writable root": lambda c: c["securityContext"].update(readOnlyRootFilesystem=False),
+    "escalation": lambda c: c["securityContext"].pop("allowPrivilegeEscalation"),
+    "capability added": lambda c: c["securityContext"]["capabilities"].update(add=["NET_RAW"]),
+    "root user": lambda c: c["securityContext"].update(runAsUser=0),
+    "no /tmp": lambda c: c.pop("volumeMounts"),
+    "no limits": lambda c: c["resources"].pop("limits"),
+}
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=list(MUTATIONS))
+def test_hardening_check_fires_on_a_weakened_container(mutation: str) -> None:
+    _, doc = docs_of("Job")[0]
+    template = copy.deepcopy(pod_template(doc))
+    MUTATIONS[mutation](template["spec"]["containers"][0])
+    assert hardening_problems(template, dockerfile_uid()) != []
+
+
+def test_pods_mount_no_kubernetes_api_token() -> None:
+    for _, doc in workloads():
+        assert pod_template(doc)["spec"].get("automountServiceAccountToken") is False
+
+
+# --- RAM policies ----------------------------------------------------------------------------
+
+
+def load_json(name: str) -> dict[str, Any]:
+    return json.loads((K8S / name).read_text())
+
+
+def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    assert policy["Version"] == "1"
+    return policy["Statement"]
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_ram_policy_grants_only_listing_one_bucket() -> None:
+    bucket = configmap_data()["OSSLIST_BUCKET"]
+    [statement] = statements(load_json("ram-policy.json"))
+    assert statement["Effect"] == "Allow"
+    assert as_list(statement["Action"]) == ["oss:ListObjects"]
+    # ListObjects is a bucket-level action: its resource is the bucket, not bucket/* (objects).
+    assert as_list(statement["Resource"]) == [f"acs:oss:*:*:{bucket}"]
+    assert "*" not in bucket and "Condition" not in statement
+
+
+def test_ecs_trust_policy_trusts_only_ecs() -> None:
+    [statement] = statements(load_json("ram-trust-policy.json"))
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole")
+    assert statement["Principal"] == {"Service": ["ecs.aliyuncs.com"]}
+
+
+def test_pass_role_policy_names_the_role_the_pods_use() -> None:
+    [role] = eci_role_names()
+    [statement] = statements(load_json("ram-passrole-policy.json"))
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "ram:PassRole")
+    assert as_list(statement["Resource"]) == [f"acs:ram:*:*:role/{role}"]
+
+
+# --- RRSA variant ----------------------------------------------------------------------------
+
+
+def test_rrsa_job_uses_the_annotated_service_account_and_rrsa_credentials() -> None:
+    [(_, account)] = docs_of("ServiceAccount")
+    assert account["metadata"]["annotations"][RRSA_ROLE]
+    [(_, job)] = [(p, d) for p, d in workloads() if "rrsa" in p.parts]
+    template = pod_template(job)
+    assert template["spec"]["serviceAccountName"] == account["metadata"]["name"]
+    assert template["metadata"]["labels"][RRSA_INJECTION] == "on"
+    assert ECI_ROLE not in template["metadata"].get("annotations", {})
+    assert arg_after(template["spec"]["containers"][0]["args"], "--credentials") == "rrsa"
+    [statement] = statements(load_json("rrsa/ram-trust-policy.json"))
+    assert "Federated" in statement["Principal"]
+    subject = statement["Condition"]["StringEquals"]["oidc:sub"]
+    assert subject.endswith(f":{account['metadata']['name']}")
+    assert statement["Condition"]["StringEquals"]["oidc:aud"] == "sts.aliyuncs.com"
+
+
+# --- container args through the real CLI -----------------------------------------------------
+
+_VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+def expand(value: str, env: dict[str, str]) -> str:
+    """Kubernetes' $(VAR) expansion of command/args: `$$` escapes, unknown refs stay verbatim."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return env.get(match.group(1), match.group(0))
+
+    return _VAR_REF.sub(replace, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("$(A)", "1"), ("x$(A)y", "x1y"), ("$(B)", "$(B)"), ("$$(A)", "$(A)"), ("$A", "$A")],
+)
+def test_expansion_follows_kubernetes(value: str, expected: str) -> None:
+    assert expand(value, {"A": "1"}) == expected
+
+
+def container_env(container: dict[str, Any], extra: dict[str, str]) -> dict[str, str]:
+    """The environment the kubelet gives the container: envFrom, then env (which wins)."""
+    env = dict(extra)
+    for source in container.get("envFrom", []):
+        env.update(configmap_data(source["configMapRef"]["name"]))
+    for item in container.get("env", []):
+        if "value" in item:
+            env[item["name"]] = expand(item["value"], env)
+        else:
+            ref = item["valueFrom"]["configMapKeyRef"]
+            env[item["name"]] = configmap_data(ref["name"])[ref["key"]]
+    return env
+
+
+def invocations() -> Iterator[tuple[str, list[str], dict[str, str]]]:
+    """(id, argv, env) of every container that runs osslist, once per Indexed Job index."""
+    for path, doc in workloads():
+        spec = job_spec(doc) if doc["kind"] != "Deployment" else doc["spec"]
+        indexed = spec.get("completionMode") == "Indexed"
+        indexes = [str(i) for i in range(spec["completions"])] if indexed else [None]
+        for container in containers(pod_template(doc)):
+            command = container.get("command", ["osslist"])
+            assert command[0] in ALLOWED_COMMANDS, (path, container["name"], command)
+            if command[0] != "osslist":
+                continue
+            for index in indexes:
+                extra = {"JOB_COMPLETION_INDEX": index} if index is not None else {}
+                env = container_env(container, extra)
+                argv = [expand(a, env) for a in command[1:] + container.get("args", [])]
+                yield f"{doc_id((path, doc))}:{container['name']}:{index}", argv, env
+
+
+INVOCATIONS = list(invocations())
+
+
+def test_every_workload_runs_osslist() -> None:
+    names = {i.split(":")[1] for i, _, _ in INVOCATIONS}
+    assert names == {doc_id((p, d)).split(":")[1] for p, d in workloads()}
+
+
+@pytest.mark.parametrize(("argv", "env"), [(a, e) for _, a, e in INVOCATIONS],
+                         ids=[i for i, _, _ in INVOCATIONS])
+def test_container_args_parse_with_the_real_cli(
+    argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from osslist.cli import main
+
+    for name in [n for n in os.environ if n.startswith(("OSSLIST_", "ALIBABA_CLOUD_"))]:
+        monkeypatch.delenv(name)
+    assert not any("$(" in a for a in argv), f"unexpanded reference in {argv}"
+    result = CliRunner().invoke(main, [*argv, "--dry-run"], env=env)
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    data = configmap_data()
+    assert plan["connection"]["bucket"] == data["OSSLIST_BUCKET"]
+    assert plan["connection"]["endpoint"].endswith(data["OSSLIST_ENDPOINT"])
+    if "--shard-index" in argv:
+        assert plan["scale"]["shard_index"] == int(env["JOB_COMPLETION_INDEX"])
+        assert plan["scale"]["shard_count"] == int(arg_after(argv, "--shard-count"))
