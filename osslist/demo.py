@@ -132,7 +132,7 @@ def run_demo(
             output=jobs.OutputOptions(format="long", human=True),
         )
         sample = _SampleStream(sample_lines)
-        summary = jobs.run(jobs.prepare(job), stream=sample, on_page=on_page, environ=environ)
+        summary = jobs.run(jobs.prepare(job, environ=environ), stream=sample, on_page=on_page)
         key_ids = len({c.access_key_id for c in emulator.issued_credentials})
     finally:
         emulator.stop()

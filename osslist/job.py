@@ -13,7 +13,6 @@ be saved). Nothing here imports click or writes to the terminal.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Callable, Iterable, Mapping
@@ -97,7 +96,7 @@ class Plan:
     """A validated job: parsed sizes and times, the listing spec, the record predicate."""
 
     job: ListJob
-    endpoint_url: str
+    client: Any  # client.BucketClient, not yet used
     spec: Any  # listing.ListingSpec
     predicate: Callable[[Any], bool]
     filters: dict[str, Any]
@@ -105,7 +104,8 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         """The resolved plan printed by --dry-run: every value the run would use, no secret."""
         conn = asdict(self.job.connection)
-        conn["endpoint"] = self.endpoint_url
+        conn["endpoint"] = self.client.endpoint
+        conn["region"] = self.client.region
         return {
             "command": "ls",
             "connection": conn,
@@ -118,34 +118,6 @@ class Plan:
 
 
 # --- validation ------------------------------------------------------------------------------
-
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_HOST_RE = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
-
-
-def check_bucket_name(name: str) -> str:
-    """OSS bucket names: 3-63 of a-z, 0-9 and '-', starting and ending alphanumeric.
-
-    Checked here so a typo exits 2 before a request (and a signature) is made."""
-    if not _BUCKET_RE.match(name):
-        raise UsageError(
-            f"invalid bucket name {name!r}: use 3-63 lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit"
-        )
-    return name
-
-
-def normalize_endpoint(endpoint: str) -> str:
-    """Return the endpoint as a URL; no scheme means https (the seed's internal endpoint)."""
-    raw = endpoint.strip()
-    scheme, sep, rest = raw.partition("://")
-    if not sep:
-        scheme, rest = "https", raw
-    host = rest.rstrip("/")
-    if scheme not in ("http", "https") or not host or not _HOST_RE.match(host):
-        raise UsageError(f"invalid endpoint {endpoint!r}: expected host[:port] or http(s)://host[:port]")
-    return f"{scheme}://{host}"
-
 
 def _check_choice(name: str, value: str, choices: Iterable[str]) -> None:
     if value not in choices:
@@ -178,11 +150,9 @@ def _check_output(out: OutputOptions) -> None:
         raise UsageError("-0/--null applies to --format text only")
 
 
-def _check_connection(conn: Connection) -> str:
-    check_bucket_name(conn.bucket)
+def _check_connection(conn: Connection) -> None:
     _check_choice("--signature-version", conn.signature_version, SIGNATURE_VERSIONS)
     _check_choice("--credentials", conn.credentials, CREDENTIAL_SOURCES)
-    return normalize_endpoint(conn.endpoint)
 
 
 def _build_filter(sel: Selection, *, now: float) -> tuple[Callable[[Any], bool], dict[str, Any]]:
@@ -219,20 +189,19 @@ def _listing_spec(sel: Selection) -> Any:
     )
 
 
-def prepare(job: ListJob, *, now: float | None = None) -> Plan:
-    """Validate every option and resolve the plan; raises UsageError, makes no network call."""
-    endpoint_url = _check_connection(job.connection)
+def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str] | None = None) -> Plan:
+    """Validate every option and build the client; raises UsageError, makes no network call.
+
+    The bucket client is built here (the credential provider fetches lazily) so --dry-run
+    checks exactly what a run would use: bucket name, endpoint, region for V4 signing."""
+    _check_connection(job.connection)
     _check_selection(job.selection)
     _check_output(job.output)
     _check_scale(job.scale, job.selection)
     predicate, parsed = _build_filter(job.selection, now=time.time() if now is None else now)
-    return Plan(
-        job=job,
-        endpoint_url=endpoint_url,
-        spec=_listing_spec(job.selection),
-        predicate=predicate,
-        filters=parsed,
-    )
+    spec = _listing_spec(job.selection)
+    client = open_client(job.connection, environ=environ)
+    return Plan(job=job, client=client, spec=spec, predicate=predicate, filters=parsed)
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -305,36 +274,28 @@ def open_provider(conn: Connection, *, environ: Mapping[str, str] | None = None)
     )
 
 
-def open_client(conn: Connection, endpoint_url: str, *, environ: Mapping[str, str] | None = None) -> Any:
-    """Credential provider, then the bucket client; neither contacts the network yet."""
+def open_client(conn: Connection, *, environ: Mapping[str, str] | None = None) -> Any:
+    """Credential provider, then the bucket client (which validates bucket name, endpoint and
+    region); neither contacts the network yet."""
     from osslist.client import make_bucket_client
 
     provider = open_provider(conn, environ=environ)
     return make_bucket_client(
-        bucket=conn.bucket,
-        endpoint=endpoint_url,
-        provider=provider,
+        conn.bucket,
+        conn.endpoint,
+        provider,
         region=conn.region,
-        signature_version=conn.signature_version,
+        signature_version=int(conn.signature_version),
     )
 
 
-def run(
-    plan: Plan,
-    *,
-    stream: IO[Any],
-    on_page: OnPage | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Any:
-    """Run a prepared listing, writing records to ``stream``; return the Summary.
-
-    ``environ`` replaces os.environ for credential discovery (the demo points it at its own
-    emulator without touching the caller's environment)."""
+def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None) -> Any:
+    """Run a prepared listing, writing records to ``stream``; return the Summary."""
     from osslist.output import make_writer
     from osslist.summary import Summary
 
     job = plan.job
-    client = open_client(job.connection, plan.endpoint_url, environ=environ)
+    client = plan.client
     summary = Summary()
     started = time.monotonic()
     writer = make_writer(
@@ -354,6 +315,6 @@ def run(
 
 def whoami(conn: Connection, *, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Fetch credentials once and describe them: source, role, masked key id, expiry, hardened mode."""
-    provider = open_provider(conn, environ=environ)
-    provider.get_credentials()
-    return dict(provider.describe())
+    from osslist.client import describe_identity
+
+    return describe_identity(open_provider(conn, environ=environ))

@@ -1,0 +1,356 @@
+"""The real command line against the emulator: the listing issue's acceptance, end to end.
+
+Every test runs ``osslist`` through click's CliRunner with the metadata endpoint pointed at an
+in-process emulator (loopback only), so the whole path runs: metadata discovery -> STS
+credentials -> oss2 -> pages -> filters -> writer -> summary. Expected listings are computed
+from what the test seeded, sorted in UTF-8 byte order as OSS defines it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+
+import pytest
+from click.testing import CliRunner, Result
+
+from osslist.cli import main
+
+BUCKET = "cli-bucket"
+_CREDENTIAL_VARS = (
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    "OSS_ACCESS_KEY_ID",
+    "OSS_ACCESS_KEY_SECRET",
+    "OSS_SESSION_TOKEN",
+    "ALIBABA_CLOUD_ROLE_ARN",
+    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+    "ALIBABA_CLOUD_ECS_METADATA",
+    "ALIBABA_CLOUD_IMDSV1_DISABLED",
+    "ALIBABA_CLOUD_ECS_METADATA_DISABLED",
+)
+
+TRICKY_KEYS = [
+    "with space",
+    "plus+sign",
+    "literal%20percent",
+    "中文/文件.txt",
+    "emoji-😀",
+    "ctrl-\x01-char",
+    "new\nline",
+    "carriage\rreturn",
+    "back\\slash",
+    'double"quote',
+    "comma,key",
+    "tab\tkey",
+    "double//slash",
+    "a",
+    "a/",
+    "a/b",
+    "k" * 1023,
+]
+
+
+def byte_order(keys) -> list[str]:
+    return sorted(keys, key=lambda k: k.encode("utf-8"))
+
+
+def clean_env(emulator, **extra: str | None) -> dict[str, str | None]:
+    """Only the emulator's metadata endpoint; no ambient keys, RRSA or OSSLIST_* settings."""
+    env: dict[str, str | None] = {name: None for name in _CREDENTIAL_VARS}
+    env.update({name: None for name in os.environ if name.startswith("OSSLIST_")})
+    env["ALIBABA_CLOUD_IMDS_ENDPOINT"] = emulator.metadata_url
+    env.update(extra)
+    return env
+
+
+def osslist(emulator, *args: str, bucket: str = BUCKET, env: dict | None = None) -> Result:
+    """Run the seed's invocation (no command name: ls is the default) plus ``args``."""
+    argv = ["--bucket", bucket, "--endpoint", emulator.oss_endpoint, *args]
+    return CliRunner().invoke(main, argv, env=clean_env(emulator, **(env or {})))
+
+
+def out(result: Result) -> str:
+    """stdout exactly as written (CliRunner's .stdout folds \\r\\n)."""
+    return result.stdout_bytes.decode("utf-8")
+
+
+def put(emulator, keys, **attrs) -> None:
+    if BUCKET not in getattr(emulator, "_osslist_buckets", set()):
+        emulator.create_bucket(BUCKET)
+        emulator._osslist_buckets = {BUCKET}
+    for key in keys:
+        emulator.put_object(BUCKET, key, **attrs)
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+# --- the seed's job -----------------------------------------------------------------------------
+
+
+def test_seed_invocation_lists_2503_objects_exactly_in_order(emulator):
+    keys = [f"data/{i % 7}/object-{i:05d}.bin" for i in range(2503)]
+    put(emulator, keys, size=3)
+    result = ok(osslist(emulator))
+    assert out(result) == "".join(k + "\n" for k in byte_order(keys))
+    list_requests = [r for r in emulator.requests if r.service == "oss"]
+    assert len(list_requests) == 3  # 1000 + 1000 + 503: max-keys 1000 is sent, not OSS's default 100
+
+
+def test_ls_is_the_default_command(emulator):
+    put(emulator, ["x", "y"])
+    assert out(ok(osslist(emulator))) == out(ok(CliRunner().invoke(
+        main, ["ls", "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint], env=clean_env(emulator)
+    ))) == "x\ny\n"
+
+
+def test_options_come_from_osslist_env_vars(emulator):
+    put(emulator, ["p/1", "p/2", "q/1"])
+    env = {"OSSLIST_BUCKET": BUCKET, "OSSLIST_ENDPOINT": emulator.oss_endpoint, "OSSLIST_PREFIX": "p/"}
+    result = CliRunner().invoke(main, [], env=clean_env(emulator, **env))
+    assert out(ok(result)) == "p/1\np/2\n"
+
+
+# --- exact keys in every machine format ----------------------------------------------------------
+
+
+def test_tricky_keys_exact_in_jsonl(emulator):
+    put(emulator, TRICKY_KEYS, size=5)
+    lines = out(ok(osslist(emulator, "--format", "jsonl"))).splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["key"] for r in records] == byte_order(TRICKY_KEYS)
+    assert all(r["size"] == 5 and r["type"] == "Normal" for r in records)
+
+
+def test_tricky_keys_exact_in_csv(emulator):
+    put(emulator, TRICKY_KEYS, size=5)
+    rows = list(csv.reader(io.StringIO(out(ok(osslist(emulator, "--format", "csv"))), newline="")))
+    header, body = rows[0], rows[1:]
+    assert {"Bucket", "Key", "Size", "LastModifiedDate", "ETag", "StorageClass", "ObjectType"} <= set(header)
+    key_col = header.index("Key")
+    assert [row[key_col] for row in body] == byte_order(TRICKY_KEYS)
+    assert {row[header.index("Bucket")] for row in body} == {BUCKET}
+
+
+def test_tricky_keys_exact_with_null(emulator):
+    put(emulator, TRICKY_KEYS)
+    text = out(ok(osslist(emulator, "-0")))
+    assert text.endswith("\0")
+    assert text[:-1].split("\0") == byte_order(TRICKY_KEYS)
+
+
+# --- pagination ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+@pytest.mark.parametrize("max_keys", [7, 1000])
+@pytest.mark.parametrize("short_pages", [0, 3])
+def test_pagination_is_exact(emulator, api, max_keys, short_pages):
+    keys = [f"k/{i:04d}" for i in range(1200)] + TRICKY_KEYS
+    put(emulator, keys)
+    emulator.faults.short_pages = short_pages
+    result = ok(osslist(emulator, "--list-api", api, "--max-keys", str(max_keys), "--format", "jsonl"))
+    assert [json.loads(line)["key"] for line in out(result).splitlines()] == byte_order(keys)
+    sent = [r for r in emulator.requests if r.service == "oss"]
+    assert all(r.query.get("max-keys") == str(max_keys) for r in sent)
+    assert all(("list-type" in r.query) == (api == "v2") for r in sent)
+
+
+DELIMITED = ["a", "a/", "a/b", "a/b/c", "a/d", "b/x", "b/y/z", "c"]
+
+
+def _records(result: Result) -> list[tuple[str, str]]:
+    """(kind, name) per jsonl line: objects by key, common prefixes by prefix."""
+    rows = [json.loads(line) for line in out(result).splitlines()]
+    return [("prefix", r["prefix"]) if "prefix" in r else ("object", r["key"]) for r in rows]
+
+
+def test_delimiter_without_prefix_gives_top_level_objects_and_prefixes(emulator):
+    put(emulator, DELIMITED)
+    result = ok(osslist(emulator, "--delimiter", "/", "--format", "jsonl"))
+    assert _records(result) == [("object", "a"), ("prefix", "a/"), ("prefix", "b/"), ("object", "c")]
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_delimiter_with_prefix_gives_one_level_below_it(emulator, api):
+    put(emulator, DELIMITED)
+    result = ok(osslist(emulator, "--prefix", "a/", "--delimiter", "/", "--format", "jsonl", "--list-api", api,
+                        "--max-keys", "1"))
+    assert _records(result) == [("object", "a/"), ("object", "a/b"), ("prefix", "a/b/"), ("object", "a/d")]
+
+
+# --- faults and refusals -------------------------------------------------------------------------
+
+
+def test_every_fifth_request_503_still_gives_exact_output(emulator):
+    keys = [f"f/{i:04d}" for i in range(600)]
+    put(emulator, keys)
+    emulator.faults.error_every(5, 503)
+    result = ok(osslist(emulator, "--max-keys", "50"))
+    assert out(result) == "".join(k + "\n" for k in keys)
+    assert any(r.status == 503 for r in emulator.requests)
+
+
+def test_no_such_bucket_exits_4_naming_bucket_endpoint_and_code(emulator):
+    result = osslist(emulator, bucket="missing-bucket")
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    line = result.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    for part in ("missing-bucket", emulator.oss_endpoint.split("//")[1], "NoSuchBucket"):
+        assert part in line
+    request_ids = [r.headers.get("x-oss-request-id") for r in emulator.requests if r.service == "oss"]
+    assert "request" in line.lower() or request_ids
+
+
+def test_access_denied_exits_4(emulator):
+    put(emulator, ["secret-object"])
+    emulator.faults.denied_buckets.add(BUCKET)
+    result = osslist(emulator)
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert "AccessDenied" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_invalid_bucket_name_exits_2_before_any_request(emulator):
+    result = osslist(emulator, bucket="Bad_Bucket")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--min-size", "ten"],
+        ["--max-size", "-1"],
+        ["--modified-after", "last tuesday"],
+        ["--modified-before", "2024-13-45"],
+        ["--max-keys", "0"],
+        ["--shard-index", "1"],
+        ["--shard-index", "3", "--shard-count", "3"],
+        ["--start-after", "m", "--end-before", "a"],
+        ["--endpoint", "ftp://example"],
+    ],
+)
+def test_bad_values_exit_2_with_one_line_before_any_request(emulator, args):
+    result = osslist(emulator, *args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1
+    assert emulator.requests == []
+
+
+# --- range, limit, filters -----------------------------------------------------------------------
+
+RANGE_KEYS = [f"r{i:03d}" for i in range(100)]
+
+
+def test_start_after_end_before_limit_exact(emulator):
+    put(emulator, RANGE_KEYS)
+    result = ok(osslist(emulator, "--start-after", "r010", "--end-before", "r050", "--limit", "15",
+                        "--max-keys", "7"))
+    assert out(result).split() == RANGE_KEYS[11:26]
+
+
+def test_start_after_end_before_without_limit_and_marker_alias(emulator):
+    put(emulator, RANGE_KEYS)
+    by_start = ok(osslist(emulator, "--start-after", "r010", "--end-before", "r050", "--list-api", "v2"))
+    by_marker = ok(osslist(emulator, "--marker", "r010", "--end-before", "r050"))
+    assert out(by_start).split() == out(by_marker).split() == RANGE_KEYS[11:50]
+
+
+def test_limit_alone_stops_after_n_records_and_succeeds(emulator):
+    put(emulator, RANGE_KEYS)
+    result = ok(osslist(emulator, "--limit", "3", "--max-keys", "2"))
+    assert out(result).split() == RANGE_KEYS[:3]
+
+
+NOW = int(time.time())
+FILTER_OBJECTS = {
+    # key: (size, storage class, last modified)
+    "logs/a.gz": (100, "Standard", NOW - 86400),
+    "logs/b.txt": (5_000, "IA", NOW - 40 * 86400),
+    "img/c.gz": (2_000_000, "Archive", 1_704_067_200),  # 2024-01-01
+    "img/d.jpg": (10, "Standard", 1_733_011_200),  # 2024-12-01
+    "tmp/e.gz": (20_480, "ColdArchive", NOW - 3 * 86400),
+}
+
+
+def _put_filter_objects(emulator) -> None:
+    for key, (size, cls, mtime) in FILTER_OBJECTS.items():
+        put(emulator, [key], size=size, storage_class=cls, last_modified=mtime)
+
+
+def _where(pred) -> list[str]:
+    return byte_order(k for k, (size, cls, mtime) in FILTER_OBJECTS.items() if pred(k, size, cls, mtime))
+
+
+@pytest.mark.parametrize(
+    ("args", "pred"),
+    [
+        (["--include", "logs/*"], lambda k, s, c, m: k.startswith("logs/")),
+        (["--include", "*.gz", "--include", "*.jpg"], lambda k, s, c, m: k.endswith((".gz", ".jpg"))),
+        (["--exclude", "*.gz"], lambda k, s, c, m: not k.endswith(".gz")),
+        (["--min-size", "20K"], lambda k, s, c, m: s >= 20 * 1024),
+        (["--max-size", "5000"], lambda k, s, c, m: s <= 5000),
+        (["--modified-after", "7d"], lambda k, s, c, m: m >= NOW - 7 * 86400),
+        (["--modified-before", "2024-06-01"], lambda k, s, c, m: m < 1_717_200_000),
+        (["--modified-after", "2024-06-01T00:00:00Z"], lambda k, s, c, m: m >= 1_717_200_000),
+        (["--storage-class", "IA", "--storage-class", "Archive"], lambda k, s, c, m: c in ("IA", "Archive")),
+    ],
+    ids=["include", "include-twice", "exclude", "min-size", "max-size", "modified-after-age",
+         "modified-before-date", "modified-after-iso", "storage-class"],
+)
+def test_each_filter_through_the_cli(emulator, args, pred):
+    _put_filter_objects(emulator)
+    result = ok(osslist(emulator, *args))
+    expected = _where(pred)
+    assert expected, "the case must select something"
+    assert out(result).split("\n")[:-1] == expected
+
+
+# --- streams -------------------------------------------------------------------------------------
+
+
+def test_stdout_holds_only_records_and_summary_goes_to_stderr(emulator, tmp_path):
+    keys = [f"s/{i:03d}" for i in range(250)]
+    put(emulator, keys, size=1000)
+    summary_file = tmp_path / "summary.json"
+    result = ok(osslist(emulator, "--max-keys", "100", "--summary-json", str(summary_file)))
+    assert out(result) == "".join(k + "\n" for k in keys)
+    assert "250" in result.stderr and ("250,000" in result.stderr or "250000" in result.stderr)
+    summary = json.loads(summary_file.read_text())
+    assert summary["objects"] == 250 and summary["bytes"] == 250_000
+
+
+def test_output_file_gets_the_records_and_stdout_stays_empty(emulator, tmp_path):
+    put(emulator, TRICKY_KEYS)
+    target = tmp_path / "keys.jsonl"
+    result = ok(osslist(emulator, "--format", "jsonl", "--output", str(target)))
+    assert result.stdout == ""
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["key"] for line in lines] == byte_order(TRICKY_KEYS)
+
+
+def test_dry_run_prints_the_plan_and_makes_no_request(emulator):
+    result = ok(osslist(emulator, "--dry-run", "--prefix", "p/", "--min-size", "1K", "--list-api", "v2"))
+    plan = json.loads(result.stdout)
+    assert plan["connection"]["bucket"] == BUCKET
+    assert plan["connection"]["endpoint"] == emulator.oss_endpoint
+    assert plan["listing"]["prefix"] == "p/" and plan["listing"]["list_api"] == "v2"
+    assert plan["filters"]["min_size"] == 1024
+    assert emulator.requests == []
+
+
+def test_dry_run_endpoint_without_scheme_is_https():
+    result = CliRunner().invoke(main, ["--bucket", "my-bucket", "--dry-run"], env={"OSSLIST_ENDPOINT": None})
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["connection"]["endpoint"] == "https://oss-cn-hangzhou-internal.aliyuncs.com"
