@@ -434,3 +434,63 @@ def test_container_args_parse_with_the_real_cli(
     if "--shard-index" in argv:
         assert plan["scale"]["shard_index"] == int(env["JOB_COMPLETION_INDEX"])
         assert plan["scale"]["shard_count"] == int(arg_after(argv, "--shard-count"))
+
+
+# --- read-only root file system --------------------------------------------------------------
+
+
+def unexpected_writes(root: Path, *, allowed_dirs: list[Path], allowed_files: list[Path]) -> list[Path]:
+    """Files under root that are neither in an allowed folder nor an allowed file."""
+    return sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and p not in allowed_files and not any(d in p.parents for d in allowed_dirs)
+    )
+
+
+def test_unexpected_writes_sees_a_stray_file(tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "scratch").write_text("ok")
+    (tmp_path / "out.jsonl").write_text("ok")
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "stray").write_text("no")
+    found = unexpected_writes(tmp_path, allowed_dirs=[tmp_path / "tmp"], allowed_files=[tmp_path / "out.jsonl"])
+    assert found == [tmp_path / ".cache" / "stray"]
+
+
+def test_a_real_listing_writes_only_under_tmpdir_and_its_output(emulator: Any, tmp_path: Path) -> None:
+    """What readOnlyRootFilesystem + an emptyDir at /tmp needs: HOME and TMPDIR are the only
+    scratch space (as in the image), the working directory is read-only, and the run leaves
+    nothing anywhere but there and in --output / --checkpoint."""
+    import subprocess
+    import sys
+
+    emulator.create_bucket("audit-bucket")
+    keys = [f"logs/{i:03d}.gz" for i in range(25)]
+    for key in keys:
+        emulator.put_object("audit-bucket", key, size=7)
+    scratch, cwd, out = tmp_path / "tmp", tmp_path / "cwd", tmp_path / "out"
+    for folder in (scratch, cwd, out):
+        folder.mkdir()
+    cwd.chmod(0o555)
+    output, checkpoint = out / "listing.jsonl", out / "listing.checkpoint"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(scratch),
+        "TMPDIR": str(scratch),
+        "PYTHONDONTWRITEBYTECODE": "1",  # as the image sets it
+        "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url,
+    }
+    argv = [
+        str(Path(sys.executable).parent / "osslist"), "ls", "--bucket", "audit-bucket",
+        "--endpoint", emulator.oss_endpoint, "--region", "cn-hangzhou", "--credentials", "metadata",
+        "--max-keys", "10", "--format", "jsonl", "--no-progress",
+        "--output", str(output), "--checkpoint", str(checkpoint),
+    ]
+    try:
+        result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        cwd.chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["key"] for line in output.read_text().splitlines()] == keys
+    assert not any(cwd.iterdir())
+    assert unexpected_writes(tmp_path, allowed_dirs=[scratch], allowed_files=[output, checkpoint]) == []
