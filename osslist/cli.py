@@ -183,7 +183,7 @@ connection_options = _stack(
     credential_options,
 )
 
-range_options = _stack(
+paging_options = _stack(
     _opt(
         "--list-api",
         env="LIST_API",
@@ -200,13 +200,10 @@ range_options = _stack(
         show_default=True,
         help="Keys per page (1..1000).",
     ),
+)
+
+key_range_options = _stack(
     _opt("--prefix", env="PREFIX", default="", help="Only keys starting with this prefix."),
-    _opt(
-        "--delimiter",
-        env="DELIMITER",
-        default="",
-        help="Group keys one level deep at this character (e.g. /); common prefixes become records.",
-    ),
     _opt(
         "--start-after",
         "--marker",
@@ -216,6 +213,13 @@ range_options = _stack(
         help="Only keys sorting strictly after this key (alias --marker).",
     ),
     _opt("--end-before", env="END_BEFORE", help="Only keys sorting strictly before this key."),
+)
+
+delimiter_option = _opt(
+    "--delimiter",
+    env="DELIMITER",
+    default="",
+    help="Group keys one level deep at this character (e.g. /); common prefixes become records.",
 )
 
 filter_options = _stack(
@@ -242,7 +246,7 @@ filter_options = _stack(
     ),
 )
 
-output_options = _stack(
+record_format_options = _stack(
     _opt(
         "--format",
         "fmt",
@@ -254,6 +258,9 @@ output_options = _stack(
     ),
     _opt("-0", "--null", env="NULL", is_flag=True, help="With --format text, end each key with NUL, not newline."),
     _opt("-h", "--human-readable", "human", env="HUMAN_READABLE", is_flag=True, help="Human sizes in long format."),
+)
+
+destination_options = _stack(
     _opt("--output", env="OUTPUT", type=click.Path(dir_okay=False), help="Write records to this file, not stdout."),
     _opt(
         "--summary-json",
@@ -315,7 +322,7 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             list_api=params["list_api"],
             max_keys=params["max_keys"],
             prefix=params["prefix"],
-            delimiter=params["delimiter"],
+            delimiter=params.get("delimiter", ""),
             start_after=params["start_after"],
             end_before=params["end_before"],
             limit=params.get("limit"),
@@ -399,10 +406,13 @@ def _finish(summary: Any, summary_json: str | None) -> None:
 
 @main.command("ls", epilog=EXIT_CODES_EPILOG)
 @connection_options
-@range_options
+@paging_options
+@key_range_options
+@delimiter_option
 @_opt("--limit", env="LIMIT", type=click.IntRange(min=1), help="Stop after writing this many records (exit 0).")
 @filter_options
-@output_options
+@record_format_options
+@destination_options
 @scale_options
 @run_options
 @edge

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import io
 import os
-import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
 from osslist import job as jobs
@@ -23,25 +22,15 @@ from osslist import job as jobs
 DEMO_BUCKET = "osslist-demo"
 DEFAULT_OBJECTS = 20_000
 SAMPLE_LINES = 8
-_EPOCH_2024 = 1_704_067_200
-
-# (prefix template, extension, size range in bytes, storage classes with weights)
-_FAMILIES: tuple[tuple[str, str, tuple[int, int], tuple[tuple[str, int], ...]], ...] = (
-    ("logs/app-{a}/2024/{m:02d}/{d:02d}/", ".log.gz", (2_000, 4_000_000), (("Standard", 3), ("IA", 1))),
-    ("images/{a}/", ".jpg", (40_000, 6_000_000), (("Standard", 5), ("IA", 1))),
-    ("backups/db-{a}/", ".tar.zst", (50_000_000, 900_000_000), (("Archive", 2), ("ColdArchive", 1))),
-    ("data/events/year=2024/month={m:02d}/", ".parquet", (1_000_000, 120_000_000), (("Standard", 1), ("IA", 1))),
-    ("archive/{a}/", ".bin", (1_000, 20_000_000), (("DeepColdArchive", 1), ("ColdArchive", 1))),
-)
 
 
-@dataclass
+
+@dataclass(frozen=True)
 class Seeded:
     """What the demo put in the bucket, to compare the listing against."""
 
-    objects: int = 0
-    bytes: int = 0
-    per_class: dict[str, int] = field(default_factory=dict)
+    objects: int
+    bytes: int
 
 
 @dataclass(frozen=True)
@@ -56,33 +45,6 @@ class DemoResult:
     @property
     def matches(self) -> bool:
         return self.summary.objects == self.seeded.objects and self.summary.bytes == self.seeded.bytes
-
-
-def seed_bucket(emulator: Any, bucket: str, count: int, *, seed: int = 7) -> Seeded:
-    """Put ``count`` realistic objects into ``bucket`` and return their totals."""
-    rng = random.Random(seed)
-    seeded = Seeded()
-    keys: set[str] = set()
-    while len(keys) < count:
-        template, ext, (lo, hi), classes = rng.choice(_FAMILIES)
-        prefix = template.format(a=rng.choice("abcdef"), m=rng.randint(1, 12), d=rng.randint(1, 28))
-        key = f"{prefix}{rng.getrandbits(40):010x}{ext}"
-        if key in keys:
-            continue
-        keys.add(key)
-        size = rng.randint(lo, hi)
-        storage_class = rng.choices([c for c, _ in classes], weights=[w for _, w in classes])[0]
-        emulator.put_object(
-            bucket,
-            key,
-            size=size,
-            storage_class=storage_class,
-            last_modified=_EPOCH_2024 + rng.randint(0, 365 * 86400),
-        )
-        seeded.objects += 1
-        seeded.bytes += size
-        seeded.per_class[storage_class] = seeded.per_class.get(storage_class, 0) + 1
-    return seeded
 
 
 class _SampleStream(io.TextIOBase):
@@ -122,8 +84,9 @@ def run_demo(
     started = time.monotonic()
     emulator = _start_emulator()
     try:
-        emulator.create_bucket(DEMO_BUCKET)
-        seeded = seed_bucket(emulator, DEMO_BUCKET, objects)
+        # The emulator's synthetic bucket: logs, images, backups, data files under dated
+        # prefixes, log-normal sizes, a realistic mix of storage classes and object types.
+        seeded = Seeded(objects=objects, bytes=emulator.seed(DEMO_BUCKET, objects, seed=7))
         _say(out, f"emulator on 127.0.0.1: metadata {emulator.metadata_url}, OSS {emulator.oss_endpoint}")
         _say(out, f"seeded {seeded.objects:,} objects, {seeded.bytes:,} bytes in bucket {DEMO_BUCKET}")
         environ = {**os.environ, "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url}

@@ -125,9 +125,7 @@ def _check_choice(name: str, value: str, choices: Iterable[str]) -> None:
 
 
 def _check_selection(sel: Selection) -> None:
-    _check_choice("--list-api", sel.list_api, LIST_APIS)
-    if not 1 <= sel.max_keys <= 1000:
-        raise UsageError(f"invalid --max-keys {sel.max_keys}: must be between 1 and 1000")
+    """Range and limit; list API, max-keys and UTF-8 are ListingSpec's own checks."""
     if sel.limit is not None and sel.limit < 1:
         raise UsageError(f"invalid --limit {sel.limit}: must be at least 1")
     if sel.end_before is not None and sel.end_before.encode() <= sel.start_after.encode():

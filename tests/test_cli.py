@@ -81,9 +81,7 @@ def out(result: Result) -> str:
 
 
 def put(emulator, keys, **attrs) -> None:
-    if BUCKET not in getattr(emulator, "_osslist_buckets", set()):
-        emulator.create_bucket(BUCKET)
-        emulator._osslist_buckets = {BUCKET}
+    emulator.create_bucket(BUCKET)
     for key in keys:
         emulator.put_object(BUCKET, key, **attrs)
 
@@ -213,7 +211,7 @@ def test_no_such_bucket_exits_4_naming_bucket_endpoint_and_code(emulator):
 
 def test_access_denied_exits_4(emulator):
     put(emulator, ["secret-object"])
-    emulator.faults.denied_buckets.add(BUCKET)
+    emulator.deny_bucket(BUCKET)
     result = osslist(emulator)
     assert result.exit_code == 4
     assert result.stdout == ""
