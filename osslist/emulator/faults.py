@@ -1,0 +1,125 @@
+"""Faults a test or benchmark switches on while the emulator runs.
+
+One ``Faults`` object per emulator, shared by the three services; every attribute can be set
+at any time (plain assignment is atomic in CPython) and the counters behind "every k-th
+request" and "the next N responses" are guarded by a lock. ``reset()`` turns everything off.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+
+@dataclass
+class _Pending:
+    remaining: int
+    status: int
+    match: str
+
+
+class FailureQueue:
+    """"The next N matching requests answer status S", consumed in order of arrival."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[_Pending] = []
+
+    def fail_next(self, count: int, status: int = 500, *, match: str = "") -> None:
+        """Queue ``count`` failures with ``status`` for requests whose path contains ``match``."""
+        if count < 1 or not 100 <= status <= 599:
+            raise ValueError("count must be >= 1 and status an HTTP status")
+        with self._lock:
+            self._pending.append(_Pending(count, status, match))
+
+    def take(self, path: str) -> int | None:
+        """The status to fail this request with, or None to serve it normally."""
+        with self._lock:
+            for item in self._pending:
+                if item.match in path:
+                    item.remaining -= 1
+                    if item.remaining == 0:
+                        self._pending.remove(item)
+                    return item.status
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+
+
+class EveryKth:
+    """True on every k-th call (k, 2k, ...); k = 0 means never."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self.k = 0
+
+    def hit(self) -> bool:
+        if self.k <= 0:
+            return False
+        with self._lock:
+            self._count += 1
+            return self._count % self.k == 0
+
+    def set(self, k: int) -> None:
+        with self._lock:
+            self.k = k
+            self._count = 0
+
+
+class Faults:
+    """The fault knobs. OSS ones apply to every OSS request; metadata ones are described below.
+
+    OSS:
+      ``oss_latency``        seconds slept before answering each OSS request
+      ``error_every(k, s)``  every k-th OSS request answers status s (503 SlowDown or 500)
+      ``drop_every(k)``      every k-th OSS request: connection closed without any response
+      ``short_pages``        serve at most this many entries per page (still truncated, with a
+                             correct NextMarker / token) while more remain; 0 = off
+      ``denied_buckets``     buckets that exist but answer 403 AccessDenied
+    Metadata (the credentials document ``/latest/meta-data/ram/security-credentials/<role>``):
+      ``metadata_latency``   seconds slept before answering each metadata request
+      ``metadata.fail_next(n, status, match=...)``  next n requests (path containing match)
+      ``metadata_code``      serve this Code (e.g. "Failed") instead of "Success"
+      ``metadata_redirect``  answer 302 with Location set to this URL
+      ``metadata_huge_body`` stream this many bytes as the document (never built in memory)
+    STS:
+      ``sts_latency``; ``sts.fail_next(n, status)``
+    """
+
+    def __init__(self) -> None:
+        self.oss_latency = 0.0
+        self.metadata_latency = 0.0
+        self.sts_latency = 0.0
+        self.short_pages = 0
+        self.denied_buckets: set[str] = set()
+        self.metadata_code: str | None = None
+        self.metadata_redirect: str | None = None
+        self.metadata_huge_body = 0
+        self.metadata = FailureQueue()
+        self.sts = FailureQueue()
+        self._oss_errors = EveryKth()
+        self.oss_error_status = 503
+        self._drops = EveryKth()
+
+    def error_every(self, k: int, status: int = 503) -> None:
+        """Every k-th OSS request answers ``status`` (503 SlowDown or 500 InternalError)."""
+        self.oss_error_status = status
+        self._oss_errors.set(k)
+
+    def drop_every(self, k: int) -> None:
+        """Every k-th OSS request has its connection closed without a response."""
+        self._drops.set(k)
+
+    def should_drop(self) -> bool:
+        return self._drops.hit()
+
+    def oss_error(self) -> int | None:
+        """The status to fail this OSS request with, or None."""
+        return self.oss_error_status if self._oss_errors.hit() else None
+
+    def reset(self) -> None:
+        """Turn every fault off."""
+        self.__init__()  # type: ignore[misc]

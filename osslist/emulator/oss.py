@@ -1,0 +1,166 @@
+"""OSS handlers: addressing, faults, authentication, then ListObjects (v1) / ListObjectsV2.
+
+Only bucket listing is implemented; any other operation answers 501 NotImplemented (405 for
+a method OSS would not accept on a bucket). Every reply carries ``x-oss-request-id``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import secrets
+import time
+from urllib.parse import unquote
+
+from osslist.emulator.auth import SignedRequest, authenticate
+from osslist.emulator.config import EmulatorConfig
+from osslist.emulator.credentials import CredentialStore
+from osslist.emulator.faults import Faults
+from osslist.emulator.listing_xml import ListingParams, render_listing
+from osslist.emulator.server import HttpRequest, HttpResponse
+from osslist.emulator.state import BucketStore
+from osslist.emulator.wire import (
+    AccessDenied,
+    InvalidArgument,
+    MethodNotAllowed,
+    NoSuchBucket,
+    NotImplementedOperation,
+    OssWireError,
+    error_response,
+    server_error,
+)
+
+_LISTING_PARAMS = frozenset(
+    "prefix delimiter marker max-keys encoding-type list-type continuation-token start-after fetch-owner".split()
+)
+
+
+def split_address(host: str, path: str) -> tuple[str, str]:
+    """(bucket, key) from Host and the decoded path: virtual-hosted style when Host is a name
+    with a dot that is not an IP (``bucket.oss-cn-hangzhou.aliyuncs.com``), else path style."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.strip("[]")
+    if "." in name and name != "localhost" and not _is_ip(name):
+        return name.split(".", 1)[0], path[1:]
+    bucket, _, key = path[1:].partition("/")
+    return bucket, key
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(12).upper()
+
+
+def encode_token(after: str) -> str:
+    """An opaque v2 continuation token (URL-safe base64 of where the next page starts)."""
+    return base64.urlsafe_b64encode(after.encode("utf-8")).decode().rstrip("=")
+
+
+def decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidArgument("The continuation token provided is incorrect.") from exc
+
+
+def parse_listing(params: dict[str, str]) -> ListingParams:
+    """Validate the query of a listing request (max-keys 1..1000, default 100)."""
+    raw_max = params.get("max-keys", "") or "100"
+    if not raw_max.isdigit() or not 1 <= int(raw_max) <= 1000:
+        raise InvalidArgument("max-keys must be an integer between 1 and 1000.")
+    encoding = params.get("encoding-type", "")
+    if encoding not in ("", "url"):
+        raise InvalidArgument("The encoding-type must be url.")
+    v2 = params.get("list-type") == "2"
+    if "list-type" in params and not v2:
+        raise InvalidArgument("list-type must be 2.")
+    token = params.get("continuation-token", "") if v2 else ""
+    start_after = params.get("start-after", "") if v2 else ""
+    after = decode_token(token) if token else (start_after if v2 else params.get("marker", ""))
+    return ListingParams(
+        v2=v2,
+        prefix=params.get("prefix", ""),
+        delimiter=params.get("delimiter", ""),
+        marker=params.get("marker", ""),
+        start_after=start_after,
+        token=token,
+        after=after,
+        max_keys=int(raw_max),
+        url=encoding == "url",
+        fetch_owner=params.get("fetch-owner", "").lower() == "true",
+    )
+
+
+class OssService:
+    """Handlers of the OSS endpoint."""
+
+    name = "oss"
+
+    def __init__(self, config: EmulatorConfig, buckets: BucketStore, store: CredentialStore, faults: Faults):
+        self._config = config
+        self._buckets = buckets
+        self._store = store
+        self._faults = faults
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = new_request_id()
+        faults = self._faults
+        if faults.oss_latency:
+            time.sleep(faults.oss_latency)
+        if faults.should_drop():
+            return HttpResponse(0, drop=True, error_code="DroppedConnection")
+        try:
+            status = faults.oss_error()
+            if status is not None:
+                raise server_error(status)
+            response = self._handle(request, request_id)
+        except OssWireError as error:
+            return error_response(error, request_id)
+        response.headers["x-oss-request-id"] = request_id
+        return response
+
+    def _handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        bucket_name, key = split_address(request.headers.get("host", ""), unquote(request.path))
+        params = request.params
+        signed = SignedRequest(request.method, bucket_name, key, params, request.headers)
+        auth = authenticate(signed, self._store, self._config.clock())
+        try:
+            body = self._dispatch(request.method, bucket_name, key, params)
+        except OssWireError as error:
+            error.access_key_id, error.credentials_valid = auth.access_key_id, True
+            raise
+        return HttpResponse(
+            200,
+            body,
+            {"Content-Type": "application/xml"},
+            access_key_id=auth.access_key_id,
+            credentials_valid=True,
+            signature_version=auth.signature_version,
+        )
+
+    def _dispatch(self, method: str, bucket_name: str, key: str, params: dict[str, str]) -> bytes:
+        if not bucket_name:
+            raise NotImplementedOperation("The emulator implements bucket listing only.")
+        bucket = self._buckets.get(bucket_name)
+        if bucket is None:
+            raise NoSuchBucket("The specified bucket does not exist.")
+        if bucket_name in self._faults.denied_buckets:
+            raise AccessDenied("You have no right to access this bucket.")
+        if key or set(params) - _LISTING_PARAMS:
+            raise NotImplementedOperation("The emulator implements bucket listing only.")
+        if method != "GET":
+            raise MethodNotAllowed("The specified method is not allowed against this resource.")
+        listing = parse_listing(params)
+        limit = listing.max_keys
+        if self._faults.short_pages:
+            limit = min(limit, self._faults.short_pages)
+        page = bucket.list(prefix=listing.prefix, delimiter=listing.delimiter, after=listing.after, max_keys=limit)
+        return render_listing(bucket_name, listing, page, encode_token)

@@ -1,0 +1,229 @@
+"""The OSS model: buckets of objects, listed with OSS's exact semantics. No HTTP here.
+
+A bucket keeps its keys in one sorted Python list and the per-object attributes in parallel
+compact arrays, so a million objects cost little more than their key strings. Python compares
+``str`` by code point, which for valid Unicode is the same order as UTF-8 bytes: the order OSS
+lists in. ETags are derived from key and size unless one was given, so nothing per object is
+stored as a formatted string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from array import array
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+
+STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
+OBJECT_TYPES = ("Normal", "Multipart", "Appendable", "Symlink")
+MAX_KEY_BYTES = 1023
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One object as a listing shows it (``last_modified`` in epoch seconds)."""
+
+    key: str
+    size: int
+    last_modified: int
+    etag: str
+    storage_class: str
+    object_type: str
+
+
+@dataclass(frozen=True)
+class ListingResult:
+    """One page: objects and common prefixes in byte order, and where the next page starts."""
+
+    objects: list[ObjectInfo]
+    prefixes: list[str]
+    is_truncated: bool
+    next_marker: str | None
+
+
+def check_key(key: str) -> None:
+    """OSS keys are 1..1023 bytes of UTF-8."""
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise ValueError("object keys must be valid UTF-8") from exc
+    if not 1 <= size <= MAX_KEY_BYTES:
+        raise ValueError(f"object keys are 1..{MAX_KEY_BYTES} bytes of UTF-8, not {size}")
+
+
+def derived_etag(key: str, size: int) -> str:
+    """A stable MD5-looking ETag for an object that was not given one."""
+    return hashlib.md5(f"{key}\0{size}".encode("utf-8", "surrogatepass")).hexdigest().upper()
+
+
+def _successor(prefix: str) -> str:
+    """The smallest string greater than every string that starts with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class Bucket:
+    """Objects of one bucket; every method is thread-safe so objects can change mid-listing."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.Lock()
+        self._keys: list[str] = []
+        self._sizes = array("q")
+        self._mtimes = array("q")
+        self._classes = bytearray()
+        self._types = bytearray()
+        self._etags: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def put(
+        self,
+        key: str,
+        *,
+        size: int = 0,
+        last_modified: int = 0,
+        storage_class: str = "Standard",
+        object_type: str = "Normal",
+        etag: str | None = None,
+    ) -> None:
+        """Create or replace one object."""
+        check_key(key)
+        cls, typ = STORAGE_CLASSES.index(storage_class), OBJECT_TYPES.index(object_type)
+        with self._lock:
+            i = bisect_left(self._keys, key)
+            if i < len(self._keys) and self._keys[i] == key:
+                self._sizes[i], self._mtimes[i] = size, int(last_modified)
+                self._classes[i], self._types[i] = cls, typ
+            else:
+                self._keys.insert(i, key)
+                self._sizes.insert(i, size)
+                self._mtimes.insert(i, int(last_modified))
+                self._classes.insert(i, cls)
+                self._types.insert(i, typ)
+            self._etags.pop(key, None)
+            if etag is not None:
+                self._etags[key] = etag
+
+    def delete(self, key: str) -> bool:
+        """Remove one object; False when it did not exist."""
+        with self._lock:
+            i = bisect_left(self._keys, key)
+            if i == len(self._keys) or self._keys[i] != key:
+                return False
+            for column in (self._keys, self._sizes, self._mtimes, self._classes, self._types):
+                del column[i]
+            self._etags.pop(key, None)
+            return True
+
+    def load(self, keys: list[str], sizes: array, mtimes: array, classes: bytearray, types: bytearray) -> None:
+        """Add many objects at once (the seeding path). ``keys`` must be new to the bucket."""
+        with self._lock:
+            if not self._keys and all(a < b for a, b in zip(keys, keys[1:])):
+                self._keys, self._sizes, self._mtimes = list(keys), array("q", sizes), array("q", mtimes)
+                self._classes, self._types = bytearray(classes), bytearray(types)
+                return
+            all_keys = self._keys + keys
+            order = sorted(range(len(all_keys)), key=all_keys.__getitem__)
+            sizes_all, mtimes_all = self._sizes + sizes, self._mtimes + mtimes
+            classes_all, types_all = self._classes + classes, self._types + types
+            self._keys = [all_keys[i] for i in order]
+            self._sizes = array("q", (sizes_all[i] for i in order))
+            self._mtimes = array("q", (mtimes_all[i] for i in order))
+            self._classes = bytearray(classes_all[i] for i in order)
+            self._types = bytearray(types_all[i] for i in order)
+
+    def keys(self) -> list[str]:
+        """A snapshot of every key, in listing order."""
+        with self._lock:
+            return list(self._keys)
+
+    def get(self, key: str) -> ObjectInfo | None:
+        with self._lock:
+            i = bisect_left(self._keys, key)
+            if i == len(self._keys) or self._keys[i] != key:
+                return None
+            return self._info(i)
+
+    def total_size(self) -> int:
+        with self._lock:
+            return sum(self._sizes)
+
+    def _info(self, i: int) -> ObjectInfo:
+        key, size = self._keys[i], self._sizes[i]
+        etag = self._etags.get(key) or derived_etag(key, size)
+        return ObjectInfo(
+            key, size, self._mtimes[i], etag, STORAGE_CLASSES[self._classes[i]], OBJECT_TYPES[self._types[i]]
+        )
+
+    def list(self, *, prefix: str = "", delimiter: str = "", after: str = "", max_keys: int = 100) -> ListingResult:
+        """One page as OSS serves it.
+
+        Entries (objects and common prefixes) sort strictly after ``after`` and start with
+        ``prefix``; with a delimiter, keys sharing ``prefix + ... + delimiter`` roll up into one
+        common prefix, which counts once against ``max_keys`` and is skipped whole when it does
+        not sort after ``after`` (so resuming from a NextMarker that is a common prefix does not
+        repeat it). ``is_truncated`` is exact: true only if another entry exists.
+        """
+        with self._lock:
+            return self._list_locked(prefix, delimiter, after, max_keys)
+
+    def _list_locked(self, prefix: str, delimiter: str, after: str, max_keys: int) -> ListingResult:
+        keys, n = self._keys, len(self._keys)
+        i = bisect_right(keys, after) if after else 0
+        if prefix:
+            i = max(i, bisect_left(keys, prefix))
+        objects: list[ObjectInfo] = []
+        prefixes: list[str] = []
+        last: str | None = None
+        plen = len(prefix)
+        while i < n:
+            key = keys[i]
+            if not key.startswith(prefix):
+                break
+            cut = key.find(delimiter, plen) if delimiter else -1
+            if cut >= 0:
+                common = key[: cut + len(delimiter)]
+                following = bisect_left(keys, _successor(common), i)
+                if common > after:
+                    if len(objects) + len(prefixes) == max_keys:
+                        return ListingResult(objects, prefixes, True, last)
+                    prefixes.append(common)
+                    last = common
+                i = following
+                continue
+            if len(objects) + len(prefixes) == max_keys:
+                return ListingResult(objects, prefixes, True, last)
+            objects.append(self._info(i))
+            last = key
+            i += 1
+        return ListingResult(objects, prefixes, False, None)
+
+
+class BucketStore:
+    """All buckets of the emulated account, by name."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[str, Bucket] = {}
+
+    def create(self, name: str) -> Bucket:
+        """Create the bucket if missing; return it either way."""
+        with self._lock:
+            return self._buckets.setdefault(name, Bucket(name))
+
+    def get(self, name: str) -> Bucket | None:
+        with self._lock:
+            return self._buckets.get(name)
+
+    def require(self, name: str) -> Bucket:
+        """The bucket, or KeyError naming it (for the Python-side API)."""
+        bucket = self.get(name)
+        if bucket is None:
+            raise KeyError(f"no bucket {name!r}; call create_bucket() first")
+        return bucket
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            self._buckets.pop(name, None)

@@ -1,0 +1,103 @@
+"""OSS error replies: each wire error is a class whose attributes are its status, Code and EC,
+serialized in exactly one place (``error_response``).
+
+The EC of SecurityTokenExpired (0002-00000007) is OSS's documented one; the other EC values
+only have OSS's shape.
+"""
+
+from __future__ import annotations
+
+from osslist.emulator.server import HttpResponse
+from osslist.emulator.xmltext import escape
+
+HOST_ID = "oss-emulator.localhost"
+
+
+class OssWireError(Exception):
+    """An OSS error reply. ``access_key_id``/``credentials_valid`` feed the request log."""
+
+    status = 400
+    code = "InvalidRequest"
+    ec = "0000-00000000"
+
+    def __init__(
+        self, message: str, *, access_key_id: str | None = None, credentials_valid: bool | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.access_key_id = access_key_id
+        self.credentials_valid = credentials_valid
+
+
+class InvalidArgument(OssWireError):
+    status, code, ec = 400, "InvalidArgument", "0017-00000101"
+
+
+class AccessDenied(OssWireError):
+    status, code, ec = 403, "AccessDenied", "0003-00000001"
+
+
+class InvalidAccessKeyId(OssWireError):
+    status, code, ec = 403, "InvalidAccessKeyId", "0002-00000005"
+
+
+class InvalidSecurityToken(OssWireError):
+    status, code, ec = 403, "InvalidSecurityToken", "0002-00000008"
+
+
+class SecurityTokenExpired(OssWireError):
+    status, code, ec = 403, "SecurityTokenExpired", "0002-00000007"
+
+
+class SignatureDoesNotMatch(OssWireError):
+    status, code, ec = 403, "SignatureDoesNotMatch", "0002-00000040"
+
+
+class NoSuchBucket(OssWireError):
+    status, code, ec = 404, "NoSuchBucket", "0015-00000101"
+
+
+class MethodNotAllowed(OssWireError):
+    status, code, ec = 405, "MethodNotAllowed", "0016-00000001"
+
+
+class NotImplementedOperation(OssWireError):
+    status, code, ec = 501, "NotImplemented", "0016-00000002"
+
+
+class InternalError(OssWireError):
+    status, code, ec = 500, "InternalError", "0000-00000001"
+
+
+class ServiceUnavailable(OssWireError):
+    status, code, ec = 503, "ServiceUnavailable", "0000-00000002"
+
+
+def server_error(status: int) -> OssWireError:
+    """The injected 5xx for ``Faults.error_every``."""
+    return ServiceUnavailable("please reduce your request rate") if status == 503 else InternalError(
+        "we encountered an internal error, please try again"
+    )
+
+
+def error_response(error: OssWireError, request_id: str) -> HttpResponse:
+    """The XML error body and headers OSS sends; never echoes a secret."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n'
+        f"  <Code>{error.code}</Code>\n"
+        f"  <Message>{escape(error.message)}</Message>\n"
+        f"  <RequestId>{request_id}</RequestId>\n"
+        f"  <HostId>{HOST_ID}</HostId>\n"
+        f"  <EC>{error.ec}</EC>\n"
+        f"  <RecommendDoc>https://api.aliyun.com/troubleshoot?q={error.ec}</RecommendDoc>\n"
+        "</Error>\n"
+    ).encode()
+    headers = {"Content-Type": "application/xml", "x-oss-request-id": request_id, "x-oss-ec": error.ec}
+    return HttpResponse(
+        error.status,
+        body,
+        headers,
+        error_code=error.code,
+        access_key_id=error.access_key_id,
+        credentials_valid=error.credentials_valid,
+    )
