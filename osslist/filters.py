@@ -1,0 +1,138 @@
+"""Pure record predicates: key globs, sizes, modification times, storage classes.
+
+Decisions (also in ``--help``):
+- Globs use ``fnmatch`` on the whole key, case-sensitive; ``*`` and ``?`` also match ``/``
+  (``logs/*.gz`` matches ``logs/2024/01/a.gz``). A key passes when it matches some
+  ``--include`` (or there is none) and no ``--exclude``.
+- Sizes: a number with an optional suffix K, M, G, T (also KB/KiB, ...), all powers of 1024,
+  case-insensitive; decimals allowed (``1.5M``), rounded down to whole bytes. Bounds are
+  inclusive: ``--min-size 10K --max-size 10K`` keeps objects of exactly 10240 bytes.
+- Times: ISO 8601 (``2024-01-01``, ``2024-01-01T12:00:00Z``, ``...+08:00``; no offset means
+  UTC) or a duration back from now (``90s``, ``30m``, ``12h``, ``7d``, ``2w``).
+  ``--modified-after T`` keeps mtime >= T and ``--modified-before T`` keeps mtime < T, so two
+  adjacent windows never both hold an object.
+- Storage classes match OSS's names case-insensitively; an unknown name is a usage error.
+- Common prefixes (PrefixRecord) pass every filter untouched: they are structure, not objects.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+from osslist.errors import UsageError
+from osslist.pages import ObjectRecord, Record
+
+__all__ = ["STORAGE_CLASSES", "build_filter", "parse_size", "parse_storage_class", "parse_time"]
+
+STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
+_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>[kmgt]?)(?:i?b)?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_DURATION = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])", re.IGNORECASE)
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+Predicate = Callable[[Record], bool]
+
+
+def parse_size(text: str) -> int:
+    """``"10K"`` -> 10240; a plain number is bytes. Raises UsageError on anything else."""
+    match = _SIZE.fullmatch(str(text).strip())
+    if match is None:
+        raise UsageError(f"invalid size {str(text)[:40]!r}: use a number with K, M, G or T (1024-based)")
+    return int(float(match["number"]) * _UNITS[match["unit"].lower()])
+
+
+def parse_time(text: str, *, now: float) -> float:
+    """ISO 8601 or a duration before ``now`` -> epoch seconds. Raises UsageError."""
+    value = str(text).strip()
+    duration = _DURATION.fullmatch(value)
+    if duration is not None:
+        return now - float(duration["number"]) * _SECONDS[duration["unit"].lower()]
+    if value.endswith(("z", "Z")):
+        value = value[:-1] + "+00:00"  # Python 3.10's fromisoformat does not read "Z"
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"invalid time {value[:40]!r}: use ISO 8601 (2024-01-01, 2024-01-01T12:00:00Z) "
+            "or a duration (30m, 12h, 7d, 2w)"
+        ) from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return stamp.timestamp()
+
+
+def parse_storage_class(text: str) -> str:
+    """OSS's spelling of a storage class named in any case. Raises UsageError."""
+    for name in STORAGE_CLASSES:
+        if name.lower() == str(text).strip().lower():
+            return name
+    raise UsageError(f"unknown storage class {str(text)[:40]!r}: use one of {', '.join(STORAGE_CLASSES)}")
+
+
+def build_filter(
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    min_size: int | None = None,
+    max_size: int | None = None,
+    modified_after: float | None = None,
+    modified_before: float | None = None,
+    storage_classes: Iterable[str] = (),
+) -> Predicate:
+    """One predicate over records; checks run cheapest first and only those asked for."""
+    checks = [
+        *_glob_checks(list(include), list(exclude)),
+        *_size_checks(min_size, max_size),
+        *_class_checks([parse_storage_class(c) for c in storage_classes]),
+        *_time_checks(modified_after, modified_before),
+    ]
+
+    def accept(record: Record) -> bool:
+        if type(record) is not ObjectRecord:
+            return True
+        return all(check(record) for check in checks)
+
+    return accept
+
+
+def _compile(globs: list[str]) -> re.Pattern[str]:
+    """All globs as one regex, so a key is matched once however many globs were given."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs), re.DOTALL)
+
+
+def _glob_checks(include: list[str], exclude: list[str]) -> list[Callable[[ObjectRecord], bool]]:
+    checks: list[Callable[[ObjectRecord], bool]] = []
+    if include:
+        matches_include = _compile(include).match
+        checks.append(lambda r: matches_include(r.key) is not None)
+    if exclude:
+        matches_exclude = _compile(exclude).match
+        checks.append(lambda r: matches_exclude(r.key) is None)
+    return checks
+
+
+def _size_checks(low: int | None, high: int | None) -> list[Callable[[ObjectRecord], bool]]:
+    checks: list[Callable[[ObjectRecord], bool]] = []
+    if low is not None:
+        checks.append(lambda r: r.size >= low)
+    if high is not None:
+        checks.append(lambda r: r.size <= high)
+    return checks
+
+
+def _class_checks(classes: list[str]) -> list[Callable[[ObjectRecord], bool]]:
+    if not classes:
+        return []
+    wanted = {c.lower() for c in classes}
+    return [lambda r: r.storage_class.lower() in wanted]
+
+
+def _time_checks(after: float | None, before: float | None) -> list[Callable[[ObjectRecord], bool]]:
+    checks: list[Callable[[ObjectRecord], bool]] = []
+    if after is not None:
+        checks.append(lambda r: r.mtime_epoch() >= after)
+    if before is not None:
+        checks.append(lambda r: r.mtime_epoch() < before)
+    return checks
