@@ -387,6 +387,19 @@ def container_env(container: dict[str, Any], extra: dict[str, str]) -> dict[str,
     return env
 
 
+def webhook_env(template: dict[str, Any]) -> dict[str, str]:
+    """What ack-pod-identity-webhook injects into a pod it mutates (RRSA), else nothing."""
+    if template["metadata"].get("labels", {}).get(RRSA_INJECTION) != "on":
+        return {}
+    accounts = {d["metadata"]["name"]: d for _, d in docs_of("ServiceAccount")}
+    role = accounts[template["spec"]["serviceAccountName"]]["metadata"]["annotations"][RRSA_ROLE]
+    return {
+        "ALIBABA_CLOUD_ROLE_ARN": f"acs:ram::1234567890123456:role/{role}",
+        "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0123",
+        "ALIBABA_CLOUD_OIDC_TOKEN_FILE": "/var/run/secrets/ack.alibabacloud.com/rrsa-tokens/token",
+    }
+
+
 def invocations() -> Iterator[tuple[str, list[str], dict[str, str]]]:
     """(id, argv, env) of every container that runs osslist, once per Indexed Job index."""
     for path, doc in workloads():
@@ -399,7 +412,9 @@ def invocations() -> Iterator[tuple[str, list[str], dict[str, str]]]:
             if command[0] != "osslist":
                 continue
             for index in indexes:
-                extra = {"JOB_COMPLETION_INDEX": index} if index is not None else {}
+                extra = webhook_env(pod_template(doc))
+                if index is not None:
+                    extra["JOB_COMPLETION_INDEX"] = index
                 env = container_env(container, extra)
                 argv = [expand(a, env) for a in command[1:] + container.get("args", [])]
                 yield f"{doc_id((path, doc))}:{container['name']}:{index}", argv, env
