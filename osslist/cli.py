@@ -82,8 +82,35 @@ def error_line(exc: BaseException) -> str:
         if parts:
             message = f"{message} ({', '.join(parts)})"
     if not isinstance(exc, OsslistError):
-        message = f"unexpected {type(exc).__name__}: {message}"
+        message = f"unexpected {type(exc).__name__}: {message if _speaks_plainly(exc) else _WITHHELD}"
     return f"Error: {message}"
+
+
+_WITHHELD = "(message withheld: third-party error texts may echo a response body or a token)"
+
+
+def _speaks_plainly(exc: BaseException) -> bool:
+    """Our errors and Python's own carry messages we trust; a library's may quote a body."""
+    return isinstance(exc, OsslistError) or type(exc).__module__ == "builtins"
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback for --verbose, with the message of every third-party exception in the
+    chain withheld (oss2's ServerError text holds the parsed error body, which may echo the
+    security token); frames and exception types are kept."""
+    formatted = traceback.TracebackException.from_exception(exc)
+    node: traceback.TracebackException | None = formatted
+    current: BaseException | None = exc
+    while node is not None and current is not None:
+        if not _speaks_plainly(current):
+            node._str = _WITHHELD  # the message line; frames stay
+        if current.__cause__ is not None:
+            node, current = node.__cause__, current.__cause__
+        elif current.__context__ is not None and not current.__suppress_context__:
+            node, current = node.__context__, current.__context__
+        else:
+            break
+    return "".join(formatted.format())
 
 
 def edge(func: F) -> F:
@@ -103,7 +130,7 @@ def edge(func: F) -> F:
             raise click.exceptions.Exit(141) from None
         except Exception as exc:  # the edge: every failure becomes a line and a code
             if verbose:
-                traceback.print_exc(file=sys.stderr)
+                sys.stderr.write(safe_traceback(exc))
             click.echo(error_line(exc), err=True)
             code = exc.exit_code if isinstance(exc, OsslistError) else 1
             raise click.exceptions.Exit(code) from None

@@ -91,7 +91,9 @@ def run_demo(
         _say(out, f"seeded {seeded.objects:,} objects, {seeded.bytes:,} bytes in bucket {DEMO_BUCKET}")
         environ = {**os.environ, "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url}
         job = jobs.ListJob(
-            connection=jobs.Connection(bucket=DEMO_BUCKET, endpoint=emulator.oss_endpoint, credentials="metadata"),
+            connection=jobs.Connection(
+                bucket=DEMO_BUCKET, endpoint=emulator.oss_endpoint, region="cn-hangzhou", credentials="metadata"
+            ),
             output=jobs.OutputOptions(format="long", human=True),
         )
         sample = _SampleStream(sample_lines)

@@ -61,10 +61,13 @@ def byte_order(keys) -> list[str]:
 
 
 def clean_env(emulator, **extra: str | None) -> dict[str, str | None]:
-    """Only the emulator's metadata endpoint; no ambient keys, RRSA or OSSLIST_* settings."""
+    """Only the emulator's metadata endpoint and a region; no ambient keys, RRSA or other
+    OSSLIST_* settings."""
     env: dict[str, str | None] = {name: None for name in _CREDENTIAL_VARS}
     env.update({name: None for name in os.environ if name.startswith("OSSLIST_")})
     env["ALIBABA_CLOUD_IMDS_ENDPOINT"] = emulator.metadata_url
+    # An IP endpoint names no region and V4 signing needs one: give it the way a pod would.
+    env["OSSLIST_REGION"] = "cn-hangzhou"
     env.update(extra)
     return env
 

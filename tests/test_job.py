@@ -1,0 +1,147 @@
+"""The job runner: validation before any network call, the Sink's filter/limit/commit, and a
+prepared job run against the emulator."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from osslist import job as jobs
+from osslist.errors import UsageError
+
+ENDPOINT = "http://127.0.0.1:9"
+
+
+def _job(*, env_region: bool = True, **parts) -> jobs.ListJob:
+    conn = parts.pop("connection", None) or jobs.Connection(bucket="job-bucket", endpoint=ENDPOINT, region="cn-hangzhou")
+    return jobs.ListJob(connection=conn, **parts)
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("parts", "fragment"),
+    [
+        ({"connection": jobs.Connection(bucket="Bad_Bucket", endpoint=ENDPOINT, region="cn-hangzhou")}, "bucket"),
+        ({"connection": jobs.Connection(bucket="ok-bucket", endpoint="ftp://x", region="cn-hangzhou")}, "endpoint"),
+        ({"connection": jobs.Connection(bucket="ok-bucket", endpoint=ENDPOINT)}, "region"),
+        ({"selection": jobs.Selection(max_keys=0)}, "max-keys"),
+        ({"selection": jobs.Selection(list_api="v3")}, "v1"),
+        ({"selection": jobs.Selection(limit=0)}, "--limit"),
+        ({"selection": jobs.Selection(start_after="b", end_before="a")}, "--end-before"),
+        ({"selection": jobs.Selection(start_after="a", end_before="a")}, "--end-before"),
+        ({"selection": jobs.Selection(min_size="2K", max_size="1K")}, "--min-size"),
+        ({"output": jobs.OutputOptions(format="jsonl", null=True)}, "--null"),
+        ({"output": jobs.OutputOptions(format="yaml")}, "--format"),
+        ({"scale": jobs.Scale(shard_index=0)}, "--shard-count"),
+        ({"scale": jobs.Scale(shard_index=4, shard_count=4)}, "--shard-index"),
+        ({"scale": jobs.Scale(parallel=0)}, "--parallel"),
+    ],
+)
+def test_prepare_rejects_bad_input_with_usage_error(parts, fragment):
+    with pytest.raises(UsageError, match=fragment.replace("-", r"\-")) as info:
+        jobs.prepare(_job(**parts))
+    assert info.value.exit_code == 2
+
+
+def test_start_after_and_end_before_compare_as_utf8_bytes():
+    # In UTF-8 byte order "\uffff" sorts before "😀" (U+1F600), the same as code points here,
+    # but "é" (0xC3 0xA9) sorts after "z": the range ("z", "é") is not empty.
+    jobs.prepare(_job(selection=jobs.Selection(start_after="z", end_before="é")))
+
+
+def test_plan_resolves_sizes_times_endpoint_and_region():
+    conn = jobs.Connection(bucket="job-bucket", endpoint="oss-cn-shanghai-internal.aliyuncs.com")
+    plan = jobs.prepare(
+        jobs.ListJob(connection=conn, selection=jobs.Selection(min_size="1K", modified_after="1d")),
+        now=1_000_000.0,
+    )
+    view = plan.to_dict()
+    assert view["connection"]["endpoint"] == "https://oss-cn-shanghai-internal.aliyuncs.com"
+    assert view["connection"]["region"] == "cn-shanghai"
+    assert view["filters"]["min_size"] == 1024
+    assert view["filters"]["modified_after"] == 1_000_000.0 - 86400
+    assert view["listing"]["max_keys"] == 1000 and view["listing"]["list_api"] == "v1"
+
+
+# --- the sink ------------------------------------------------------------------------------------
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def write(self, record) -> None:
+        self.written.append(record)
+
+
+class _Summary:
+    def __init__(self) -> None:
+        self.added: list[str] = []
+
+    def add(self, record) -> None:
+        self.added.append(record)
+
+
+def _sink(limit=None, predicate=lambda r: True):
+    writer, summary, pages = _Writer(), _Summary(), []
+    sink = jobs.Sink(writer=writer, summary=summary, predicate=predicate, limit=limit, on_page=pages.append)
+    return sink, writer, summary, pages
+
+
+def test_sink_writes_and_counts_only_what_the_filter_keeps():
+    sink, writer, summary, pages = _sink(predicate=lambda r: r.endswith("x"))
+    sink.feed(["ax", "b", "cx"])
+    sink.commit(None)
+    assert writer.written == summary.added == ["ax", "cx"]
+    assert pages == [2]
+
+
+def test_sink_stops_at_the_limit_mid_page_and_reports_per_page():
+    sink, writer, _summary, pages = _sink(limit=3)
+    sink.feed(["a", "b"])
+    sink.commit(None)
+    assert not sink.full
+    sink.feed(["c", "d", "e"])
+    sink.commit(None)
+    assert sink.full
+    assert writer.written == ["a", "b", "c"]
+    assert pages == [2, 1]
+
+
+# --- a run against the emulator ------------------------------------------------------------------
+
+
+def _emulator_job(emulator, **selection) -> jobs.Plan:
+    conn = jobs.Connection(bucket="job-bucket", endpoint=emulator.oss_endpoint, region="cn-hangzhou",
+                           credentials="metadata", metadata_endpoint=emulator.metadata_url)
+    return jobs.prepare(jobs.ListJob(connection=conn, selection=jobs.Selection(**selection)), environ={})
+
+
+def test_limit_stops_requesting_pages(emulator):
+    emulator.create_bucket("job-bucket")
+    for i in range(100):
+        emulator.put_object("job-bucket", f"k{i:03d}")
+    stream = io.StringIO()
+    pages: list[int] = []
+    summary = jobs.run(_emulator_job(emulator, max_keys=10, limit=15), stream=stream, on_page=pages.append)
+    assert stream.getvalue().split() == [f"k{i:03d}" for i in range(15)]
+    assert pages == [10, 5]
+    assert summary.objects == 15
+    assert len(emulator.requests_for("oss")) == 2
+
+
+def test_run_counts_requests_and_bytes(emulator):
+    emulator.create_bucket("job-bucket")
+    for i in range(25):
+        emulator.put_object("job-bucket", f"k{i:03d}", size=i)
+    summary = jobs.run(_emulator_job(emulator, max_keys=10), stream=io.StringIO())
+    assert summary.objects == 25 and summary.bytes == sum(range(25))
+    assert summary.requests == len(emulator.requests_for("oss")) == 3
+
+
+def test_prepare_makes_no_request(emulator):
+    _emulator_job(emulator, max_keys=10)
+    assert emulator.requests == []
