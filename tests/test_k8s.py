@@ -245,8 +245,10 @@ def hardening_problems(template: dict[str, Any], uid: int) -> list[str]:
 
         name = c["name"]
         checks: list[tuple[bool, str]] = [
-            (effective("runAsNonRoot") is True, "runAsNonRoot"),
-            (effective("runAsUser") == uid, f"runAsUser {uid} (the Dockerfile's UID)"),
+            # ECI honours the user settings only at container level, so they must be there.
+            (sc.get("runAsNonRoot") is True, "runAsNonRoot"),
+            (sc.get("runAsUser") == uid, f"runAsUser {uid} (the Dockerfile's UID)"),
+            (effective("runAsGroup") not in (None, 0), "a non-root group"),
             (sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem"),
             (sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation false"),
             (sc.get("capabilities", {}).get("drop") == ["ALL"], "capabilities drop ALL"),
@@ -273,6 +275,7 @@ MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
     "escalation": lambda c: c["securityContext"].pop("allowPrivilegeEscalation"),
     "capability added": lambda c: c["securityContext"]["capabilities"].update(add=["NET_RAW"]),
     "root user": lambda c: c["securityContext"].update(runAsUser=0),
+    "user only at pod level": lambda c: c["securityContext"].pop("runAsUser"),
     "no /tmp": lambda c: c.pop("volumeMounts"),
     "no limits": lambda c: c["resources"].pop("limits"),
 }
