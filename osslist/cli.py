@@ -523,6 +523,6 @@ def demo_command(objects: int, verbose: bool) -> None:
     """
     from osslist import demo
 
-    result = demo.run_demo(objects=objects, out=click.get_text_stream("stdout"))
+    result = demo.run_demo(objects=objects, out=sys.stdout)
     if not result.matches:
         raise ListingError("the demo listing does not match what was seeded")

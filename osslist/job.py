@@ -166,7 +166,7 @@ def _build_filter(sel: Selection, *, now: float) -> tuple[Callable[[Any], bool],
         "modified_before": None
         if sel.modified_before is None
         else filters.parse_time(sel.modified_before, now=now),
-        "storage_classes": list(sel.storage_classes),
+        "storage_classes": [filters.parse_storage_class(c) for c in sel.storage_classes],
     }
     lo, hi = parsed["min_size"], parsed["max_size"]
     if lo is not None and hi is not None and lo > hi:
