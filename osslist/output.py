@@ -1,0 +1,235 @@
+"""The one place that formats records: a writer per format, streaming record by record.
+
+Formats (``make_writer`` is the single dispatch point):
+- ``text``: the key verbatim and a newline (NUL with ``null=True``); a common prefix as itself.
+- ``long``: last modified (as OSS sent it), size (human with ``human=True``: 1.5K, 23M),
+  storage class, etag, key, in fixed-width columns so nothing has to be buffered to align;
+  a common prefix shows ``PRE`` in the size column. ``null=True`` also ends lines with NUL.
+- ``jsonl``: one JSON object per line: key, size, last_modified (ISO 8601 UTC), etag without
+  quotes, storage_class, type; a common prefix is ``{"prefix": "dir/"}``. Non-ASCII stays
+  readable (ensure_ascii=False); control characters are JSON escapes, so lines never break.
+- ``csv``: header Bucket, Key, Size, LastModifiedDate, ETag, StorageClass, ObjectType (OSS
+  inventory's names); csv quoting keeps newlines in keys; a common prefix is a row with
+  ObjectType ``Prefix`` and empty object fields. Lines end with ``\\r\\n`` (RFC 4180: with a
+  bare ``\\n`` terminator the csv module would leave a ``\\r`` in a key unquoted).
+
+Bytes: writers encode UTF-8 themselves and write bytes, to a binary stream, or to the
+``.buffer`` of a text stream (sys.stdout, a file opened in text mode: the text layer is
+flushed first and not used again), or, for a text stream without one (io.StringIO), as text.
+``writer.bytes_written`` counts every byte handed to the stream (the csv header included);
+after ``writer.flush()`` it is the output's size, which is the offset a checkpoint saves.
+On resume, pass ``header=False`` so the csv header is not written twice.
+
+Keys that are not valid Unicode (lone surrogates) cannot come from OSS, whose keys are UTF-8
+(pages.py turns bad escapes into U+FFFD). Should one reach a writer anyway: text, long and
+csv write ``\\udc80``-``\\udcff`` as the raw byte they stand for (surrogateescape, so a key
+decoded that way round-trips) and any other surrogate as a ``\\ud800`` escape; jsonl writes
+such a record with ASCII escapes, which is still valid JSON decoding to the same string.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from json.encoder import encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import IO, Any, Callable, Iterable
+
+from osslist.pages import ObjectRecord, Record
+
+__all__ = ["FORMATS", "Writer", "human_size", "make_writer"]
+
+FORMATS = ("text", "long", "jsonl", "csv")
+CSV_HEADER = ["Bucket", "Key", "Size", "LastModifiedDate", "ETag", "StorageClass", "ObjectType"]
+_ERRORS = "osslist-surrogates"
+_UNITS = ("K", "M", "G", "T", "P", "E")
+
+
+def _surrogates(error: UnicodeError) -> tuple[bytes, int]:
+    """surrogateescape for U+DC80..U+DCFF (the byte back), a backslash escape for the rest."""
+    assert isinstance(error, UnicodeEncodeError)
+    text = error.object[error.start : error.end]
+    out = bytearray()
+    for char in text:
+        point = ord(char)
+        out += bytes([point - 0xDC00]) if 0xDC80 <= point <= 0xDCFF else f"\\u{point:04x}".encode()
+    return bytes(out), error.end
+
+
+codecs.register_error(_ERRORS, _surrogates)
+
+
+def human_size(size: int) -> str:
+    """``1536`` -> ``1.5K``; one decimal below 10, none above; plain bytes below 1024."""
+    if size < 1024:
+        return str(size)
+    value = float(size)
+    for unit in _UNITS:
+        value /= 1024
+        shown = f"{value:.1f}" if value < 9.95 else f"{value:.0f}"
+        if float(shown) < 1024 or unit == _UNITS[-1]:
+            return shown + unit
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class Writer:
+    """Formats records into lines and writes them as UTF-8 bytes; counts bytes written."""
+
+    def __init__(self, stream: IO[Any]) -> None:
+        self._write_bytes, self._flush = _byte_sink(stream)
+        self.bytes_written = 0
+
+    def line(self, record: Record) -> str:
+        """One record as text, terminator included."""
+        raise NotImplementedError
+
+    def write(self, record: Record) -> None:
+        """Write one record."""
+        self._put(self._render((record,)))
+
+    def write_many(self, records: Iterable[Record]) -> None:
+        """Write a page of records in one stream call (fewer syscalls than write() each)."""
+        self._put(self._render(records))
+
+    def flush(self) -> None:
+        """Push everything to the OS, so ``bytes_written`` is the output's size."""
+        self._flush()
+
+    def close(self) -> None:
+        """Flush; the stream itself belongs to the caller (it may be stdout) and stays open."""
+        self.flush()
+
+    def _render(self, records: Iterable[Record]) -> bytes:
+        return "".join(map(self.line, records)).encode("utf-8", _ERRORS)
+
+    def _put(self, data: bytes) -> None:
+        if data:
+            self._write_bytes(data)
+            self.bytes_written += len(data)
+
+
+class TextWriter(Writer):
+    """Keys (and prefixes) verbatim, one per line or NUL-terminated."""
+
+    def __init__(self, stream: IO[Any], *, null: bool = False) -> None:
+        super().__init__(stream)
+        self._end = "\0" if null else "\n"
+
+    def line(self, record: Record) -> str:
+        name = record.key if type(record) is ObjectRecord else record.prefix  # type: ignore[union-attr]
+        return name + self._end
+
+
+class LongWriter(TextWriter):
+    """Fixed-width columns: last modified, size, storage class, etag, key."""
+
+    def __init__(self, stream: IO[Any], *, null: bool = False, human: bool = False) -> None:
+        super().__init__(stream, null=null)
+        self._size: Callable[[int], str] = human_size if human else str
+        width = 6 if human else 15
+        self._object = "{:<24}  {:>%d}  {:<15}  {:<34}  {}" % width
+        self._prefix = self._object.format("", "PRE", "", "", "{}")
+
+    def line(self, record: Record) -> str:
+        if type(record) is not ObjectRecord:
+            return self._prefix.format(record.prefix) + self._end  # type: ignore[union-attr]
+        return (
+            self._object.format(
+                record.last_modified, self._size(record.size), record.storage_class, record.etag, record.key
+            )
+            + self._end
+        )
+
+
+class JsonlWriter(Writer):
+    """One JSON object per line; encode_basestring escapes controls, quotes and backslashes."""
+
+    def line(self, record: Record, quote: Callable[[str], str] = encode_basestring) -> str:
+        if type(record) is not ObjectRecord:
+            return f'{{"prefix": {quote(record.prefix)}}}\n'  # type: ignore[union-attr]
+        return (
+            f'{{"key": {quote(record.key)}, "size": {record.size}, '
+            f'"last_modified": {quote(record.last_modified)}, "etag": {quote(record.etag)}, '
+            f'"storage_class": {quote(record.storage_class)}, "type": {quote(record.type)}}}\n'
+        )
+
+    def _render(self, records: Iterable[Record]) -> bytes:
+        records = list(records)
+        try:
+            return "".join(map(self.line, records)).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: ASCII escapes keep the JSON valid
+            return "".join(self.line(r, encode_basestring_ascii) for r in records).encode("ascii")
+
+
+class CsvWriter(Writer):
+    """OSS-inventory-like CSV through the csv module, so any key survives a round trip."""
+
+    def __init__(self, stream: IO[Any], *, bucket: str = "", header: bool = True) -> None:
+        super().__init__(stream)
+        self._bucket = bucket
+        self._buffer = io.StringIO()
+        self._csv = csv.writer(self._buffer, lineterminator="\r\n")  # RFC 4180; also quotes \r
+        if header:
+            self._put(self._rows([CSV_HEADER]))
+
+    def line(self, record: Record) -> str:
+        return self._rows([self._row(record)]).decode("utf-8", "surrogateescape")
+
+    def _row(self, record: Record) -> list[object]:
+        if type(record) is not ObjectRecord:
+            return [self._bucket, record.prefix, "", "", "", "", "Prefix"]  # type: ignore[union-attr]
+        return [
+            self._bucket,
+            record.key,
+            record.size,
+            record.last_modified,
+            record.etag,
+            record.storage_class,
+            record.type,
+        ]
+
+    def _render(self, records: Iterable[Record]) -> bytes:
+        return self._rows(map(self._row, records))
+
+    def _rows(self, rows: Iterable[list[object]]) -> bytes:
+        self._csv.writerows(rows)
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text.encode("utf-8", _ERRORS)
+
+
+def make_writer(
+    fmt: str,
+    stream: IO[Any],
+    *,
+    null: bool = False,
+    human: bool = False,
+    bucket: str = "",
+    header: bool = True,
+) -> Writer:
+    """The writer for ``fmt``; ``header=False`` skips the csv header (resuming a file)."""
+    if fmt == "text":
+        return TextWriter(stream, null=null)
+    if fmt == "long":
+        return LongWriter(stream, null=null, human=human)
+    if fmt == "jsonl":
+        return JsonlWriter(stream)
+    if fmt == "csv":
+        return CsvWriter(stream, bucket=bucket, header=header)
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def _byte_sink(stream: IO[Any]) -> tuple[Callable[[bytes], Any], Callable[[], None]]:
+    """(write, flush) functions taking bytes, whatever kind of stream was given."""
+    if isinstance(stream, io.TextIOBase) or hasattr(stream, "encoding"):
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:
+            return (lambda data: stream.write(data.decode("utf-8", "surrogateescape"))), stream.flush
+        stream.flush()  # anything already written through the text layer goes first
+
+        def flush() -> None:
+            buffer.flush()
+
+        return buffer.write, flush
+    return stream.write, stream.flush
