@@ -144,8 +144,8 @@ def _check_scale(scale: Scale, sel: Selection) -> None:
 
 def _check_output(out: OutputOptions) -> None:
     _check_choice("--format", out.format, OUTPUT_FORMATS)
-    if out.null and out.format != "text":
-        raise UsageError("-0/--null applies to --format text only")
+    if out.null and out.format not in ("text", "long"):
+        raise UsageError("-0/--null applies to --format text and long only")
 
 
 def _check_connection(conn: Connection) -> None:
@@ -233,17 +233,17 @@ class Sink:
         return self._remaining is not None and self._remaining <= 0
 
     def feed(self, records: Iterable[Any]) -> None:
-        """Write the records that pass the filter, up to the limit."""
-        for record in records:
-            if self.full:
-                return
-            if not self._predicate(record):
-                continue
-            self._writer.write(record)
+        """Write the records that pass the filter, up to the limit, as one write per page."""
+        kept = [record for record in records if self._predicate(record)]
+        if self._remaining is not None:
+            kept = kept[: max(self._remaining, 0)]
+            self._remaining -= len(kept)
+        if not kept:
+            return
+        self._writer.write_many(kept)
+        for record in kept:
             self._summary.add(record)
-            self._page_written += 1
-            if self._remaining is not None:
-                self._remaining -= 1
+        self._page_written += len(kept)
 
     def commit(self, position: Any) -> None:
         """A page is fully written; ``position`` says where listing would resume."""

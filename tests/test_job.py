@@ -73,8 +73,8 @@ class _Writer:
     def __init__(self) -> None:
         self.written: list[str] = []
 
-    def write(self, record) -> None:
-        self.written.append(record)
+    def write_many(self, records) -> None:
+        self.written.extend(records)
 
 
 class _Summary:
