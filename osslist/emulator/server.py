@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl, unquote
 # Header values that are credentials: recorded as "[redacted]" (the scheme of Authorization is
 # kept, so a test can still tell a V1 from a V4 signature).
 _SECRET_HEADERS = ("x-oss-security-token", "x-aliyun-ecs-metadata-token")
+# How often serve_forever checks for stop(): short, so a test's teardown is quick.
+_POLL_INTERVAL = 0.02
 _SECRET_PARAMS = ("OIDCToken", "security-token", "x-oss-security-token", "Signature", "x-oss-signature")
 
 
@@ -219,7 +221,10 @@ class ServiceServer:
     def __init__(self, service: Service, log: RequestLog, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = _Server((host, port), service, log)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"emulator-{service.name}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL},
+            name=f"emulator-{service.name}",
+            daemon=True,
         )
 
     @property
