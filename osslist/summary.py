@@ -1,0 +1,91 @@
+"""Counts of a listing: objects, bytes, per storage class, common prefixes, requests, time.
+
+The summary goes to stderr (``to_text``) and, for scripts, to a JSON file (``to_json``), so
+stdout carries records only. Parallel workers each fill their own Summary and ``merge`` them:
+counts add up, requests add up, ``elapsed`` is the longest (the workers ran concurrently).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from osslist.filters import STORAGE_CLASSES
+from osslist.output import human_size
+from osslist.pages import ObjectRecord, Record
+
+__all__ = ["Summary"]
+
+
+@dataclass
+class Summary:
+    """Running totals; ``add`` is called once per written record, so it stays minimal."""
+
+    objects: int = 0
+    bytes: int = 0
+    prefixes: int = 0
+    requests: int = 0
+    elapsed: float = 0.0
+    by_class: dict[str, list[int]] = field(default_factory=dict)  # class -> [objects, bytes]
+
+    def add(self, record: Record) -> None:
+        """Count one record (an object, or a common prefix)."""
+        if type(record) is not ObjectRecord:
+            self.prefixes += 1
+            return
+        size = record.size
+        self.objects += 1
+        self.bytes += size
+        entry = self.by_class.get(record.storage_class)
+        if entry is None:
+            entry = self.by_class[record.storage_class] = [0, 0]
+        entry[0] += 1
+        entry[1] += size
+
+    def merge(self, other: Summary) -> Summary:
+        """Fold another worker's totals into this one (in place); returns self."""
+        self.objects += other.objects
+        self.bytes += other.bytes
+        self.prefixes += other.prefixes
+        self.requests += other.requests
+        self.elapsed = max(self.elapsed, other.elapsed)
+        for name, (count, size) in other.by_class.items():
+            entry = self.by_class.setdefault(name, [0, 0])
+            entry[0] += count
+            entry[1] += size
+        return self
+
+    def classes(self) -> list[tuple[str, int, int]]:
+        """(class, objects, bytes) in OSS's order of classes, unknown names after, by name."""
+        order = {name: i for i, name in enumerate(STORAGE_CLASSES)}
+        names = sorted(self.by_class, key=lambda n: (order.get(n, len(order)), n))
+        return [(n, self.by_class[n][0], self.by_class[n][1]) for n in names]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for --summary-json."""
+        return {
+            "objects": self.objects,
+            "bytes": self.bytes,
+            "bytes_human": human_size(self.bytes),
+            "prefixes": self.prefixes,
+            "requests": self.requests,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "storage_classes": {n: {"objects": c, "bytes": b} for n, c, b in self.classes()},
+        }
+
+    def to_json(self) -> str:
+        """``to_dict`` as one line of JSON text (what --summary-json writes)."""
+        return json.dumps(self.to_dict(), sort_keys=False)
+
+    def to_text(self) -> str:
+        """A few lines for people, meant for stderr."""
+        rate = f", {self.objects / self.elapsed:,.0f} objects/s" if self.elapsed > 0 else ""
+        lines = [
+            f"{self.objects:,} objects, {self.bytes:,} bytes ({human_size(self.bytes)})"
+            + (f", {self.prefixes:,} common prefixes" if self.prefixes else "")
+            + f"; {self.requests:,} requests in {self.elapsed:.1f} s{rate}"
+        ]
+        for name, count, size in self.classes():
+            lines.append(f"  {name:<15} {count:>14,} objects {size:>20,} bytes ({human_size(size)})")
+        return "\n".join(lines)

@@ -1,0 +1,62 @@
+"""Summary: counts per storage class, prefixes, merge for parallel workers, text and JSON."""
+
+from __future__ import annotations
+
+import json
+
+from osslist.pages import ObjectRecord, PrefixRecord
+from osslist.summary import Summary
+
+
+def obj(size: int, sclass: str) -> ObjectRecord:
+    return ObjectRecord("k", size, "2024-06-22T13:13:58.000Z", "e", sclass, "Normal")
+
+
+def filled() -> Summary:
+    summary = Summary()
+    for record in [obj(1000, "Standard"), obj(24, "Standard"), obj(2048, "IA"), PrefixRecord("d/")]:
+        summary.add(record)
+    summary.requests, summary.elapsed = 3, 2.0
+    return summary
+
+
+def test_counts_objects_bytes_classes_and_prefixes() -> None:
+    summary = filled()
+    assert (summary.objects, summary.bytes, summary.prefixes) == (3, 3072, 1)
+    assert summary.classes() == [("Standard", 2, 1024), ("IA", 1, 2048)]
+
+
+def test_merge_adds_counts_and_keeps_the_longest_elapsed() -> None:
+    other = Summary()
+    other.add(obj(5, "Archive"))
+    other.add(obj(7, "IA"))
+    other.requests, other.elapsed = 4, 1.5
+    merged = filled().merge(other)
+    assert (merged.objects, merged.bytes, merged.requests, merged.elapsed) == (5, 3084, 7, 2.0)
+    assert merged.classes() == [("Standard", 2, 1024), ("IA", 2, 2055), ("Archive", 1, 5)]
+
+
+def test_to_json_is_one_line_of_plain_values() -> None:
+    text = filled().to_json()
+    assert "\n" not in text
+    assert json.loads(text) == {
+        "objects": 3,
+        "bytes": 3072,
+        "bytes_human": "3.0K",
+        "prefixes": 1,
+        "requests": 3,
+        "elapsed_seconds": 2.0,
+        "storage_classes": {"Standard": {"objects": 2, "bytes": 1024}, "IA": {"objects": 1, "bytes": 2048}},
+    }
+
+
+def test_to_text_shows_exact_and_human_bytes_per_class() -> None:
+    lines = filled().to_text().splitlines()
+    assert lines[0] == "3 objects, 3,072 bytes (3.0K), 1 common prefixes; 3 requests in 2.0 s, 2 objects/s"
+    assert lines[1].split() == ["Standard", "2", "objects", "1,024", "bytes", "(1.0K)"]
+    assert lines[2].split()[:2] == ["IA", "1"]
+
+
+def test_empty_summary() -> None:
+    assert Summary().to_text() == "0 objects, 0 bytes (0); 0 requests in 0.0 s"
+    assert Summary().to_dict()["storage_classes"] == {}
