@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from osslist.filters import STORAGE_CLASSES
+from osslist.filters import sort_classes
 from osslist.output import human_size
 from osslist.pages import ObjectRecord, Record
 
@@ -107,9 +107,7 @@ def render(rows: list[DuRow], fmt: str, *, by_class: bool = False, human: bool =
 
 
 def _classes(rows: list[DuRow]) -> list[str]:
-    seen = {name for row in rows for name in row.by_class}
-    order = {name: i for i, name in enumerate(STORAGE_CLASSES)}
-    return sorted(seen, key=lambda n: (order.get(n, len(order)), n))
+    return sort_classes(name for row in rows for name in row.by_class)
 
 
 def _json_row(row: DuRow, by_class: bool) -> dict[str, object]:

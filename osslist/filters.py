@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 from osslist.errors import UsageError
 from osslist.pages import ObjectRecord, Record
 
-__all__ = ["STORAGE_CLASSES", "build_filter", "parse_size", "parse_storage_class", "parse_time"]
+__all__ = ["STORAGE_CLASSES", "build_filter", "parse_size", "parse_storage_class", "parse_time", "sort_classes"]
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 _SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>[kmgt]?)(?:i?b)?", re.IGNORECASE)
@@ -70,6 +70,12 @@ def parse_storage_class(text: str) -> str:
         if name.lower() == str(text).strip().lower():
             return name
     raise UsageError(f"unknown storage class {str(text)[:40]!r}: use one of {', '.join(STORAGE_CLASSES)}")
+
+
+def sort_classes(names: Iterable[str]) -> list[str]:
+    """Storage class names in OSS's order (Standard first), unknown names after, by name."""
+    order = {name: i for i, name in enumerate(STORAGE_CLASSES)}
+    return sorted(set(names), key=lambda n: (order.get(n, len(order)), n))
 
 
 def build_filter(

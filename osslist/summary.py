@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from osslist.filters import STORAGE_CLASSES
+from osslist.filters import sort_classes
 from osslist.output import human_size
 from osslist.pages import ObjectRecord, Record
 
@@ -58,9 +58,7 @@ class Summary:
 
     def classes(self) -> list[tuple[str, int, int]]:
         """(class, objects, bytes) in OSS's order of classes, unknown names after, by name."""
-        order = {name: i for i, name in enumerate(STORAGE_CLASSES)}
-        names = sorted(self.by_class, key=lambda n: (order.get(n, len(order)), n))
-        return [(n, self.by_class[n][0], self.by_class[n][1]) for n in names]
+        return [(n, self.by_class[n][0], self.by_class[n][1]) for n in sort_classes(self.by_class)]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for --summary-json."""
