@@ -1,0 +1,292 @@
+"""The bucket client: oss2 over our refreshing credentials, with oss2/requests errors mapped
+to ours at this one boundary.
+
+oss2 calls the provider's ``get_credentials()`` for every signed request, so the adapter
+hands it one frozen snapshot each time and a long listing refreshes without rebuilding the
+Bucket (facts.md §5). Everything is validated before the first network call; oss2's logger,
+which dumps Authorization and x-oss-security-token headers at DEBUG, is silenced for good.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import oss2
+import oss2.credentials
+import oss2.exceptions
+import requests
+import urllib3.exceptions
+
+from osslist.backoff import BackoffPolicy, attempts
+from osslist.credentials import Credentials, Provider
+from osslist.errors import OssError, OssRefused, OssUnavailable, UsageError
+
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+REGION_FROM_HOST_RE = re.compile(r"^oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$")
+REFRESH_CODES = frozenset({"SecurityTokenExpired", "InvalidAccessKeyId", "InvalidSecurityToken"})
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+DEFAULT_POLICY = BackoffPolicy(max_attempts=6, base=0.2, cap=5.0, deadline=60.0)
+LISTING_BODY_CAP = 64 * 1024 * 1024
+_SAFE_TOKEN_RE = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+_THIRD_PARTY_LOGGERS = ("urllib3", "requests")
+
+
+class _DropAll(logging.Filter):
+    """Refuses every record: oss2 formats request and response headers into its messages."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+def silence_third_party_logs() -> None:
+    """Keep oss2's header dumps and urllib3's debug lines out of every log, even with ``-v``.
+
+    The level on ``oss2`` stops its children too (they inherit it); the filter also stops a
+    child whose level someone set explicitly. Idempotent.
+    """
+    names = ["oss2"] + [n for n in logging.root.manager.loggerDict if n.startswith("oss2.")]
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.CRITICAL + 1)
+        if not any(isinstance(f, _DropAll) for f in logger.filters):
+            logger.addFilter(_DropAll())
+    for name in _THIRD_PARTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:  # NOTSET too: a DEBUG root must not reach them
+            logger.setLevel(logging.WARNING)
+
+
+class Oss2CredentialsAdapter(oss2.credentials.CredentialsProvider):
+    """oss2's ``CredentialsProvider`` over one of ours: each call builds oss2's value from ONE
+    snapshot, and remembers (per thread) which set signed the request, so a refresh after a
+    token error can tell whether another thread already replaced it."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self._last = threading.local()
+
+    def __repr__(self) -> str:
+        return f"Oss2CredentialsAdapter({self.provider!r})"
+
+    def get_credentials(self) -> oss2.credentials.Credentials:
+        snapshot = self.provider.get_credentials()
+        self._last.value = snapshot
+        return oss2.credentials.Credentials(
+            snapshot.access_key_id, snapshot.access_key_secret, snapshot.security_token or ""
+        )
+
+    def last_used(self) -> Credentials | None:
+        """The snapshot that signed this thread's latest request."""
+        return getattr(self._last, "value", None)
+
+
+def validate_bucket_name(bucket: str) -> str:
+    """OSS rules: 3-63 characters of lowercase letters, digits and hyphens, alphanumeric ends."""
+    if not BUCKET_RE.match(bucket or ""):
+        raise UsageError(
+            f"invalid bucket name {bucket!r}: 3-63 lowercase letters, digits or hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return bucket
+
+
+def normalize_endpoint(endpoint: str) -> str:
+    """``scheme://host[:port]``; a scheme-less endpoint means https (oss2 would use http)."""
+    raw = (endpoint or "").strip()
+    url = raw if "://" in raw else f"https://{raw}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"invalid endpoint {raw!r}: bad host or port") from exc
+    if parts.username or parts.password:
+        raise UsageError("invalid endpoint: it must not carry user:password@")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"invalid endpoint {raw!r}: expected [https://]HOST[:PORT]")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise UsageError(f"invalid endpoint {raw!r}: expected no path or query")
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def region_of(endpoint: str) -> str | None:
+    """``cn-hangzhou`` from ``oss-cn-hangzhou[-internal].aliyuncs.com``; None otherwise."""
+    host = urlsplit(endpoint).hostname or ""
+    match = REGION_FROM_HOST_RE.match(host)
+    return match.group(1) if match else None
+
+
+class BucketClient:
+    """One bucket on one endpoint: ``get_listing_page(params) -> bytes`` with its retries."""
+
+    def __init__(
+        self,
+        *,
+        bucket: oss2.Bucket,
+        adapter: Oss2CredentialsAdapter,
+        endpoint: str,
+        region: str | None,
+        signature_version: int,
+        policy: BackoffPolicy = DEFAULT_POLICY,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.bucket_name: str = bucket.bucket_name
+        self.endpoint = endpoint
+        self.region = region
+        self.signature_version = signature_version
+        self.provider = adapter.provider
+        self._bucket = bucket
+        self._adapter = adapter
+        self._policy = policy
+        self._sleep = sleep
+        self._count_lock = threading.Lock()
+        self._requests_made = 0
+
+    def __repr__(self) -> str:
+        return f"BucketClient(bucket={self.bucket_name!r}, endpoint={self.endpoint!r})"
+
+    @property
+    def requests_made(self) -> int:
+        """Requests sent to OSS so far (retries included), from every thread."""
+        with self._count_lock:
+            return self._requests_made
+
+    def get_listing_page(self, params: dict[str, str]) -> bytes:
+        """One signed ``GET /?<params>``: retried on 5xx/429/network errors (the same request
+        again, so nothing is skipped or duplicated); one forced credential refresh and one
+        retry on a key/token error; any other refusal raises :class:`OssRefused`."""
+        refreshed = False
+        last: Exception | None = None
+        for _attempt in attempts(self._policy, sleep=self._sleep):
+            try:
+                return self._send(params)
+            except oss2.exceptions.ServerError as exc:
+                if exc.status in RETRYABLE_STATUS:
+                    last = exc
+                    continue
+                if exc.code in REFRESH_CODES and not refreshed:
+                    refreshed, last = True, exc
+                    self.provider.force_refresh(self._adapter.last_used())
+                    continue
+                raise self._error(OssRefused, exc) from exc
+            except (oss2.exceptions.RequestError, requests.RequestException,
+                    urllib3.exceptions.HTTPError, OSError) as exc:
+                last = exc
+        raise self._error(OssUnavailable, last, gave_up=True) from last
+
+    def _send(self, params: dict[str, str]) -> bytes:
+        with self._count_lock:
+            self._requests_made += 1
+        response = self._bucket._do("GET", self.bucket_name, "", params=dict(params))
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response:
+            size += len(chunk)
+            if size > LISTING_BODY_CAP:
+                response.response.close()
+                raise OssUnavailable(
+                    f"GET / on bucket {self.bucket_name} at {self.endpoint}: listing body over "
+                    f"{LISTING_BODY_CAP} bytes", bucket=self.bucket_name, endpoint=self.endpoint,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _error(self, kind: type[OssError], exc: Exception | None, *, gave_up: bool = False) -> OssError:
+        """Our error for an oss2/requests failure: bucket, endpoint, status, code, request id;
+        never the body (OSS error bodies can echo the security token)."""
+        status = getattr(exc, "status", None)
+        status = status if isinstance(status, int) and status > 0 else None
+        code = _safe(getattr(exc, "code", None))
+        request_id = _safe(getattr(exc, "request_id", None))
+        if status is None:
+            what = f"network error ({type(getattr(exc, 'exception', exc)).__name__})"
+        else:
+            what = f"HTTP {status} {code or 'no error code'}"
+        prefix = "gave up after retries: " if gave_up else ""
+        message = (
+            f"GET / on bucket {self.bucket_name} at {self.endpoint}: {prefix}{what}, "
+            f"request id {request_id or 'none'}"
+        )
+        return kind(message, status=status, code=code, request_id=request_id,
+                    bucket=self.bucket_name, endpoint=self.endpoint)
+
+
+def _safe(value: Any) -> str | None:
+    """A server-sent code or request id, only when it looks like one (nothing echoed)."""
+    return value if isinstance(value, str) and _SAFE_TOKEN_RE.match(value) else None
+
+
+def make_bucket_client(
+    bucket: str,
+    endpoint: str,
+    provider: Provider,
+    *,
+    region: str | None = None,
+    signature_version: int = 4,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 30.0,
+    pool_size: int = 10,
+    policy: BackoffPolicy = DEFAULT_POLICY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BucketClient:
+    """Validate everything (UsageError, no network call), then build the oss2 Bucket.
+
+    V4 signing needs a region: from ``oss-<region>[-internal].aliyuncs.com`` or ``region``.
+    One ``oss2.Session`` carries a pool of ``pool_size`` connections for all threads.
+    """
+    validate_bucket_name(bucket)
+    url = normalize_endpoint(endpoint)
+    if signature_version not in (1, 4):
+        raise UsageError(f"unsupported signature version {signature_version}: use 1 or 4")
+    if region is not None and not re.match(r"^[a-z0-9-]{2,40}$", region):
+        raise UsageError(f"invalid region {region!r}: e.g. cn-hangzhou")
+    region = region or region_of(url)
+    if signature_version == 4 and not region:
+        raise UsageError(
+            f"signature V4 needs a region: the endpoint {url} does not name one "
+            "(oss-<region>.aliyuncs.com); pass --region or use --signature-version 1"
+        )
+    if pool_size < 1 or connect_timeout <= 0 or read_timeout <= 0:
+        raise UsageError("pool size and timeouts must be positive")
+    silence_third_party_logs()
+    adapter = Oss2CredentialsAdapter(provider)
+    auth = oss2.ProviderAuthV4(adapter) if signature_version == 4 else oss2.ProviderAuth(adapter)
+    oss_bucket = oss2.Bucket(
+        auth,
+        url,
+        bucket,
+        session=oss2.Session(pool_size=pool_size),
+        connect_timeout=(connect_timeout, read_timeout),
+        region=region,
+    )
+    return BucketClient(bucket=oss_bucket, adapter=adapter, endpoint=url, region=region,
+                        signature_version=signature_version, policy=policy, sleep=sleep)
+
+
+def describe_identity(provider: Provider) -> dict[str, Any]:
+    """What ``osslist whoami`` prints: source, role name, masked key id, expiration, hardened
+    mode. Fetches credentials first (CredentialsError when there are none); no secret."""
+    provider.get_credentials()
+    info: dict[str, Any] = {"source": None, "role_name": None, "access_key_id": None,
+                            "expiration": None, "hardened_mode": None}
+    info.update(provider.describe())
+    return info
+
+
+__all__ = [
+    "BucketClient",
+    "Oss2CredentialsAdapter",
+    "describe_identity",
+    "make_bucket_client",
+    "normalize_endpoint",
+    "region_of",
+    "silence_third_party_logs",
+    "validate_bucket_name",
+]
