@@ -1,0 +1,97 @@
+"""``osslist emulator``: run the emulator on 127.0.0.1 until interrupted, seeded, and print
+how to point osslist (or any Alibaba SDK) at it.
+
+``cli.py`` wraps ``run_standalone``; ``OPTION_HELP`` holds the help text of each argument so
+the command's ``--help`` and this function say the same thing.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TextIO
+
+from osslist.emulator.config import DEFAULT_OIDC_PROVIDER_ARN, DEFAULT_OIDC_TOKEN, DEFAULT_ROLE_ARN, EmulatorConfig
+from osslist.emulator.emulator import Emulator
+
+DEFAULT_BUCKET = "emulator-bucket"
+OIDC_TOKEN_FILE = "/tmp/osslist-emulator-oidc-token"
+
+OPTION_HELP = {
+    "objects": "Synthetic objects to seed the bucket with (realistic prefixes, sizes, storage classes).",
+    "port": "OSS port on 127.0.0.1 (0 picks a free one).",
+    "metadata_port": "Metadata server port on 127.0.0.1 (0 picks a free one).",
+    "sts_port": "STS port on 127.0.0.1 (0 picks a free one).",
+    "bucket": "Name of the seeded bucket.",
+    "seed": "Random seed of the synthetic objects (same seed, same bucket).",
+    "metadata_mode": "Metadata hardened mode: optional, required (token needed) or unsupported.",
+    "credential_lifetime": "Seconds each metadata/STS credential set lives (real servers: 21600).",
+    "rotation_window": "A new metadata set is issued this many seconds before the current one expires.",
+    "latency": "Seconds of latency added to every OSS request.",
+}
+
+
+def describe(emu: Emulator, bucket: str, objects: int, total_bytes: int) -> str:
+    """The banner: endpoints and the environment lines that point osslist at ``emu``."""
+    cfg = emu.config
+    return "\n".join(
+        [
+            f"osslist emulator: bucket {bucket!r} with {objects} objects ({total_bytes} bytes)",
+            f"  metadata  {emu.metadata_url}  (mode {cfg.metadata_mode}, role {cfg.role_name})",
+            f"  sts       {emu.sts_endpoint}",
+            f"  oss       {emu.oss_endpoint}",
+            "",
+            "# Point osslist at it (metadata RAM role credentials):",
+            f"export ALIBABA_CLOUD_IMDS_ENDPOINT={emu.metadata_url}",
+            f"export OSSLIST_ENDPOINT={emu.oss_endpoint}",
+            f"export OSSLIST_BUCKET={bucket}",
+            "export OSSLIST_REGION=cn-hangzhou",
+            "export OSSLIST_CREDENTIALS=metadata",
+            "# Or RRSA (STS AssumeRoleWithOIDC) instead of the metadata server:",
+            f"printf '%s' '{DEFAULT_OIDC_TOKEN}' > {OIDC_TOKEN_FILE}",
+            f"export ALIBABA_CLOUD_ROLE_ARN={DEFAULT_ROLE_ARN}",
+            f"export ALIBABA_CLOUD_OIDC_PROVIDER_ARN={DEFAULT_OIDC_PROVIDER_ARN}",
+            f"export ALIBABA_CLOUD_OIDC_TOKEN_FILE={OIDC_TOKEN_FILE}",
+            f"export ALIBABA_CLOUD_STS_ENDPOINT={emu.sts_endpoint}",
+            "# then: osslist --credentials rrsa",
+            "",
+        ]
+    )
+
+
+def run_standalone(
+    *,
+    objects: int = 1000,
+    port: int = 0,
+    metadata_port: int = 0,
+    sts_port: int = 0,
+    bucket: str = DEFAULT_BUCKET,
+    seed: int = 0,
+    metadata_mode: str = "optional",
+    credential_lifetime: float = 3600.0,
+    rotation_window: float = 600.0,
+    latency: float = 0.0,
+    out: TextIO,
+    stop: threading.Event | None = None,
+) -> None:
+    """Seed, print the banner to ``out``, and serve on 127.0.0.1 until Ctrl-C (or ``stop`` is
+    set, for tests). The request log is off, so a long session keeps flat memory."""
+    config = EmulatorConfig(
+        metadata_mode=metadata_mode,
+        credential_lifetime=credential_lifetime,
+        rotation_window=rotation_window,
+        log_requests=False,
+        oss_port=port,
+        metadata_port=metadata_port,
+        sts_port=sts_port,
+    )
+    emu = Emulator(config)
+    total = emu.seed(bucket, objects, seed=seed)
+    emu.faults.oss_latency = latency
+    with emu:
+        out.write(describe(emu, bucket, objects, total))
+        out.write("Serving until interrupted (Ctrl-C).\n")
+        out.flush()
+        try:
+            (stop or threading.Event()).wait()
+        except KeyboardInterrupt:
+            pass
