@@ -175,11 +175,11 @@ class BucketClient:
                     refreshed, last = True, exc
                     self.provider.force_refresh(self._adapter.last_used())
                     continue
-                raise self._error(OssRefused, exc) from exc
+                raise self._error(OssRefused, exc) from _scrubbed(exc)
             except (oss2.exceptions.RequestError, requests.RequestException,
                     urllib3.exceptions.HTTPError, OSError) as exc:
                 last = exc
-        raise self._error(OssUnavailable, last, gave_up=True) from last
+        raise self._error(OssUnavailable, last, gave_up=True) from _scrubbed(last)
 
     def _send(self, params: dict[str, str]) -> bytes:
         with self._count_lock:
@@ -216,6 +216,19 @@ class BucketClient:
         )
         return kind(message, status=status, code=code, request_id=request_id,
                     bucket=self.bucket_name, endpoint=self.endpoint)
+
+
+def _scrubbed(exc: Exception | None) -> Exception | None:
+    """The oss2 error without its body, message or odd details, before it is chained: with
+    ``-v`` the CLI prints the cause, and an OSS error body can echo the security token."""
+    if isinstance(exc, oss2.exceptions.OssError) and not isinstance(exc, oss2.exceptions.RequestError):
+        details = exc.details if isinstance(exc.details, dict) else {}
+        exc.details = {k: v for k, v in details.items() if k in ("Code", "RequestId", "HostId", "EC")
+                       and _safe(v) is not None}
+        exc.body, exc.message = b"", ""
+        exc.headers = {"x-oss-request-id": exc.request_id} if _safe(exc.request_id) else {}
+        exc.args = (exc.status, exc.headers, exc.body, exc.details)
+    return exc
 
 
 def _safe(value: Any) -> str | None:
