@@ -358,3 +358,96 @@ def test_dry_run_endpoint_without_scheme_is_https():
     result = CliRunner().invoke(main, ["--bucket", "my-bucket", "--dry-run"], env={"OSSLIST_ENDPOINT": None})
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["connection"]["endpoint"] == "https://oss-cn-hangzhou-internal.aliyuncs.com"
+
+
+# --- whoami and credential failures ---------------------------------------------------------------
+
+
+def whoami(emulator, *args: str, env: dict | None = None) -> Result:
+    return CliRunner().invoke(main, ["whoami", *args], env=clean_env(emulator, **(env or {})))
+
+
+def _secrets(emulator) -> list[str]:
+    values = []
+    for issued in emulator.issued_credentials:
+        values += [issued.access_key_secret, issued.security_token or "", issued.access_key_id]
+    return [v for v in values if v]
+
+
+def test_whoami_json_names_source_role_and_masked_key(make_emulator):
+    emulator = make_emulator(metadata_mode="required")
+    result = ok(whoami(emulator, "--format", "json"))
+    info = json.loads(result.stdout)
+    issued = emulator.issued_credentials[-1]
+    assert info["source"] == "metadata"
+    assert info["role_name"] == "osslist-emulator-role"
+    assert info["hardened_mode"] is True
+    assert info["access_key_id"].endswith(issued.access_key_id[-4:]) and "****" in info["access_key_id"]
+    assert info["expiration"]
+    for secret in _secrets(emulator):
+        assert secret not in result.stdout + result.stderr
+
+
+def test_whoami_text_is_one_line_per_field(emulator):
+    result = ok(whoami(emulator))
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("source") and line.split()[-1] == "metadata" for line in lines)
+    assert any(line.startswith("role name") and "osslist-emulator-role" in line for line in lines)
+    for secret in _secrets(emulator):
+        assert secret not in result.stdout + result.stderr
+
+
+def _credential_failures(make_emulator):
+    """(emulator, extra env) for each way credentials can fail, all against loopback."""
+    no_role = make_emulator(role_name=None)
+    failed = make_emulator()
+    failed.faults.metadata_code = "Failed"
+    unsupported = make_emulator(metadata_mode="unsupported")
+    return [
+        (no_role, {}),
+        (failed, {}),
+        (unsupported, {"ALIBABA_CLOUD_IMDSV1_DISABLED": "true"}),
+    ]
+
+
+@pytest.mark.parametrize("case", [0, 1, 2], ids=["no-role", "code-failed", "imdsv1-disabled"])
+def test_credential_failures_exit_3_with_one_line(make_emulator, case):
+    emulator, env = _credential_failures(make_emulator)[case]
+    quiet = osslist(emulator, env=env)
+    assert quiet.exit_code == 3, quiet.stderr
+    assert quiet.stdout == ""
+    assert len(quiet.stderr.splitlines()) == 1 and quiet.stderr.startswith("Error: ")
+    loud = osslist(emulator, "-v", env=env)
+    assert loud.exit_code == 3
+    assert "Traceback" in loud.stderr
+    assert not [r for r in emulator.requests if r.service == "oss"]
+
+
+def test_no_secret_in_any_error_path_even_with_verbose(make_emulator):
+    emulator = make_emulator(metadata_mode="required", credential_lifetime=3.0, rotation_window=1.0)
+    put(emulator, [f"s/{i}" for i in range(30)])
+    runs = [
+        osslist(emulator, "-v", "--max-keys", "10"),  # success, with debug logs
+        osslist(emulator, "-v", bucket="no-such-bucket"),  # NoSuchBucket
+        whoami(emulator, "-v", "--format", "json"),
+    ]
+    emulator.deny_bucket(BUCKET)
+    runs.append(osslist(emulator, "-v"))  # AccessDenied
+    emulator.faults.metadata_code = "Failed"
+    runs.append(whoami(emulator, "-v", env={"OSSLIST_CREDENTIALS": "metadata"}))
+    runs.append(osslist(emulator, "-v", "--signature-version", "1", env={
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIstaticKeyId0001",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "static-secret-never-printed-0001",
+    }))  # unknown static key: InvalidAccessKeyId
+    assert [r.exit_code for r in runs][:4] == [0, 4, 0, 4]
+    assert runs[-1].exit_code == 4
+    secrets = _secrets(emulator) + ["static-secret-never-printed-0001"]
+    assert len(secrets) >= 3
+    for result in runs:
+        text = result.stdout + result.stderr
+        for secret in secrets:
+            if secret.startswith(("STS.", "LTAI")):
+                continue  # key ids are not secret (whoami shows a masked one); checked below
+            assert secret not in text
+        for issued in emulator.issued_credentials:
+            assert issued.access_key_id not in result.stdout
