@@ -86,7 +86,7 @@ def parse_page(body: bytes, *, api: str) -> Page:
     names, events = _scan(body)
     raw = _fold(events, names)
     if raw[0].get("EncodingType") == "url":
-        return _build(raw, unquote, api)
+        return _build(raw, _unquote, api)
     return _build(_parse_exact(body), _identity, api)
 
 
@@ -232,6 +232,17 @@ def _merge(objects: list[Record], prefixes: list[Record]) -> list[Record]:
 def record_name(record: Record) -> str:
     """The key of an object or the prefix of a common prefix: what orders and bounds it."""
     return record.key if type(record) is ObjectRecord else record.prefix  # type: ignore[union-attr]
+
+
+def _unquote(value: str) -> str:
+    """``urllib.parse.unquote``, with a fast path for the commonest escape in keys.
+
+    unquote costs ~2 us per key once any ``%`` is present, a quarter of the whole page parse
+    when the server encodes every ``/``. If ``%2F`` is the only escape, replacing it is
+    exactly what unquote would return; anything else goes through unquote itself.
+    """
+    fast = value.replace("%2F", "/")
+    return fast if "%" not in fast else unquote(value)
 
 
 def _identity(value: str) -> str:

@@ -42,9 +42,9 @@ TRICKY_KEYS = [
 PRETTY = "\n    "
 
 
-def contents_xml(key: str, *, index: int, encode: bool, sep: str) -> str:
+def contents_xml(key: str, *, index: int, encode: bool, sep: str, safe: str = "/") -> str:
     """One <Contents> element as OSS writes it (etag quoted, owner present)."""
-    value = quote(key, safe="/") if encode else escape(key)
+    value = quote(key, safe=safe) if encode else escape(key)
     classes = ["Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"]
     return (
         f"<Contents>{sep}<Key>{value}</Key>{sep}"
@@ -65,10 +65,11 @@ def make_body(
     next_value: str | None = None,
     encode: bool = True,
     pretty: bool = True,
+    safe: str = "/",
 ) -> bytes:
     """A ListBucketResult body like OSS sends; ``next_value`` is NextMarker or the v2 token."""
     sep = PRETTY if pretty else ""
-    enc = (lambda v: quote(v, safe="/")) if encode else escape
+    enc = (lambda v: quote(v, safe=safe)) if encode else escape
     head = ["<?xml version='1.0' encoding='UTF-8'?>", "<ListBucketResult>", "<Name>b</Name>"]
     head += [f"<Prefix>{enc('top prefix')}</Prefix>", "<MaxKeys>1000</MaxKeys>"]
     head += ["<Delimiter>/</Delimiter>"]
@@ -80,7 +81,7 @@ def make_body(
     if next_value is not None:
         tag = "NextMarker" if api == "v1" else "NextContinuationToken"
         head.append(f"<{tag}>{enc(next_value)}</{tag}>")
-    body = [contents_xml(k, index=i, encode=encode, sep=sep) for i, k in enumerate(keys)]
+    body = [contents_xml(k, index=i, encode=encode, sep=sep, safe=safe) for i, k in enumerate(keys)]
     body += [f"<CommonPrefixes>{sep}<Prefix>{enc(p)}</Prefix></CommonPrefixes>" for p in prefixes]
     return (sep.join(head + body) + "</ListBucketResult>\n").encode()
 
@@ -143,6 +144,16 @@ def test_common_prefixes_equal_oss2_and_merge_in_key_order(api: str) -> None:
     names = [r.key if isinstance(r, ObjectRecord) else r.prefix for r in records]
     assert names == ["a", "a/", "b c/", "c d/", "z+1", "中/", "😀/"]
     assert isinstance(records[1], PrefixRecord)
+
+
+@pytest.mark.parametrize("safe", ["", "/"], ids=["slash-encoded", "slash-kept"])
+def test_slash_encoding_either_way_equals_oss2(safe: str) -> None:
+    keys = sorted(["a/b/c", "x%2Fy", "%252F", "d/%2f/e", "f/中"])
+    body = make_body(keys, ["p/q/"], truncated=True, next_value="a/b/c", safe=safe)
+    assert_same_as_oss2(body, "v1")
+    mixed = body.replace(b"<Key>", b"<Key>a%2fb%2F", 1)
+    assert_same_as_oss2(mixed, "v1")
+    assert parse_page(mixed, api="v1").records[0].key == "a/b/%252F"  # type: ignore[union-attr]
 
 
 def test_bad_percent_escape_decodes_like_oss2_to_replacement_char() -> None:
