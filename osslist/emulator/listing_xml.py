@@ -33,10 +33,18 @@ class ListingParams:
     fetch_owner: bool
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(days * 86400))
+
+
 def last_modified(epoch: int) -> str:
-    """OSS's LastModified: ISO 8601 UTC with milliseconds."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch))
+    """OSS's LastModified: ISO 8601 UTC with milliseconds (the date part cached per day,
+    since strftime per object would dominate a page)."""
+    days, rem = divmod(epoch, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, seconds = divmod(rem, 60)
+    return f"{_day(days)}T{hours:02d}:{minutes:02d}:{seconds:02d}.000Z"
 
 
 def _contents(obj: ObjectInfo, url: bool, owner: bool) -> str:

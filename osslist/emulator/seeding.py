@@ -8,7 +8,6 @@ bucket's compact columns directly.
 from __future__ import annotations
 
 import calendar
-import math
 import random
 import time
 from array import array
@@ -26,6 +25,8 @@ _LAYOUT = (
 _CLASS_WEIGHTS = (70, 15, 8, 5, 2)
 _TYPE_WEIGHTS = (88, 9, 3, 0)
 BASE_EPOCH = 1_704_067_200  # 2024-01-01T00:00:00Z
+_TABLE = 4096
+_MASK = _TABLE - 1
 
 
 def _prefixes(rng: random.Random, days: int) -> list[tuple[str, str, str, int]]:
@@ -50,17 +51,23 @@ def synthetic_objects(n: int, *, seed: int = 0, prefix: str = "") -> tuple[list[
     days = max(1, min(60, n // 2000))
     leaves = _prefixes(rng, days)
     per_leaf, extra = divmod(n, len(leaves))
+    # Draws come from per-seed tables indexed by random bytes: a million rng calls per column
+    # would dominate seeding time.
+    spread = [rng.lognormvariate(0.0, 1.0) for _ in range(_TABLE)]
+    offsets = array("H", rng.randbytes(2 * n))
+    seconds = array("I", rng.randbytes(4 * n))
     keys: list[str] = []
     sizes = array("q")
     mtimes = array("q")
+    done = 0
     for index, (leaf, stem, ext, median) in enumerate(leaves):
         count = per_leaf + (1 if index < extra else 0)
         base = prefix + leaf
-        keys.extend(f"{base}{stem}-{j:07d}{ext}" for j in range(count))
-        mu = math.log(median)
-        sizes.extend(min(int(rng.lognormvariate(mu, 1.0)), 5 * 1024**4) for _ in range(count))
+        keys.extend([f"{base}{stem}-{j:07d}{ext}" for j in range(count)])
+        sizes.extend([int(median * spread[o & _MASK]) for o in offsets[done : done + count]])
         day = _day_of(leaf)
-        mtimes.extend(day + rng.randrange(86400) for _ in range(count))
+        mtimes.extend([day + s % 86400 for s in seconds[done : done + count]])
+        done += count
     classes = bytearray(rng.choices(range(len(STORAGE_CLASSES)), _CLASS_WEIGHTS, k=n))
     types = bytearray(rng.choices(range(len(OBJECT_TYPES)), _TYPE_WEIGHTS, k=n))
     return keys, sizes, mtimes, classes, types

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
+
+# Keys made only of these need no quote() call: just '/' -> %2F (the common case, and cheap).
+_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"})
 
@@ -19,6 +23,8 @@ def url_encode(text: str) -> str:
     Clients decode with ``urllib.parse.unquote`` (oss2) or ``url.QueryUnescape`` (Go SDK); this
     form survives both, since it never relies on '+' meaning a space.
     """
+    if _PLAIN.fullmatch(text):
+        return text.replace("/", "%2F")
     return quote(text, safe="")
 
 
