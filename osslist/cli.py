@@ -526,3 +526,107 @@ def demo_command(objects: int, verbose: bool) -> None:
     result = demo.run_demo(objects=objects, out=sys.stdout)
     if not result.matches:
         raise ListingError("the demo listing does not match what was seeded")
+
+
+@main.command("du", epilog=EXIT_CODES_EPILOG)
+@connection_options
+@paging_options
+@key_range_options
+@filter_options
+@_opt(
+    "--depth",
+    env="DEPTH",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Total per prefix this many '/'-separated levels below --prefix.",
+)
+@_opt("--by-storage-class", "by_class", env="BY_STORAGE_CLASS", is_flag=True, help="Split each row by storage class.")
+@_opt(
+    "--format",
+    "fmt",
+    env="DU_FORMAT",
+    type=click.Choice(["table", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+    help="table for people (human sizes), jsonl or csv for scripts.",
+)
+@destination_options
+@run_options
+@edge
+def du_command(**params: Any) -> None:
+    """Count objects and bytes per prefix, largest first.
+
+    \b
+    Examples:
+      osslist du --bucket my-bucket
+      osslist du --bucket my-bucket --prefix logs/ --depth 2 --by-storage-class
+      osslist du --bucket my-bucket --format csv --output usage.csv
+    """
+    from osslist import du
+
+    plan = jobs.prepare(_list_job({**params, "fmt": "text"}))
+    if params["dry_run"]:
+        _print_plan({**plan.to_dict(), "command": "du", "du": _du_view(params)})
+        return
+    progress = _Progress(disabled=params["no_progress"])
+    try:
+        rows, summary = jobs.run_du(plan, depth=params["depth"], by_class=params["by_class"], on_page=progress)
+    finally:
+        progress.close()
+    stream = _open_output(params["output"])
+    try:
+        stream.write(du.render(rows, params["fmt"], by_class=params["by_class"]))
+    finally:
+        _release(stream)
+    _finish(summary, params["summary_json"])
+
+
+def _du_view(params: dict[str, Any]) -> dict[str, Any]:
+    return {"depth": params["depth"], "by_storage_class": params["by_class"], "format": params["fmt"]}
+
+
+def _release(stream: Any) -> None:
+    """Close a file we opened; only flush stdout."""
+    if stream is sys.stdout:
+        stream.flush()
+    else:
+        stream.close()
+
+
+def _emulator_options(func: F) -> F:
+    """The emulator command's options, their help taken from the emulator itself."""
+    from osslist.emulator.standalone import OPTION_HELP
+
+    specs: list[tuple[str, dict[str, Any]]] = [
+        ("objects", {"type": click.IntRange(min=0), "default": 1000}),
+        ("port", {"type": click.IntRange(0, 65535), "default": 0}),
+        ("metadata_port", {"type": click.IntRange(0, 65535), "default": 0}),
+        ("sts_port", {"type": click.IntRange(0, 65535), "default": 0}),
+        ("bucket", {"default": "emulator-bucket"}),
+        ("seed", {"type": int, "default": 0}),
+        ("metadata_mode", {"type": click.Choice(["optional", "required", "unsupported"]), "default": "optional"}),
+        ("credential_lifetime", {"type": click.FloatRange(min=1.0), "default": 3600.0}),
+        ("rotation_window", {"type": click.FloatRange(min=0.0), "default": 600.0}),
+        ("latency", {"type": click.FloatRange(min=0.0), "default": 0.0}),
+    ]
+    for name, spec in reversed(specs):
+        flag = "--" + name.replace("_", "-")
+        env = "EMULATOR_" + name.upper()
+        func = _opt(flag, name, env=env, help=OPTION_HELP[name], show_default=True, **spec)(func)
+    return func
+
+
+@main.command("emulator")
+@_emulator_options
+@verbose_option
+@edge
+def emulator_command(verbose: bool, **params: Any) -> None:
+    """Run the local emulator (metadata server, STS, OSS) on 127.0.0.1 until Ctrl-C.
+
+    It seeds a bucket and prints the environment that points osslist at it. Nothing leaves
+    the machine: it binds to loopback only.
+    """
+    from osslist.emulator.standalone import run_standalone
+
+    run_standalone(out=sys.stdout, **params)

@@ -288,25 +288,51 @@ def open_client(conn: Connection, *, environ: Mapping[str, str] | None = None) -
 
 
 def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None) -> Any:
-    """Run a prepared listing, writing records to ``stream``; return the Summary."""
+    """Run a prepared listing, writing records to ``stream`` in the chosen format; return the
+    Summary."""
     from osslist.output import make_writer
+
+    out = plan.job.output
+    writer = make_writer(out.format, stream, null=out.null, human=out.human, bucket=plan.job.connection.bucket)
+    return execute(plan, writer, on_page=on_page)
+
+
+def run_du(plan: Plan, *, depth: int, by_class: bool, on_page: OnPage | None = None) -> tuple[list[Any], Any]:
+    """Run a prepared listing into per-prefix totals; return (rows sorted by size, Summary)."""
+    from osslist.du import DuTotals
+
+    totals = DuTotals(prefix=plan.spec.prefix, depth=depth, by_class=by_class)
+    summary = execute(plan, _TotalsWriter(totals), on_page=on_page)
+    return totals.rows(), summary
+
+
+class _TotalsWriter:
+    """Adapts du's accumulator to the writer interface the Sink feeds."""
+
+    def __init__(self, totals: Any) -> None:
+        self._totals = totals
+
+    def write_many(self, records: Iterable[Any]) -> None:
+        self._totals.add_all(records)
+
+    def close(self) -> None:
+        """Nothing buffered: the totals are read after the run."""
+
+
+def execute(plan: Plan, writer: Any, *, on_page: OnPage | None = None) -> Any:
+    """List the plan's range into ``writer`` through a Sink; the Summary gets requests and time."""
     from osslist.summary import Summary
 
-    job = plan.job
-    client = plan.client
     summary = Summary()
     started = time.monotonic()
-    writer = make_writer(
-        job.output.format, stream, null=job.output.null, human=job.output.human, bucket=job.connection.bucket
-    )
     sink = Sink(
-        writer=writer, summary=summary, predicate=plan.predicate, limit=job.selection.limit, on_page=on_page
+        writer=writer, summary=summary, predicate=plan.predicate, limit=plan.job.selection.limit, on_page=on_page
     )
     try:
-        list_range(client, plan.spec, sink)
+        list_range(plan.client, plan.spec, sink)
     finally:
         writer.close()
-        summary.requests = client.requests_made
+        summary.requests = plan.client.requests_made
         summary.elapsed = time.monotonic() - started
     return summary
 

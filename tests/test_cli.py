@@ -451,3 +451,65 @@ def test_no_secret_in_any_error_path_even_with_verbose(make_emulator):
             assert secret not in text
         for issued in emulator.issued_credentials:
             assert issued.access_key_id not in result.stdout
+
+
+# --- du, emulator --------------------------------------------------------------------------------
+
+
+DU_OBJECTS = {
+    "logs/2024/a.gz": (300, "Standard"),
+    "logs/2024/b.gz": (700, "IA"),
+    "logs/2025/c.gz": (50, "Standard"),
+    "img/x.jpg": (5000, "Standard"),
+    "top.txt": (1, "Archive"),
+}
+
+
+def _put_du(emulator) -> None:
+    for key, (size, cls) in DU_OBJECTS.items():
+        put(emulator, [key], size=size, storage_class=cls)
+
+
+def du(emulator, *args: str) -> Result:
+    argv = ["du", "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, *args]
+    return CliRunner().invoke(main, argv, env=clean_env(emulator))
+
+
+def test_du_jsonl_totals_per_prefix_largest_first(emulator):
+    _put_du(emulator)
+    rows = [json.loads(line) for line in out(ok(du(emulator, "--format", "jsonl", "--max-keys", "2"))).splitlines()]
+    totals = {row["prefix"]: (row["objects"], row["bytes"]) for row in rows}
+    assert totals["img/"] == (1, 5000)
+    assert totals["logs/"] == (3, 1050)
+    assert sum(objects for objects, _ in totals.values()) == len(DU_OBJECTS)
+    assert sum(size for _, size in totals.values()) == sum(size for size, _ in DU_OBJECTS.values())
+    assert [row["bytes"] for row in rows] == sorted((row["bytes"] for row in rows), reverse=True)
+
+
+def test_du_depth_prefix_and_storage_classes(emulator):
+    _put_du(emulator)
+    result = ok(du(emulator, "--prefix", "logs/", "--depth", "1", "--by-storage-class", "--format", "jsonl"))
+    rows = {json.loads(line)["prefix"]: json.loads(line) for line in out(result).splitlines()}
+    assert set(rows) == {"logs/2024/", "logs/2025/"}
+    assert (rows["logs/2024/"]["objects"], rows["logs/2024/"]["bytes"]) == (2, 1000)
+    assert "IA" in json.dumps(rows["logs/2024/"])
+    assert "1,050" in result.stderr or "1050" in result.stderr  # the summary, on stderr
+
+
+def test_du_table_is_for_people(emulator):
+    _put_du(emulator)
+    table = out(ok(du(emulator)))
+    assert "img/" in table and "logs/" in table
+    assert table.index("img/") < table.index("logs/")  # largest first
+
+
+def test_emulator_command_passes_its_options_through(monkeypatch):
+    from osslist.emulator import standalone
+
+    seen = {}
+    monkeypatch.setattr(standalone, "run_standalone", lambda **kwargs: seen.update(kwargs))
+    result = CliRunner().invoke(main, ["emulator", "--objects", "12", "--port", "0", "--metadata-mode", "required",
+                                       "--latency", "0.5"])
+    assert result.exit_code == 0, result.stderr
+    assert seen["objects"] == 12 and seen["metadata_mode"] == "required" and seen["latency"] == 0.5
+    assert seen["port"] == 0 and seen["bucket"] == "emulator-bucket"
