@@ -24,7 +24,7 @@ import urllib3.exceptions
 
 from osslist.backoff import BackoffPolicy, attempts
 from osslist.credentials import Credentials, Provider
-from osslist.errors import OssError, OssRefused, OssUnavailable, UsageError
+from osslist.errors import CredentialsError, OssError, OssRefused, OssUnavailable, UsageError
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 REGION_FROM_HOST_RE = re.compile(r"^oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$")
@@ -181,10 +181,19 @@ class BucketClient:
                 last = exc
         raise self._error(OssUnavailable, last, gave_up=True) from _scrubbed(last)
 
-    def _send(self, params: dict[str, str]) -> bytes:
+    def _count_request(self) -> None:
         with self._count_lock:
             self._requests_made += 1
-        response = self._bucket._do("GET", self.bucket_name, "", params=dict(params))
+
+    def _send(self, params: dict[str, str]) -> bytes:
+        try:
+            response = self._bucket._do("GET", self.bucket_name, "", params=dict(params))
+        except CredentialsError:
+            raise  # raised while signing: nothing was sent
+        except BaseException:
+            self._count_request()
+            raise
+        self._count_request()
         chunks: list[bytes] = []
         size = 0
         for chunk in response:

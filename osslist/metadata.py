@@ -199,10 +199,11 @@ class MetadataClient:
     # -- hardened mode -------------------------------------------------------------------
 
     def _get(self, path: str, *, cap: int) -> _Reply:
-        """GET with the session token when available; a 401 refetches the token once."""
+        """GET with the session token when available. A 401 (or a 403 to a tokenless GET)
+        renews the token, or the tokenless decision, once."""
         token = self._current_token()
         reply = self._send("GET", path, headers=_token_headers(token), cap=cap)
-        if reply.status == 401 and token is not None:
+        if reply.status == 401 or (reply.status == 403 and token is None):
             token = self._current_token(renew=True)
             reply = self._send("GET", path, headers=_token_headers(token), cap=cap)
         if reply.status in (401, 403) and token is None:
@@ -213,23 +214,22 @@ class MetadataClient:
         return reply
 
     def _current_token(self, *, renew: bool = False) -> str | None:
-        """The cached session token, a new one when it is mostly used up, or None (tokenless)."""
+        """The cached session token (None: tokenless, also cached), renewed when mostly used up."""
         with self._lock:
-            if not renew and self._token is not None and self._clock() < self._token_deadline:
+            if not renew and self.hardened is not None and self._clock() < self._token_deadline:
                 return self._token
             try:
-                self._token = self._fetch_token()
+                token: str | None = self._fetch_token()
             except _TokenUnavailable as exc:
                 if not self.allow_tokenless:
                     raise MetadataError(
                         f"hardened mode unavailable ({exc}) and ALIBABA_CLOUD_IMDSV1_DISABLED=true "
                         "forbids tokenless access to the metadata server"
                     ) from exc
-                self._token, self.hardened = None, False
-                return None
+                token = None
+            self._token, self.hardened = token, token is not None
             self._token_deadline = self._clock() + self._token_ttl * TOKEN_REUSE_FRACTION
-            self.hardened = True
-            return self._token
+            return token
 
     def _fetch_token(self) -> str:
         headers = {TOKEN_TTL_HEADER: str(self._token_ttl)}

@@ -501,3 +501,19 @@ def test_repr_of_the_client_and_adapter_hold_no_secret(emulator: Emulator) -> No
 
 def test_refreshing_credentials_is_what_resolve_returns_for_metadata(emulator: Emulator) -> None:
     assert isinstance(resolve_provider("metadata", environ=metadata_env(emulator)), RefreshingCredentials)
+
+
+def test_a_credentials_failure_while_signing_stays_a_credentials_error(emulator: Emulator) -> None:
+    emulator.create_bucket("bucket-a")
+    now = [emulator.now()]
+    env = metadata_env(emulator)
+    provider = resolve_provider("auto", environ=env, clock=lambda: now[0],
+                                metadata_client=fast_metadata(emulator, env))
+    client = client_for(emulator, provider)
+    client.get_listing_page({"max-keys": "1"})
+    now[0] += 7 * 3600  # past expiry, and the metadata server is down
+    emulator.faults.metadata.fail_next(50, 503)
+    with pytest.raises(CredentialsError) as caught:
+        client.get_listing_page({"max-keys": "1"})
+    assert caught.value.exit_code == 3
+    assert len(emulator.requests_for("oss")) == 1 == client.requests_made  # nothing signed with the expired set

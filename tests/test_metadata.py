@@ -423,3 +423,22 @@ def test_repr_shows_no_token(imds: FakeImds, fake_time: FakeTime) -> None:
     client.fetch_credentials(ROLE)
     assert "token-1" not in repr(client)
     assert json.dumps(repr(client))
+
+
+def test_the_tokenless_fallback_is_remembered_instead_of_a_put_per_fetch(fake_time: FakeTime) -> None:
+    imds = FakeImds(mode="unsupported")
+    client = make_client(imds, fake_time)
+    client.fetch_credentials(ROLE)
+    client.fetch_credentials(ROLE)
+    assert imds.paths().count(f"PUT {TOKEN_PATH}") == 1
+    assert client.hardened is False
+
+
+def test_a_server_turning_hardened_later_gets_a_token_on_the_next_401(fake_time: FakeTime) -> None:
+    imds = FakeImds(mode="unsupported")
+    client = make_client(imds, fake_time)
+    client.fetch_credentials(ROLE)
+    imds.mode = "required"
+    assert client.fetch_credentials(ROLE).access_key_secret == SECRET
+    assert client.hardened is True
+    assert imds.requests[-1].headers[TOKEN_HEADER] == "token-1"
