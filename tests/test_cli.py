@@ -513,3 +513,48 @@ def test_emulator_command_passes_its_options_through(monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert seen["objects"] == 12 and seen["metadata_mode"] == "required" and seen["latency"] == 0.5
     assert seen["port"] == 0 and seen["bucket"] == "emulator-bucket"
+
+
+# --- parallel and shards -------------------------------------------------------------------------
+
+
+def _spread_keys() -> list[str]:
+    """Keys whose first characters vary (hashed, numbered, named), so shards all get some."""
+    keys = [f"{i:04d}/part" for i in range(0, 400, 7)]
+    keys += [f"{h}{i:03d}.bin" for h in "0123456789abcdef" for i in range(12)]
+    keys += [f"{name}/file-{i}" for name in ("alpha", "Beta", "zeta", "中文") for i in range(15)]
+    return byte_order(set(keys + TRICKY_KEYS))
+
+
+def test_parallel_output_is_the_sequential_output(emulator):
+    keys = _spread_keys()
+    put(emulator, keys)
+    sequential = out(ok(osslist(emulator, "--max-keys", "20", "--format", "jsonl")))
+    parallel = ok(osslist(emulator, "--max-keys", "20", "--format", "jsonl", "--parallel", "4"))
+    assert out(parallel) == sequential
+    assert [json.loads(line)["key"] for line in sequential.splitlines()] == keys
+
+
+def test_shards_are_disjoint_and_cover_the_bucket(emulator):
+    keys = _spread_keys()
+    put(emulator, keys)
+    shards = [
+        out(ok(osslist(emulator, "--max-keys", "25", "-0", "--shard-index", str(i), "--shard-count", "3")))
+        for i in range(3)
+    ]
+    listed = [shard[:-1].split("\0") if shard else [] for shard in shards]
+    assert all(part == byte_order(part) for part in listed)
+    assert all(len(part) > 0 for part in listed)
+    assert byte_order(key for part in listed for key in part) == keys  # each key exactly once
+
+
+def test_shards_with_delimiter_report_each_common_prefix_once(emulator):
+    keys = _spread_keys()
+    put(emulator, keys)
+    whole = _records(ok(osslist(emulator, "--delimiter", "/", "--format", "jsonl")))
+    parts = [
+        _records(ok(osslist(emulator, "--delimiter", "/", "--format", "jsonl", "--shard-index", str(i),
+                            "--shard-count", "2", "--parallel", "2")))
+        for i in range(2)
+    ]
+    assert sorted(parts[0] + parts[1], key=lambda r: r[1].encode()) == whole
