@@ -28,7 +28,8 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Sequence
 
-from osslist.ranges import KeyRange, extrapolate_cuts, record_key
+from osslist.pages import record_name
+from osslist.ranges import KeyRange, extrapolate_cuts
 
 ListRange = Callable[[KeyRange, Any], Iterator[tuple[Any, Any]]]
 """``list_range(key_range, position_or_None) -> iter of (page, position after it)``, e.g.
@@ -237,7 +238,7 @@ class ParallelLister:
         pages = self._list_range(KeyRange(slot.start_after, slot.end_before), slot.initial)
         try:
             for page, position in pages:
-                keys = [record_key(r) for r in page.records]
+                keys = [record_name(r) for r in page.records]
                 if not self._accept(slot, page, keys, position):
                     return
         finally:

@@ -34,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Sequence
 
+from osslist.pages import record_name
+
 MAX_CUT_CHARS = 256
 """Cuts become markers sent to OSS (at most 1024 bytes); ours stay far below."""
 
@@ -164,11 +166,15 @@ def shard_ranges(
 
 
 def _alphabet(chars: set[str]) -> str:
-    """The characters a position may hold: each seen character widened to its class."""
+    """The characters a position may hold: seen digits widened to 0-9, seen letters to the
+    span between the lowest and highest seen of their case (hex stays a-f, names a-z)."""
     wide = set(chars)
     for klass in _CLASSES:
-        if wide & set(klass):
-            wide |= set(klass)
+        seen = sorted(wide & set(klass))
+        if seen:
+            low = klass[0] if klass[0] == "0" else seen[0]
+            high = klass[-1] if klass[0] == "0" else seen[-1]
+            wide |= {c for c in klass if low <= c <= high}
     return "".join(sorted(wide))
 
 
@@ -176,20 +182,18 @@ class KeyModel:
     """Keys read as mixed-radix numbers, one digit per position, each over its own alphabet.
 
     Learned from sample keys (a page): a position holding digits counts in base 10, one
-    holding hex or letters in base 36 and so on (positions the sample never varied also take
-    the classes of those it did, so carries have somewhere to go), so ``obj-0000999`` plus one page of
+    holding hex or letters in base 36 and so on (every position also takes the classes seen
+    at the positions where the samples differ, so carries have somewhere to go), so ``obj-0000999`` plus one page of
     ``999`` keys is ``obj-0001998``. Used only to guess where cuts fall; exactness never
     depends on it (callers check every cut lies inside its range)."""
 
     def __init__(self, samples: Sequence[str], *, width: int = 24) -> None:
         if not samples:
             raise ValueError("a key model needs at least one sample key")
-        common = _lcp(samples)
-        length = min(max(len(s) for s in samples), MAX_CUT_CHARS, common + width)
-        varying = _alphabet({c for s in samples for c in s[common:]})
-        self._alphabets = [
-            _alphabet({s[i] for s in samples if i < len(s)} | set(varying)) for i in range(length)
-        ]
+        length = min(max(len(s) for s in samples), MAX_CUT_CHARS, _lcp(samples) + width)
+        seen = [{s[i] for s in samples if i < len(s)} for i in range(length)]
+        varying = _alphabet(set().union(*(chars for chars in seen if len(chars) > 1)))
+        self._alphabets = [_alphabet(chars | set(varying)) for chars in seen]
 
     def to_number(self, key: str) -> int:
         """The key's value (order-preserving for keys shaped like the samples)."""
@@ -219,18 +223,25 @@ def _lcp(keys: Sequence[str]) -> int:
 
 
 def extrapolate_cuts(
-    sample: Sequence[str], *, steps: int, within: KeyRange, prefix: str = "", delimiter: str = ""
+    sample: Sequence[str],
+    *,
+    steps: int,
+    within: KeyRange,
+    prefix: str = "",
+    delimiter: str = "",
+    fill: float = 0.9,
 ) -> list[str]:
-    """Up to ``steps`` cuts after ``sample[-1]``, about one sample's worth of keys apart.
+    """Up to ``steps`` cuts after ``sample[-1]``, a bit less than one sample's worth apart.
 
     ``sample`` is one page of keys in order; the page after it probably spans as much of the
-    model's number line as this one did. Cuts are kept only if strictly increasing, inside
+    model's number line as this one did. Pieces are aimed at ``fill`` of a page so that one
+    request usually lists a whole piece. Cuts are kept only if strictly increasing, inside
     ``within`` and past the last sample key."""
     if len(sample) < 2 or steps < 1:
         return []
     model = KeyModel(sample)
     first, last = model.to_number(sample[0]), model.to_number(sample[-1])
-    stride = last - first
+    stride = int((last - first) * fill)
     cuts: list[str] = []
     floor = sample[-1]
     for step in range(1, steps + 1) if stride > 0 else ():
@@ -282,16 +293,10 @@ def _listing_probe(client: Any, spec: Any) -> Probe:
     def probe(start_after: str) -> tuple[list[str], bool]:
         one = replace(spec, start_after=start_after, max_keys=1000)
         for page, _position in iter_pages(client, one):
-            return [record_key(r) for r in page.records], page.is_truncated
+            return [record_name(r) for r in page.records], page.is_truncated
         return [], False
 
     return probe
-
-
-def record_key(record: Any) -> str:
-    """The sort key of a listing record: an object's key or a common prefix."""
-    key = getattr(record, "key", None)
-    return record.prefix if key is None else key
 
 
 @dataclass(frozen=True)

@@ -16,33 +16,14 @@ from typing import Any, Iterator
 import pytest
 
 from osslist.errors import ListingError
+from osslist.listing import Position
+from osslist.pages import ObjectRecord, Page, PrefixRecord, record_name
 from osslist.parallel import ParallelLister, iter_pages_parallel
-from osslist.ranges import KeyRange, record_key
+from osslist.ranges import KeyRange
 
 
-@dataclass(frozen=True)
-class Obj:
-    key: str
-
-
-@dataclass(frozen=True)
-class Pre:
-    prefix: str
-
-
-@dataclass(frozen=True)
-class Page:
-    records: list[Any]
-    is_truncated: bool
-    next_marker: str | None = None
-    next_token: str | None = None
-
-
-@dataclass(frozen=True)
-class Position:
-    marker: str = ""
-    token: str | None = None
-    done: bool = False
+def Obj(key: str) -> ObjectRecord:
+    return ObjectRecord(key, 1, "2024-06-22T13:13:58.000Z", "etag", "Standard", "Normal")
 
 
 @dataclass
@@ -77,7 +58,7 @@ class FakeBucket:
                 record: Any = Obj(key)
                 cut = key.find(self.delimiter, len(self.prefix)) if self.delimiter else -1
                 if cut != -1:
-                    record = Pre(key[: cut + len(self.delimiter)])
+                    record = PrefixRecord(key[: cut + len(self.delimiter)])
                     if record.prefix <= marker or (out and out[-1] == record):
                         continue
                 if len(out) == self.max_keys:
@@ -96,21 +77,21 @@ class FakeBucket:
                 time.sleep(pause)
             records, truncated = self.page_after(marker)
             end = key_range.end_before
-            kept = [r for r in records if end is None or record_key(r) < end]
+            kept = [r for r in records if end is None or record_name(r) < end]
             done = not truncated or len(kept) < len(records) or not records
             if records:
-                marker = record_key(records[-1])
+                marker = record_name(records[-1])
             with self.lock:
                 self.produced += 1
             if self.on_page is not None:
                 self.on_page()
-            yield Page(kept, truncated, marker), Position(marker, None, done)
+            yield Page(kept, truncated, marker, None), Position(marker, None, done)
             if done:
                 return
 
 
 def sequential(bucket: FakeBucket) -> list[str]:
-    return [record_key(r) for page, _ in bucket.list_range(KeyRange(), None) for r in page.records]
+    return [record_name(r) for page, _ in bucket.list_range(KeyRange(), None) for r in page.records]
 
 
 def flat_keys(n: int) -> list[str]:
@@ -127,7 +108,7 @@ def hex_keys(n: int) -> list[str]:
 
 def run(bucket: FakeBucket, ranges: list[KeyRange], **kw: Any) -> list[str]:
     events = iter_pages_parallel(bucket.list_range, ranges, **kw)
-    return [record_key(r) for e in events for r in e.page.records]
+    return [record_name(r) for e in events for r in e.page.records]
 
 
 @pytest.mark.parametrize("keys", [flat_keys(1500), tree_keys(), hex_keys(1200)], ids=["flat", "tree", "hex"])
@@ -140,7 +121,7 @@ def test_parallel_output_is_the_sequential_listing(keys: list[str], workers: int
 def test_ranges_are_split_while_running_and_stay_exact() -> None:
     bucket = FakeBucket(keys=flat_keys(3000), max_keys=20)
     lister = ParallelLister(bucket.list_range, [KeyRange()], workers=6)
-    got = [record_key(r) for e in lister for r in e.page.records]
+    got = [record_name(r) for e in lister for r in e.page.records]
     assert got == bucket.keys
     assert lister.splits > 10
 
@@ -175,7 +156,7 @@ def test_memory_bound_holds_while_the_first_range_is_slow() -> None:
     for event in lister:
         consumed += 1
         peak = max(peak, bucket.produced - consumed)
-        got += [record_key(r) for r in event.page.records]
+        got += [record_name(r) for r in event.page.records]
     assert got == keys
     assert peak <= ahead * per + workers
 
@@ -206,7 +187,7 @@ def test_remaining_resumes_exactly_from_any_page() -> None:
         lister = ParallelLister(bucket.list_range, [KeyRange()], workers=4)
         first: list[str] = []
         for n, event in enumerate(lister, 1):
-            first += [record_key(r) for r in event.page.records]
+            first += [record_name(r) for r in event.page.records]
             if n == stop_after:
                 left = lister.remaining()
                 break
@@ -242,5 +223,73 @@ def test_delimiter_listing_reports_each_common_prefix_once() -> None:
     expected = sequential(bucket)
     assert len(expected) == 330
     lister = ParallelLister(bucket.list_range, [KeyRange()], workers=6, delimiter="/")
-    got = [record_key(r) for e in lister for r in e.page.records]
+    got = [record_name(r) for e in lister for r in e.page.records]
     assert got == expected
+
+
+# --- against the emulator, with the real listing and bucket client ----------------------------
+
+from osslist.emulator import Emulator  # noqa: E402
+from osslist.listing import ListingSpec, iter_pages, iter_records  # noqa: E402
+from osslist.ranges import range_spec  # noqa: E402
+from tests.test_listing import emulator_client  # noqa: E402
+
+
+def emulator_lister(emu: Emulator, bucket: str, spec: ListingSpec, *, workers: int) -> ParallelLister:
+    client = emulator_client(emu, bucket)
+    return ParallelLister(
+        lambda r, p: iter_pages(client, range_spec(spec, r), position=p),
+        [KeyRange(spec.start_after, spec.end_before)],
+        workers=workers,
+        prefix=spec.prefix,
+        delimiter=spec.delimiter,
+    )
+
+
+def names(lister: ParallelLister) -> list[str]:
+    return [record_name(r) for e in lister for r in e.page.records]
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_emulator_parallel_4_equals_sequential_on_a_deep_tree(emulator: Emulator, api: str) -> None:
+    emulator.seed("deep", 6000)
+    spec = ListingSpec(list_api=api, max_keys=100)
+    sequential_keys = [record_name(r) for r in iter_records(emulator_client(emulator, "deep"), spec)]
+    lister = emulator_lister(emulator, "deep", spec, workers=4)
+    assert names(lister) == sequential_keys
+    assert len(sequential_keys) == 6000 and lister.splits > 0
+
+
+def test_emulator_parallel_4_on_flat_keys_with_a_prefix_and_bounds(emulator: Emulator) -> None:
+    emulator.create_bucket("flat")
+    for i in range(2500):
+        emulator.put_object("flat", f"img{i:05d}.jpg")
+        emulator.put_object("flat", f"zz{i:04d}")
+    spec = ListingSpec(prefix="img", start_after="img00042.jpg", end_before="img02400", max_keys=50)
+    expected = [f"img{i:05d}.jpg" for i in range(43, 2400)]
+    assert names(emulator_lister(emulator, "flat", spec, workers=4)) == expected
+
+
+def test_emulator_parallel_with_a_delimiter(emulator: Emulator) -> None:
+    emulator.seed("tree", 3000)
+    spec = ListingSpec(prefix="", delimiter="/", max_keys=7)
+    sequential_keys = [record_name(r) for r in iter_records(emulator_client(emulator, "tree"), spec)]
+    assert names(emulator_lister(emulator, "tree", spec, workers=4)) == sequential_keys
+
+
+def test_emulator_keys_added_and_deleted_while_listing(emulator: Emulator) -> None:
+    emulator.create_bucket("live")
+    stable = [f"s{i:05d}" for i in range(0, 4000, 2)]
+    churn = [f"s{i:05d}" for i in range(1, 4000, 2)]
+    for key in stable + churn[::2]:
+        emulator.put_object("live", key)
+    lister = emulator_lister(emulator, "live", ListingSpec(max_keys=50), workers=4)
+    got: list[str] = []
+    for n, event in enumerate(lister):
+        got += [record_name(r) for r in event.page.records]
+        for key in churn[n * 13 % len(churn) :][:5]:
+            if not emulator.delete_object("live", key):
+                emulator.put_object("live", key)
+    assert got == sorted(got) and len(got) == len(set(got))
+    stable_set = set(stable)
+    assert [k for k in got if k in stable_set] == stable
