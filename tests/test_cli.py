@@ -558,3 +558,29 @@ def test_shards_with_delimiter_report_each_common_prefix_once(emulator):
         for i in range(2)
     ]
     assert sorted(parts[0] + parts[1], key=lambda r: r[1].encode()) == whole
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("stream", "disabled", "shown"),
+    [(_Terminal, False, True), (_Terminal, True, False), (io.StringIO, False, False)],
+    ids=["terminal", "no-progress", "not-a-terminal"],
+)
+def test_progress_bar_only_on_a_terminal_and_never_with_no_progress(monkeypatch, stream, disabled, shown):
+    import sys
+
+    from osslist.cli import _Progress
+
+    fake = stream()
+    monkeypatch.setattr(sys, "stderr", fake)
+    bar = _Progress(disabled=disabled)
+    bar(1000)
+    bar.close()
+    assert ("obj" in fake.getvalue()) is shown
