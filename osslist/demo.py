@@ -96,6 +96,12 @@ def run_demo(
         # prefixes, log-normal sizes, a realistic mix of storage classes and object types.
         seeded = Seeded(objects=objects, bytes=emulator.seed(DEMO_BUCKET, objects, seed=7))
         _say(out, f"emulator on 127.0.0.1: metadata {emulator.metadata_url}, OSS {emulator.oss_endpoint}")
+        _say(
+            out,
+            f"metadata server in hardened mode (token required); STS credentials live "
+            f"{emulator.config.credential_lifetime:g} s; each OSS page is delayed {PAGE_LATENCY:g} s so they "
+            "rotate during the listing",
+        )
         _say(out, f"seeded {seeded.objects:,} objects, {seeded.bytes:,} bytes in bucket {DEMO_BUCKET}")
         environ = {**os.environ, "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url}
         job = jobs.ListJob(
