@@ -12,7 +12,8 @@ bad escapes to U+FFFD) and ListingSpec refuses strings that cannot be encoded as
 the two orders agree on everything compared here.
 
 Position (where to continue) is a plain value: ``marker`` is the name of the last record
-yielded, or the NextMarker to send (v1), or ``start_after`` before the first page; ``token``
+yielded, or for v1 the marker to send next (NextMarker, or the last record if NextMarker lags
+behind it), or ``start_after`` before the first page; ``token``
 is the v2 continuation token; ``done`` says the range is finished. ``dataclasses.asdict`` and
 ``Position.from_dict`` round-trip it through JSON, and ``iter_pages(..., position=p)``
 continues exactly after the page that produced ``p``.
@@ -129,7 +130,7 @@ def _advance(spec: ListingSpec, before: Position, page: Page) -> tuple[Page, Pos
     if len(cut) < len(records) or not page.is_truncated:
         return _with(page, cut), Position(marker=last, token=None, done=True)
     if spec.list_api == "v1":
-        following = _next_marker(page, before)
+        following = max(_next_marker(page, before), last)  # never ask again for what was yielded
         done = spec.end_before is not None and following >= spec.end_before
         return _with(page, cut), Position(marker=following, token=None, done=done)
     return _with(page, cut), Position(marker=last, token=_next_token(page, before), done=False)

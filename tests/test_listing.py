@@ -161,6 +161,13 @@ def test_protocol_violations_raise_instead_of_looping(api: str, bodies: list[byt
     assert len(bucket.requests) <= 2
 
 
+def test_a_next_marker_behind_the_last_key_does_not_repeat_keys() -> None:
+    bucket = ScriptedBucket([make_body(["a", "b", "c"], truncated=True, next_value="b"),
+                             make_body(["d"], truncated=False)])
+    assert names(list(iter_records(bucket, ListingSpec()))) == ["a", "b", "c", "d"]
+    assert bucket.requests[1]["marker"] == "c"
+
+
 def test_a_marker_that_goes_backwards_is_refused() -> None:
     bucket = ScriptedBucket([make_body(["m"], truncated=True, next_value="m"),
                              make_body([], truncated=True, next_value="b")])
