@@ -3,7 +3,9 @@
 The canonical strings are rebuilt from what arrived on the wire exactly as oss2 2.19.1 builds
 them before sending (``oss2/auth.py``: ``ProviderAuth`` and ``ProviderAuthV4``), so a request
 passes only if it was signed with the secret of the AccessKeyId it names. Checks run in OSS's
-order: key known, token belongs to that set, set not expired, signature matches.
+order: key known, token belongs to that set, set not expired, signature matches. The request
+time is not checked against the clock (no RequestTimeTooSkewed): tests move the emulator's
+clock freely while clients sign with the real time.
 """
 
 from __future__ import annotations

@@ -66,7 +66,8 @@ class RequestRecord:
     """One request as a test sees it afterwards. Secrets are redacted from ``headers``.
 
     ``credentials_valid`` is True when the AccessKeyId was known and its set unexpired at the
-    time of the request, False when it was unknown or expired, None when no key was used.
+    time of the request, False when it was unknown, expired or paired with a foreign token,
+    None when no key was used. ``status`` is 0 for a connection dropped by ``Faults.drop_every``.
     """
 
     service: str
@@ -185,6 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # parallel listings open many connections at once
 
     def __init__(self, address: tuple[str, int], service: Service, log: RequestLog) -> None:
         if ":" in address[0]:
