@@ -146,15 +146,23 @@ def _silence_stdout() -> None:
         pass
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time of the record (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stderr)
+        super().emit(record)
+
+
 def _configure_logging(verbose: bool) -> None:
-    """-v: DEBUG for osslist's own loggers only; oss2 stays at WARNING (its DEBUG dumps headers)."""
+    """osslist's own loggers: warnings by default, DEBUG with -v, always to stderr. oss2 stays at
+    WARNING whatever happens (its DEBUG output dumps Authorization and token headers)."""
     logging.getLogger("oss2").setLevel(logging.WARNING)
-    if not verbose:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = _StderrHandler()
+    detail = "%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s"
+    handler.setFormatter(logging.Formatter(detail))
     log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG)
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
     log.propagate = False
 
 
