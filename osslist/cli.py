@@ -19,6 +19,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from osslist import job as jobs
+from osslist.du import DU_FORMATS
 from osslist.errors import ListingError, OsslistError, OssError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -554,7 +555,7 @@ def demo_command(objects: int, verbose: bool) -> None:
     "--format",
     "fmt",
     env="DU_FORMAT",
-    type=click.Choice(["table", "jsonl", "csv"]),
+    type=click.Choice(DU_FORMATS),
     default="table",
     show_default=True,
     help="table for people (human sizes), jsonl or csv for scripts.",

@@ -5,10 +5,14 @@ call (so a bad option exits 2 having sent nothing), and then wires the library t
 
     provider -> bucket client -> ListingSpec -> pages -> filter -> limit -> writer -> summary
 
-The run is split so the scale work (ranges, parallel workers, shards, checkpoint/resume) can
-slot in without reshaping it: ``list_range`` lists one half-open key range into a ``Sink``,
-and ``Sink.commit`` is the one place a finished page is acknowledged (where a checkpoint will
-be saved). Nothing here imports click or writes to the terminal.
+The run is split so the scale work slots in without reshaping it: ``key_ranges`` says which
+ranges this run lists (the whole range, or a shard's cells), ``list_range`` lists one range
+sequentially into a ``Sink`` and the parallel lister feeds the same Sink in key order, and
+``Sink.commit`` is the one place a finished page is acknowledged (where checkpoint/resume
+will save its state; not wired yet). Nothing here imports click or writes to the terminal.
+
+The credential and oss2 modules are imported inside the functions that need them: oss2 alone
+takes a quarter of a second to import, which ``--help`` should not pay.
 """
 
 from __future__ import annotations
@@ -18,13 +22,20 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Callable, Iterable, Mapping
 
+from osslist import filters
+from osslist.du import DuTotals
 from osslist.errors import UsageError
+from osslist.listing import ListingSpec, iter_pages
+from osslist.output import FORMATS, make_writer
+from osslist.parallel import iter_pages_parallel
+from osslist.ranges import KeyRange, range_spec, shard_ranges
+from osslist.summary import Summary
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "oss-cn-hangzhou-internal.aliyuncs.com"
 LIST_APIS = ("v1", "v2")
-OUTPUT_FORMATS = ("text", "long", "jsonl", "csv")
+OUTPUT_FORMATS = FORMATS
 CREDENTIAL_SOURCES = ("auto", "env", "rrsa", "metadata")
 SIGNATURE_VERSIONS = ("1", "4")
 
@@ -76,7 +87,7 @@ class OutputOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class Scale:
-    """Parallelism, sharding and resume; validated now, implemented by the scale work."""
+    """Parallel workers and shards (implemented); checkpoint/resume (accepted, not wired yet)."""
 
     parallel: int = 1
     shard_index: int | None = None
@@ -99,8 +110,8 @@ class Plan:
     """A validated job: parsed sizes and times, the listing spec, the record predicate."""
 
     job: ListJob
-    client: Any  # client.BucketClient, not yet used
-    spec: Any  # listing.ListingSpec
+    client: Any  # client.BucketClient, built but not yet used
+    spec: ListingSpec
     predicate: Callable[[Any], bool]
     filters: dict[str, Any]
 
@@ -135,7 +146,7 @@ def _check_selection(sel: Selection) -> None:
         raise UsageError("--end-before must sort after --start-after (the range would be empty)")
 
 
-def _check_scale(scale: Scale, sel: Selection) -> None:
+def _check_scale(scale: Scale) -> None:
     if scale.parallel < 1:
         raise UsageError(f"invalid --parallel {scale.parallel}: must be at least 1")
     if (scale.shard_index is None) != (scale.shard_count is None):
@@ -163,19 +174,19 @@ def _check_connection(conn: Connection) -> None:
     _check_choice("--credentials", conn.credentials, CREDENTIAL_SOURCES)
 
 
+def _maybe(parse: Callable[[str], Any], text: str | None) -> Any:
+    return None if text is None else parse(text)
+
+
 def _build_filter(sel: Selection, *, now: float) -> tuple[Callable[[Any], bool], dict[str, Any]]:
     """Parse sizes and times with the filters module; return the predicate and its plan view."""
-    from osslist import filters
-
     parsed: dict[str, Any] = {
         "include": list(sel.include),
         "exclude": list(sel.exclude),
-        "min_size": None if sel.min_size is None else filters.parse_size(sel.min_size),
-        "max_size": None if sel.max_size is None else filters.parse_size(sel.max_size),
-        "modified_after": None if sel.modified_after is None else filters.parse_time(sel.modified_after, now=now),
-        "modified_before": None
-        if sel.modified_before is None
-        else filters.parse_time(sel.modified_before, now=now),
+        "min_size": _maybe(filters.parse_size, sel.min_size),
+        "max_size": _maybe(filters.parse_size, sel.max_size),
+        "modified_after": _maybe(lambda text: filters.parse_time(text, now=now), sel.modified_after),
+        "modified_before": _maybe(lambda text: filters.parse_time(text, now=now), sel.modified_before),
         "storage_classes": [filters.parse_storage_class(c) for c in sel.storage_classes],
     }
     lo, hi = parsed["min_size"], parsed["max_size"]
@@ -184,9 +195,7 @@ def _build_filter(sel: Selection, *, now: float) -> tuple[Callable[[Any], bool],
     return filters.build_filter(**parsed), parsed
 
 
-def _listing_spec(sel: Selection) -> Any:
-    from osslist.listing import ListingSpec
-
+def _listing_spec(sel: Selection) -> ListingSpec:
     return ListingSpec(
         prefix=sel.prefix,
         delimiter=sel.delimiter,
@@ -205,7 +214,7 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     _check_connection(job.connection)
     _check_selection(job.selection)
     _check_output(job.output)
-    _check_scale(job.scale, job.selection)
+    _check_scale(job.scale)
     _note_unsupported(job.scale)
     predicate, parsed = _build_filter(job.selection, now=time.time() if now is None else now)
     spec = _listing_spec(job.selection)
@@ -265,8 +274,6 @@ class Sink:
 
 def list_range(client: Any, spec: Any, sink: Sink, *, position: Any = None) -> None:
     """List one half-open key range page by page into ``sink``, stopping early when it is full."""
-    from osslist.listing import iter_pages
-
     for page, after in iter_pages(client, spec, position=position):
         sink.feed(page.records)
         sink.commit(after)
@@ -274,10 +281,8 @@ def list_range(client: Any, spec: Any, sink: Sink, *, position: Any = None) -> N
             return
 
 
-def key_ranges(plan: Plan) -> list[Any]:
+def key_ranges(plan: Plan) -> list[KeyRange]:
     """The key ranges this run lists, in key order: this shard's cells, or the whole range."""
-    from osslist.ranges import KeyRange, shard_ranges
-
     spec, scale = plan.spec, plan.job.scale
     if scale.shard_count is None or scale.shard_index is None:
         return [KeyRange(spec.start_after, spec.end_before)]
@@ -295,10 +300,6 @@ def _list_plan(plan: Plan, sink: Sink) -> None:
     """One range with one worker: the plain sequential listing. Otherwise ranges go to the
     parallel lister, which merges pages back in key order (and splits ranges while they run
     when there are spare workers), so the output is the same either way."""
-    from osslist.listing import iter_pages
-    from osslist.parallel import iter_pages_parallel
-    from osslist.ranges import range_spec
-
     ranges, workers = key_ranges(plan), plan.job.scale.parallel
     if workers == 1 and len(ranges) == 1:
         list_range(plan.client, range_spec(plan.spec, ranges[0]), sink)
@@ -345,20 +346,16 @@ def open_client(conn: Connection, *, environ: Mapping[str, str] | None = None) -
     )
 
 
-def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None) -> Any:
+def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None) -> Summary:
     """Run a prepared listing, writing records to ``stream`` in the chosen format; return the
     Summary."""
-    from osslist.output import make_writer
-
     out = plan.job.output
     writer = make_writer(out.format, stream, null=out.null, human=out.human, bucket=plan.job.connection.bucket)
     return execute(plan, writer, on_page=on_page)
 
 
-def run_du(plan: Plan, *, depth: int, by_class: bool, on_page: OnPage | None = None) -> tuple[list[Any], Any]:
+def run_du(plan: Plan, *, depth: int, by_class: bool, on_page: OnPage | None = None) -> tuple[list[Any], Summary]:
     """Run a prepared listing into per-prefix totals; return (rows sorted by size, Summary)."""
-    from osslist.du import DuTotals
-
     totals = DuTotals(prefix=plan.spec.prefix, depth=depth, by_class=by_class)
     summary = execute(plan, _TotalsWriter(totals), on_page=on_page)
     return totals.rows(), summary
@@ -377,10 +374,8 @@ class _TotalsWriter:
         """Nothing buffered: the totals are read after the run."""
 
 
-def execute(plan: Plan, writer: Any, *, on_page: OnPage | None = None) -> Any:
+def execute(plan: Plan, writer: Any, *, on_page: OnPage | None = None) -> Summary:
     """List the plan's range into ``writer`` through a Sink; the Summary gets requests and time."""
-    from osslist.summary import Summary
-
     summary = Summary()
     started = time.monotonic()
     sink = Sink(
