@@ -172,10 +172,8 @@ class RefreshingCredentials:
             min(self._floor, 0.1 * lifetime),
         )
 
-    def _usable(self, snap: _Snapshot | None, now: float, *, mandatory_ok: bool) -> bool:
+    def _usable(self, snap: _Snapshot, now: float, *, mandatory_ok: bool) -> bool:
         """Whether ``snap`` may be handed out now without a refresh attempt."""
-        if snap is None:
-            return False
         advisory, mandatory, floor = self._windows(snap)
         remaining = snap.remaining(now)
         if remaining > advisory:
@@ -189,18 +187,20 @@ class RefreshingCredentials:
     def get_credentials(self) -> Credentials:
         """A set valid beyond the floor window, refreshing first when a window says so."""
         snap, now = self._snapshot, self._clock()
-        if self._usable(snap, now, mandatory_ok=False):
-            return snap.credentials  # type: ignore[union-attr]
-        if snap is not None and self._usable(snap, now, mandatory_ok=True):
-            return self._advisory_refresh(snap)
+        if snap is not None:
+            if self._usable(snap, now, mandatory_ok=False):
+                return snap.credentials
+            if self._usable(snap, now, mandatory_ok=True):
+                return self._advisory_refresh(snap)
         return self._mandatory_refresh()
 
     def _advisory_refresh(self, snap: _Snapshot) -> Credentials:
         if not self._lock.acquire(blocking=False):
             return snap.credentials  # another thread is refreshing; this set is still good
         try:
-            if self._snapshot is not snap:
-                return self._snapshot.credentials  # type: ignore[union-attr]
+            current = self._snapshot
+            if current is not None and current is not snap:
+                return current.credentials
             try:
                 return self._refresh_locked().credentials
             except CredentialsError as exc:
@@ -213,8 +213,9 @@ class RefreshingCredentials:
 
     def _mandatory_refresh(self) -> Credentials:
         with self._lock:
-            if self._usable(self._snapshot, self._clock(), mandatory_ok=True):
-                return self._snapshot.credentials  # type: ignore[union-attr]
+            current = self._snapshot
+            if current is not None and self._usable(current, self._clock(), mandatory_ok=True):
+                return current.credentials  # another thread refreshed while this one waited
             snap = self._refresh_locked()
             if snap.remaining(self._clock()) <= self._windows(snap)[2]:
                 raise CredentialsError(
