@@ -332,10 +332,13 @@ def _find_end(
     low, high = model.to_number(samples[0].keys[-1]), None
     jump = stride
     for _ in range(64):
+        if high is not None and high - low <= stride:
+            return high
         at = base + jump * 8 if high is None else (low + high) // 2
         marker = model.to_key(at)
-        if marker is None or not whole.contains(marker) or (high is not None and high - low <= stride):
-            return high if high is not None else low
+        if marker is None or not whole.contains(marker):
+            high = at  # past the model's widest key or the range's end: look below
+            continue
         keys, truncated = probe(marker)
         if keys:
             samples.append(_Sample(keys, truncated))

@@ -15,11 +15,13 @@ from typing import Any, Iterator
 
 import pytest
 
+from osslist.emulator import Emulator
 from osslist.errors import ListingError
-from osslist.listing import Position
+from osslist.listing import ListingSpec, Position, iter_pages, iter_records
 from osslist.pages import ObjectRecord, Page, PrefixRecord, record_name
 from osslist.parallel import ParallelLister, iter_pages_parallel
-from osslist.ranges import KeyRange
+from osslist.ranges import KeyRange, range_spec
+from tests.test_listing import emulator_client
 
 
 def Obj(key: str) -> ObjectRecord:
@@ -229,10 +231,6 @@ def test_delimiter_listing_reports_each_common_prefix_once() -> None:
 
 # --- against the emulator, with the real listing and bucket client ----------------------------
 
-from osslist.emulator import Emulator  # noqa: E402
-from osslist.listing import ListingSpec, iter_pages, iter_records  # noqa: E402
-from osslist.ranges import range_spec  # noqa: E402
-from tests.test_listing import emulator_client  # noqa: E402
 
 
 def emulator_lister(emu: Emulator, bucket: str, spec: ListingSpec, *, workers: int) -> ParallelLister:
