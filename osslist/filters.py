@@ -1,6 +1,6 @@
 """Pure record predicates: key globs, sizes, modification times, storage classes.
 
-Decisions (also in ``--help``):
+Decisions (for the CLI's ``--help`` to repeat):
 - Globs use ``fnmatch`` on the whole key, case-sensitive; ``*`` and ``?`` also match ``/``
   (``logs/*.gz`` matches ``logs/2024/01/a.gz``). A key passes when it matches some
   ``--include`` (or there is none) and no ``--exclude``.
