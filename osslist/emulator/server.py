@@ -142,6 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "osslist-emulator"
     sys_version = ""
     timeout = 60  # an idle keep-alive connection ends after this many seconds
+    # Headers and body go out in two writes; with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms a request on loopback), which would swamp every latency we emulate.
+    disable_nagle_algorithm = True
     server: "_Server"
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
