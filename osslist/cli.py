@@ -19,6 +19,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from osslist import job as jobs
+from osslist.checkpoint import StopFlag
 from osslist.du import DU_FORMATS
 from osslist.errors import ListingError, OsslistError, OssError, UsageError
 
@@ -371,7 +372,10 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             storage_classes=tuple(params["storage_classes"]),
         ),
         output=jobs.OutputOptions(
-            format=params.get("fmt", "text"), null=params.get("null", False), human=params.get("human", False)
+            format=params.get("fmt", "text"),
+            null=params.get("null", False),
+            human=params.get("human", False),
+            path=params.get("output"),
         ),
         scale=jobs.Scale(
             parallel=params.get("parallel", 1),
@@ -466,17 +470,25 @@ def ls_command(**params: Any) -> None:
     if params["dry_run"]:
         _print_plan(plan.to_dict())
         return
-    stream = _open_output(params["output"])
     progress = _Progress(disabled=params["no_progress"])
     try:
-        summary = jobs.run(plan, stream=stream, on_page=progress)
+        summary = _run_listing(plan, progress)
     finally:
         progress.close()
-        if stream is not sys.stdout:
-            stream.close()
-        else:
-            stream.flush()
     _finish(summary, params["summary_json"])
+
+
+def _run_listing(plan: jobs.Plan, progress: _Progress) -> Any:
+    """Plain runs stream to stdout or --output; --checkpoint runs save after every page and
+    turn SIGTERM into a clean stop after the current page (exit 143)."""
+    if plan.job.scale.checkpoint is not None:
+        with StopFlag() as stop:
+            return jobs.run_resumable(plan, on_page=progress, stop=stop)
+    stream = _open_output(plan.job.output.path)
+    try:
+        return jobs.run(plan, stream=stream, on_page=progress)
+    finally:
+        _release(stream)
 
 
 

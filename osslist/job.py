@@ -8,8 +8,9 @@ call (so a bad option exits 2 having sent nothing), and then wires the library t
 The run is split so the scale work slots in without reshaping it: ``key_ranges`` says which
 ranges this run lists (the whole range, or a shard's cells), ``list_range`` lists one range
 sequentially into a ``Sink`` and the parallel lister feeds the same Sink in key order, and
-``Sink.commit`` is the one place a finished page is acknowledged (where checkpoint/resume
-will save its state; not wired yet). Nothing here imports click or writes to the terminal.
+``Sink.commit`` is the one place a finished page is acknowledged; with --checkpoint the
+resumable loop then makes the output durable and saves the state (``run_resumable``).
+Nothing here imports click or writes to the terminal.
 
 The credential and oss2 modules are imported inside the functions that need them: oss2 alone
 takes a quarter of a second to import, which ``--help`` should not pay.
@@ -19,15 +20,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import IO, Any, Callable, Iterable, Mapping
 
-from osslist import filters
+from osslist import checkpoint, filters
 from osslist.du import DuTotals
 from osslist.errors import UsageError
 from osslist.listing import ListingSpec, iter_pages
 from osslist.output import FORMATS, make_writer
-from osslist.parallel import iter_pages_parallel
+from osslist.parallel import ParallelLister
 from osslist.ranges import KeyRange, range_spec, shard_ranges
 from osslist.summary import Summary
 
@@ -83,11 +84,13 @@ class OutputOptions:
     format: str = "text"
     null: bool = False
     human: bool = False
+    path: str | None = None
+    """--output FILE; None is stdout (opened by the CLI)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Scale:
-    """Parallel workers and shards (implemented); checkpoint/resume (accepted, not wired yet)."""
+    """Parallel workers, this pod's shard, and the checkpoint file that makes a run resumable."""
 
     parallel: int = 1
     shard_index: int | None = None
@@ -146,7 +149,9 @@ def _check_selection(sel: Selection) -> None:
         raise UsageError("--end-before must sort after --start-after (the range would be empty)")
 
 
-def _check_scale(scale: Scale) -> None:
+def _check_scale(scale: Scale, output_path: str | None) -> None:
+    if scale.checkpoint is not None and output_path is None:
+        raise UsageError("--checkpoint needs --output FILE: a resumed run continues that file")
     if scale.parallel < 1:
         raise UsageError(f"invalid --parallel {scale.parallel}: must be at least 1")
     if (scale.shard_index is None) != (scale.shard_count is None):
@@ -154,13 +159,6 @@ def _check_scale(scale: Scale) -> None:
     if scale.shard_count is not None and scale.shard_index is not None:
         if scale.shard_count < 1 or not 0 <= scale.shard_index < scale.shard_count:
             raise UsageError("--shard-index must be in 0..--shard-count-1")
-
-
-def _note_unsupported(scale: Scale) -> None:
-    """Resume is not wired in yet: say so on stderr rather than pretend (the run still lists
-    everything, exactly, from the start)."""
-    if scale.checkpoint is not None:
-        log.warning("--checkpoint is accepted but not implemented yet: this run does not save or resume")
 
 
 def _check_output(out: OutputOptions) -> None:
@@ -214,8 +212,7 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     _check_connection(job.connection)
     _check_selection(job.selection)
     _check_output(job.output)
-    _check_scale(job.scale)
-    _note_unsupported(job.scale)
+    _check_scale(job.scale, job.output.path)
     predicate, parsed = _build_filter(job.selection, now=time.time() if now is None else now)
     spec = _listing_spec(job.selection)
     client = open_client(job.connection, environ=environ)
@@ -229,7 +226,7 @@ class Sink:
     """Where listed pages go: filter, limit, write, count, then commit.
 
     ``commit`` is called once per page after its records are written; it is the single place
-    where a finished page is acknowledged (progress now, a checkpoint save later)."""
+    where a finished page is acknowledged (progress; the resumable loop saves right after)."""
 
     def __init__(
         self,
@@ -304,22 +301,109 @@ def _list_plan(plan: Plan, sink: Sink) -> None:
     if workers == 1 and len(ranges) == 1:
         list_range(plan.client, range_spec(plan.spec, ranges[0]), sink)
         return
-    events = iter_pages_parallel(
-        lambda key_range, position: iter_pages(plan.client, range_spec(plan.spec, key_range), position=position),
-        ranges,
-        workers=workers,
-        split=workers > 1,
-        prefix=plan.spec.prefix,
-        delimiter=plan.spec.delimiter,
-    )
+    lister = _parallel_lister(plan, ranges)
     try:
-        for event in events:
+        for event in lister:
             sink.feed(event.page.records)
             sink.commit(event.position)
             if sink.full:
                 return
     finally:
-        events.close()
+        lister.close()
+
+
+def _parallel_lister(plan: Plan, ranges: list[KeyRange], positions: list[Any] | None = None) -> ParallelLister:
+    """Pages of ``ranges`` (resumed from ``positions``) in key order, --parallel workers."""
+    workers = plan.job.scale.parallel
+    return ParallelLister(
+        lambda key_range, position: iter_pages(plan.client, range_spec(plan.spec, key_range), position=position),
+        ranges,
+        positions=positions,
+        workers=workers,
+        split=workers > 1,
+        prefix=plan.spec.prefix,
+        delimiter=plan.spec.delimiter,
+    )
+
+
+def checkpoint_fingerprint(plan: Plan) -> str:
+    """What a checkpoint must agree with: everything that changes the records or their bytes.
+
+    Page size and parallelism only change speed, so a resumed run may change them."""
+    job = plan.job
+    return checkpoint.fingerprint(
+        {
+            "bucket": job.connection.bucket,
+            "endpoint": plan.client.endpoint,
+            "selection": asdict(replace(job.selection, max_keys=0)),
+            "output": asdict(replace(job.output, path=None)),
+            "shard": [job.scale.shard_index, job.scale.shard_count],
+        }
+    )
+
+
+def run_resumable(plan: Plan, *, on_page: OnPage | None = None, stop: Any = None) -> Summary:
+    """--checkpoint: list into --output, saving the state after every page; rerunning the same
+    command continues where the last save left off (a finished checkpoint makes it a no-op).
+
+    ``stop`` (a checkpoint.StopFlag the CLI installs for SIGTERM) ends the run after the
+    current page is written and saved, with Interrupted (exit 143)."""
+    job, path = plan.job, plan.job.scale.checkpoint
+    assert path is not None and job.output.path is not None, "prepare() checks --checkpoint has --output"
+    printed = checkpoint_fingerprint(plan)
+    saved = checkpoint.load(path, expected_fingerprint=printed)
+    if saved is None:
+        todo, summary = [(r, None) for r in key_ranges(plan)], Summary()
+        stream: IO[bytes] = open(job.output.path, "wb")
+    else:
+        todo, summary = saved.remaining, checkpoint.restore_summary(saved.summary)
+        stream = checkpoint.open_output_for_resume(job.output.path, saved.output_offset)
+    fresh_file = saved is None or saved.output_offset == 0
+    try:
+        writer = make_writer(
+            job.output.format, stream, null=job.output.null, human=job.output.human,
+            bucket=job.connection.bucket, header=fresh_file,
+        )
+        _resume_into(plan, todo, writer, summary, checkpoint.Checkpointer(path, fingerprint=printed, output=stream),
+                     on_page=on_page, stop=stop)
+    finally:
+        stream.close()
+    return summary
+
+
+def _resume_into(
+    plan: Plan, todo: list[tuple[KeyRange, Any]], writer: Any, summary: Summary, saver: Any, *,
+    on_page: OnPage | None, stop: Any,
+) -> None:
+    """The checkpointed loop: per page, write -> make durable -> save; stop at the limit."""
+    job = plan.job
+    done_before = summary.objects + summary.prefixes
+    limit = None if job.selection.limit is None else job.selection.limit - done_before
+    sink = Sink(writer=writer, summary=summary, predicate=plan.predicate, limit=limit, on_page=on_page)
+    base_requests, base_elapsed, started = summary.requests, summary.elapsed, time.monotonic()
+
+    def save(remaining: list[tuple[KeyRange, Any]]) -> None:
+        summary.requests = base_requests + plan.client.requests_made
+        summary.elapsed = base_elapsed + time.monotonic() - started
+        writer.flush()
+        saver.commit(remaining, summary)
+
+    if not todo or sink.full:
+        save([])
+        return
+    lister = _parallel_lister(plan, [r for r, _ in todo], [p for _, p in todo])
+    try:
+        for event in lister:
+            sink.feed(event.page.records)
+            sink.commit(event.position)
+            save([] if sink.full else lister.remaining())
+            if sink.full:
+                return
+            if stop is not None:
+                stop.raise_if_set()
+    finally:
+        lister.close()
+    save([])
 
 
 def open_provider(conn: Connection, *, environ: Mapping[str, str] | None = None) -> Any:

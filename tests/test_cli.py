@@ -584,3 +584,110 @@ def test_progress_bar_only_on_a_terminal_and_never_with_no_progress(monkeypatch,
     bar(1000)
     bar.close()
     assert ("obj" in fake.getvalue()) is shown
+
+
+# --- checkpoint and resume -----------------------------------------------------------------------
+
+RESUME_KEYS = [f"r/{i:04d}" for i in range(300)]
+
+
+def _resumable(emulator, tmp_path, *args: str) -> Result:
+    return osslist(emulator, "--max-keys", "20", "--format", "jsonl", "--output", str(tmp_path / "out.jsonl"),
+                   "--checkpoint", str(tmp_path / "ck.json"), *args)
+
+
+def _written_keys(tmp_path) -> list[str]:
+    return [json.loads(line)["key"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+
+
+def _crash_on_save(monkeypatch, number: int, *, before_save: bool) -> None:
+    """Make the ``number``-th checkpoint save crash (before or after it reaches the disk)."""
+    from osslist import checkpoint
+
+    real, calls = checkpoint.Checkpointer.commit, []
+
+    def commit(self, remaining, summary):
+        calls.append(1)
+        if len(calls) == number and before_save:
+            raise RuntimeError("crash before the save")
+        state = real(self, remaining, summary)
+        if len(calls) == number:
+            raise RuntimeError("crash after the save")
+        return state
+
+    monkeypatch.setattr(checkpoint.Checkpointer, "commit", commit)
+
+
+def test_checkpointed_run_is_exact_and_a_rerun_is_a_no_op(emulator, tmp_path):
+    put(emulator, RESUME_KEYS, size=2)
+    first = ok(_resumable(emulator, tmp_path))
+    assert first.stdout == ""
+    assert _written_keys(tmp_path) == RESUME_KEYS
+    assert json.loads((tmp_path / "ck.json").read_text())["remaining"] == []
+    emulator.clear_requests()
+    ok(_resumable(emulator, tmp_path))
+    assert _written_keys(tmp_path) == RESUME_KEYS
+    assert emulator.requests_for("oss") == []
+
+
+@pytest.mark.parametrize("before_save", [True, False], ids=["crash-before-save", "crash-after-save"])
+@pytest.mark.parametrize("parallel", ["1", "3"])
+def test_a_crashed_run_resumes_with_every_key_once(emulator, tmp_path, monkeypatch, before_save, parallel):
+    put(emulator, RESUME_KEYS, size=2)
+    _crash_on_save(monkeypatch, 4, before_save=before_save)
+    crashed = _resumable(emulator, tmp_path, "--parallel", parallel)
+    assert crashed.exit_code == 1
+    assert 0 < len(_written_keys(tmp_path)) < len(RESUME_KEYS)
+    monkeypatch.undo()
+    emulator.clear_requests()
+    resumed = ok(_resumable(emulator, tmp_path, "--parallel", parallel, "--summary-json", str(tmp_path / "s.json")))
+    assert _written_keys(tmp_path) == RESUME_KEYS
+    resumed_from = [r.query.get("marker") or r.query.get("start-after") or r.query.get("continuation-token")
+                    for r in emulator.requests_for("oss")]
+    assert resumed_from and all(resumed_from), "the resumed run must not list from the start again"
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["objects"] == len(RESUME_KEYS) and summary["bytes"] == 2 * len(RESUME_KEYS)
+    assert "300" in resumed.stderr
+
+
+def test_sigterm_stops_after_the_page_with_143_then_resumes(emulator, tmp_path, monkeypatch):
+    import signal
+
+    from osslist import checkpoint
+
+    put(emulator, RESUME_KEYS)
+    real, calls = checkpoint.Checkpointer.commit, []
+
+    def commit(self, remaining, summary):
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)  # what Kubernetes sends; the StopFlag catches it
+        return real(self, remaining, summary)
+
+    monkeypatch.setattr(checkpoint.Checkpointer, "commit", commit)
+    stopped = _resumable(emulator, tmp_path)
+    assert stopped.exit_code == 143
+    assert len(stopped.stderr.splitlines()) == 1 and "SIGTERM" in stopped.stderr
+    assert len(_written_keys(tmp_path)) == 60  # three pages of 20, each saved
+    monkeypatch.undo()
+    ok(_resumable(emulator, tmp_path))
+    assert _written_keys(tmp_path) == RESUME_KEYS
+
+
+def test_limit_with_checkpoint_counts_what_was_written_before(emulator, tmp_path, monkeypatch):
+    put(emulator, RESUME_KEYS)
+    _crash_on_save(monkeypatch, 2, before_save=False)
+    assert _resumable(emulator, tmp_path, "--limit", "70").exit_code == 1
+    monkeypatch.undo()
+    ok(_resumable(emulator, tmp_path, "--limit", "70"))
+    assert _written_keys(tmp_path) == RESUME_KEYS[:70]
+
+
+def test_checkpoint_needs_an_output_file_and_matching_arguments(emulator, tmp_path):
+    put(emulator, RESUME_KEYS)
+    alone = osslist(emulator, "--checkpoint", str(tmp_path / "ck.json"))
+    assert alone.exit_code == 2 and "--output" in alone.stderr
+    ok(_resumable(emulator, tmp_path))
+    other = _resumable(emulator, tmp_path, "--prefix", "r/01")
+    assert other.exit_code == 2
+    assert len(other.stderr.splitlines()) == 1
