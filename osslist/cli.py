@@ -323,7 +323,7 @@ scale_options = _stack(
         "--checkpoint",
         env="CHECKPOINT",
         type=click.Path(dir_okay=False),
-        help="Save progress to this file after every page and resume from it.",
+        help="Save progress here after every page; rerun the same command to resume (needs --output).",
     ),
 )
 
@@ -510,13 +510,9 @@ def whoami_command(**params: Any) -> None:
 
     It fetches credentials once (so it proves the role works) and prints no secret.
     """
-    conn = jobs.Connection(
-        bucket="unused",
-        credentials=params["credentials"],
-        role_name=params["role_name"],
-        metadata_endpoint=params["metadata_endpoint"],
+    identity = jobs.whoami(
+        params["credentials"], role_name=params["role_name"], metadata_endpoint=params["metadata_endpoint"]
     )
-    identity = jobs.whoami(conn)
     if params["fmt"] == "json":
         click.echo(json.dumps(identity, sort_keys=True))
         return

@@ -406,13 +406,17 @@ def _resume_into(
     save([])
 
 
-def open_provider(conn: Connection, *, environ: Mapping[str, str] | None = None) -> Any:
-    """The credential provider for this connection; it fetches lazily, on first use."""
+def open_provider(
+    source: str,
+    *,
+    role_name: str | None = None,
+    metadata_endpoint: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Any:
+    """The credential provider (auto, env, rrsa or metadata); it fetches lazily, on first use."""
     from osslist.credentials import resolve_provider
 
-    return resolve_provider(
-        conn.credentials, role_name=conn.role_name, metadata_endpoint=conn.metadata_endpoint, environ=environ
-    )
+    return resolve_provider(source, role_name=role_name, metadata_endpoint=metadata_endpoint, environ=environ)
 
 
 def open_client(conn: Connection, *, environ: Mapping[str, str] | None = None) -> Any:
@@ -420,7 +424,9 @@ def open_client(conn: Connection, *, environ: Mapping[str, str] | None = None) -
     region); neither contacts the network yet."""
     from osslist.client import make_bucket_client
 
-    provider = open_provider(conn, environ=environ)
+    provider = open_provider(
+        conn.credentials, role_name=conn.role_name, metadata_endpoint=conn.metadata_endpoint, environ=environ
+    )
     return make_bucket_client(
         conn.bucket,
         conn.endpoint,
@@ -474,8 +480,15 @@ def execute(plan: Plan, writer: Any, *, on_page: OnPage | None = None) -> Summar
     return summary
 
 
-def whoami(conn: Connection, *, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def whoami(
+    source: str,
+    *,
+    role_name: str | None = None,
+    metadata_endpoint: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Fetch credentials once and describe them: source, role, masked key id, expiry, hardened mode."""
     from osslist.client import describe_identity
 
-    return describe_identity(open_provider(conn, environ=environ))
+    provider = open_provider(source, role_name=role_name, metadata_endpoint=metadata_endpoint, environ=environ)
+    return describe_identity(provider)
