@@ -33,7 +33,7 @@ Exit codes:
   2    usage or bad input (bad option, invalid bucket name); no network call was made
   3    credentials: no role attached, metadata server unreachable, STS refused
   4    OSS refused: AccessDenied, NoSuchBucket, a key or token a refresh did not cure
-  143  SIGTERM: the current page was finished and the checkpoint saved
+  143  SIGTERM: stopped after the current page (saved, with --checkpoint)
 """
 
 
@@ -479,16 +479,16 @@ def ls_command(**params: Any) -> None:
 
 
 def _run_listing(plan: jobs.Plan, progress: _Progress) -> Any:
-    """Plain runs stream to stdout or --output; --checkpoint runs save after every page and
-    turn SIGTERM into a clean stop after the current page (exit 143)."""
-    if plan.job.scale.checkpoint is not None:
-        with StopFlag() as stop:
+    """Plain runs stream to stdout or --output; --checkpoint runs save after every page. Either
+    way SIGTERM (what Kubernetes sends first) stops cleanly after the current page: exit 143."""
+    with StopFlag() as stop:
+        if plan.job.scale.checkpoint is not None:
             return jobs.run_resumable(plan, on_page=progress, stop=stop)
-    stream = _open_output(plan.job.output.path)
-    try:
-        return jobs.run(plan, stream=stream, on_page=progress)
-    finally:
-        _release(stream)
+        stream = _open_output(plan.job.output.path)
+        try:
+            return jobs.run(plan, stream=stream, on_page=progress, stop=stop)
+        finally:
+            _release(stream)
 
 
 

@@ -236,7 +236,9 @@ class Sink:
         predicate: Callable[[Any], bool],
         limit: int | None = None,
         on_page: OnPage | None = None,
+        stop: Any = None,
     ) -> None:
+        self._stop = stop  # a checkpoint.StopFlag: SIGTERM ends the run after this page
         self._writer = writer
         self._summary = summary
         self._predicate = predicate
@@ -267,6 +269,8 @@ class Sink:
         if self._on_page is not None:
             self._on_page(self._page_written)
         self._page_written = 0
+        if self._stop is not None:
+            self._stop.raise_if_set()
 
 
 def list_range(client: Any, spec: Any, sink: Sink, *, position: Any = None) -> None:
@@ -436,12 +440,12 @@ def open_client(conn: Connection, *, environ: Mapping[str, str] | None = None) -
     )
 
 
-def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None) -> Summary:
+def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None, stop: Any = None) -> Summary:
     """Run a prepared listing, writing records to ``stream`` in the chosen format; return the
     Summary."""
     out = plan.job.output
     writer = make_writer(out.format, stream, null=out.null, human=out.human, bucket=plan.job.connection.bucket)
-    return execute(plan, writer, on_page=on_page)
+    return execute(plan, writer, on_page=on_page, stop=stop)
 
 
 def run_du(plan: Plan, *, depth: int, by_class: bool, on_page: OnPage | None = None) -> tuple[list[Any], Summary]:
@@ -464,12 +468,17 @@ class _TotalsWriter:
         """Nothing buffered: the totals are read after the run."""
 
 
-def execute(plan: Plan, writer: Any, *, on_page: OnPage | None = None) -> Summary:
+def execute(plan: Plan, writer: Any, *, on_page: OnPage | None = None, stop: Any = None) -> Summary:
     """List the plan's range into ``writer`` through a Sink; the Summary gets requests and time."""
     summary = Summary()
     started = time.monotonic()
     sink = Sink(
-        writer=writer, summary=summary, predicate=plan.predicate, limit=plan.job.selection.limit, on_page=on_page
+        writer=writer,
+        summary=summary,
+        predicate=plan.predicate,
+        limit=plan.job.selection.limit,
+        on_page=on_page,
+        stop=stop,
     )
     try:
         _list_plan(plan, sink)

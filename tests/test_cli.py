@@ -691,3 +691,24 @@ def test_checkpoint_needs_an_output_file_and_matching_arguments(emulator, tmp_pa
     other = _resumable(emulator, tmp_path, "--prefix", "r/01")
     assert other.exit_code == 2
     assert len(other.stderr.splitlines()) == 1
+
+
+def test_sigterm_without_checkpoint_stops_after_a_whole_page_with_143(emulator, monkeypatch):
+    import signal
+
+    from osslist import cli
+
+    put(emulator, RESUME_KEYS)
+    pages = []
+
+    def on_page(self, count):
+        pages.append(count)
+        if len(pages) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(cli._Progress, "__call__", on_page)
+    result = osslist(emulator, "--max-keys", "20")
+    assert result.exit_code == 143
+    assert out(result) == "".join(k + "\n" for k in RESUME_KEYS[:40])  # two whole pages, nothing torn
+    assert len(result.stderr.splitlines()) == 1 and "SIGTERM" in result.stderr
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler was put back
