@@ -15,12 +15,25 @@ The fast path strips whitespace around every value: in a url-encoded body no mea
 value starts or ends with whitespace (spaces and controls in keys arrive as ``%20``, ``%0A``,
 ...). A body without ``<EncodingType>url</EncodingType>`` can carry keys with edge
 whitespace, so it is parsed again by the exact (slower) path that tracks element starts.
+
+Before expat, a url-encoded body goes through one regex pass (``_scan_fast``) that accepts
+only a strict, well-formed subset of the shape OSS sends: printable-ASCII values without
+spaces or entities (all a url-encoded value can be), ``&quot;`` or ``"`` around the ETag,
+fixed field order in ``<Contents>``, known top-level leaves. On that subset its result is
+the same as expat's by construction; anything else (a stray character, another element, a
+non-ASCII byte) makes it give up and the expat path parses the body as before. It costs
+about a fifth of the expat pass plus the fold, because the regex engine, not a Python loop,
+walks the 7000-odd elements of a 1000-key page.
 """
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+import re
+from collections import deque
+from dataclasses import dataclass, fields, make_dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Callable, Union
 from urllib.parse import unquote
 from xml.parsers import expat
@@ -34,6 +47,47 @@ _FIELDS = {"Key": 0, "LastModified": 1, "ETag": 2, "Size": 3, "StorageClass": 4,
 _TOP = frozenset({"IsTruncated", "NextMarker", "NextContinuationToken", "EncodingType"})
 _BUFFER = 1 << 16  # larger than any value (a 1023-byte key is <= 3069 chars encoded)
 _Raw = tuple[dict[str, str], list[list[Union[str, None]]], list[str]]
+_Fast = tuple[dict[str, str], list[tuple[str, ...]], list[str]]
+
+# The fast path's grammar (module docstring). Values: printable ASCII but space, < > & (a
+# url-encoded value needs no more, and it keeps the text well-formed: no "]]>", no entity).
+_XML_SPACE = " \t\r\n"
+_WS = "[ \t\r\n]*"
+_VALUE = "[!-%'-;=?-~]"
+_LOOSE = "[ -%'-;=?-~]*"  # ignored fields (Owner, RestoreInfo, ...) may hold spaces
+_CLOSE = "</ListBucketResult>"
+
+
+def _leaf(name: str, value: str) -> str:
+    return f"<{name}>{value}</{name}>{_WS}"
+
+
+_CONTENTS = (
+    f"<Contents>{_WS}"
+    + _leaf("Key", f"({_VALUE}+)")
+    + _leaf("LastModified", f"({_VALUE}*)")
+    + _leaf("ETag", "(?:&quot;|\")?([!#-%'-;=?-~]*)(?:&quot;|\")?")  # quotes stripped, as oss2 does
+    + _leaf("Type", f"({_VALUE}*)")
+    + _leaf("Size", "([0-9]{1,18})")
+    + _leaf("StorageClass", f"({_VALUE}*)")
+    + f"(?:<Owner>{_WS}{_leaf('ID', _LOOSE)}{_leaf('DisplayName', _LOOSE)}</Owner>{_WS})?"
+    + f"(?:{'|'.join(_leaf(n, _LOOSE) for n in ('RestoreInfo', 'TransitionTime', 'SealedTime'))})*"
+    + "</Contents>"
+)
+_TOP_NAMES = (
+    "Name|Prefix|Marker|MaxKeys|Delimiter|EncodingType|IsTruncated|NextMarker|KeyCount|StartAfter|"
+    "ContinuationToken|NextContinuationToken"
+)
+# Groups: 1-6 a Contents, 7 a common prefix, 8-9 a top-level leaf, 10 any other character
+# (the body is then outside the subset). Whitespace alone between items is skipped.
+_ITEM = re.compile(
+    f"{_WS}(?:{_CONTENTS}"
+    f"|<CommonPrefixes>{_WS}<Prefix>({_VALUE}+)</Prefix>{_WS}</CommonPrefixes>"
+    f"|<({_TOP_NAMES})>({_VALUE}*)</\\8>"
+    "|([^ \t\r\n]))"
+)
+_HEAD = re.compile(f"(?:<\\?xml version=([\"'])1\\.0\\1 encoding=([\"'])UTF-8\\2\\?>)?{_WS}<ListBucketResult>")
+_stray = itemgetter(9)  # C-level, unlike a lambda: it runs once per item
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +119,21 @@ class PrefixRecord:
 
 Record = Union[ObjectRecord, PrefixRecord]
 
+# A mutable twin of ObjectRecord with the same slots: the fast path builds records as twins
+# (a plain __init__, ~0.6 us) and then turns them into ObjectRecords by assigning __class__,
+# because a frozen dataclass's __init__ calls object.__setattr__ per field (~2 us a record,
+# a quarter of the page). Nothing else ever sees a twin.
+_Draft = make_dataclass(
+    "_Draft", [(f.name, f.type) for f in fields(ObjectRecord)], slots=True, eq=False, repr=False
+)
+assert _Draft.__slots__ == ObjectRecord.__slots__  # type: ignore[attr-defined]
+
+
+def _freeze(drafts: list) -> list[Record]:  # type: ignore[type-arg]
+    """Turn twins into ObjectRecords in place (one C-level call each, driven by a deque)."""
+    deque(map(object.__setattr__, drafts, repeat("__class__"), repeat(ObjectRecord)), maxlen=0)
+    return drafts
+
 
 @dataclass(frozen=True)
 class Page:
@@ -83,11 +152,44 @@ def parse_page(body: bytes, *, api: str) -> Page:
     """
     if api not in ("v1", "v2"):
         raise ValueError(f"api must be 'v1' or 'v2', not {api!r}")
+    fast = _scan_fast(body)
+    if fast is not None:
+        return _build_fast(fast, api)
     names, events = _scan(body)
     raw = _fold(events, names)
     if raw[0].get("EncodingType") == "url":
         return _build(raw, _unquote, api)
     return _build(_parse_exact(body), _identity, api)
+
+
+def _scan_fast(body: bytes) -> _Fast | None:
+    """(top-level values, Contents groups, raw prefixes) of a body in the strict url-encoded
+    subset (module docstring), or None when the body is anything else."""
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    head = _HEAD.match(text)
+    end = len(text.rstrip(_XML_SPACE)) - len(_CLOSE)
+    if head is None or end < head.end() or not text.endswith(_CLOSE, 0, end + len(_CLOSE)):
+        return None
+    items = _ITEM.findall(text, head.end(), end)
+    if any(map(_stray, items)):
+        return None
+    top = {item[7]: item[8] for item in items if item[7]}
+    if top.get("EncodingType") != "url":
+        return None
+    return top, [item for item in items if item[0]], [item[6] for item in items if item[6]]
+
+
+def _build_fast(fast: _Fast, api: str) -> Page:
+    """Records from the fast path's groups: (key, mtime, etag, type, size, class, ...)."""
+    top, objects, prefixes = fast
+    keys = _unquote_all([item[0] for item in objects])
+    records = _freeze(
+        [_Draft(key, int(o[4]), o[1], o[2], o[5], o[3]) for key, o in zip(keys, objects)]
+    )
+    return _finish(records, [PrefixRecord(p) for p in _unquote_all(prefixes)], top, _unquote, api)
 
 
 def _scan(body: bytes) -> tuple[dict[str, str], list[str]]:
@@ -212,8 +314,18 @@ def _build(raw: _Raw, decode: Callable[[str], str], api: str) -> Page:
         raise ListingError("listing page with a missing or invalid <Size>") from exc
     if len(records) != len(objects):
         raise ListingError("listing page with a <Contents> lacking its <Key>")
+    return _finish(records, [PrefixRecord(decode(p)) for p in prefixes], top, decode, api)
+
+
+def _finish(
+    records: list[Record], prefixes: list[Record], top: dict[str, str], decode: Callable[[str], str], api: str
+) -> Page:
+    """The page: objects and prefixes merged in key order, and its continuation fields."""
+    truncated = top.get("IsTruncated")
+    if truncated not in ("true", "false"):
+        raise ListingError("listing page without a valid <IsTruncated>")
     if prefixes:
-        records = _merge(records, [PrefixRecord(decode(p)) for p in prefixes])
+        records = _merge(records, prefixes)
     marker = top.get("NextMarker") if api == "v1" else None
     token = top.get("NextContinuationToken") if api == "v2" else None
     return Page(
@@ -243,6 +355,17 @@ def _unquote(value: str) -> str:
     """
     fast = value.replace("%2F", "/")
     return fast if "%" not in fast else unquote(value)
+
+
+def _unquote_all(values: list[str]) -> list[str]:
+    """``[_unquote(v) for v in values]`` for values without whitespace (the fast path's), in
+    one replace over the joined values when ``%2F`` is their only escape."""
+    if not values:
+        return []
+    fast = "\n".join(values).replace("%2F", "/")
+    if "%" not in fast:
+        return fast.split("\n")
+    return [f if "%" not in f else unquote(v) for f, v in zip(fast.split("\n"), values)]
 
 
 def _identity(value: str) -> str:
