@@ -23,13 +23,14 @@ the iterator (or breaking out of the loop) stops the workers after their current
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Sequence
 
 from osslist.pages import record_name
-from osslist.ranges import KeyRange, extrapolate_cuts
+from osslist.ranges import KeyRange, piece_cuts, successor
 
 ListRange = Callable[[KeyRange, Any], Iterator[tuple[Any, Any]]]
 """``list_range(key_range, position_or_None) -> iter of (page, position after it)``, e.g.
@@ -54,11 +55,15 @@ class _Slot:
     origin: int
     start_after: str
     end_before: str | None
-    initial: Any = None  # position to start from (a resumed range), else None
-    state: str = "pending"  # pending -> running -> done
+    initial: Any = None  # position to resume from (a resumed range), else None
+    state: str = "pending"  # pending (fresh or parked) -> running -> ... -> done
+    position: Any = None  # where the next worker continues (None: from initial)
+    listing_end: str | None = None  # the end the current listing was started with
+    started: bool = False
     pages: deque[tuple[Any, Any]] = field(default_factory=deque)
     last_key: str | None = None
     sample: list[str] = field(default_factory=list)
+    no_cut: tuple[int, str | None] | None = None  # (id(sample), end) known to give no cut
 
     @property
     def key_range(self) -> KeyRange:
@@ -69,7 +74,16 @@ class ParallelLister:
     """Lists ``ranges`` (in key order, consecutive or not) with ``workers`` threads.
 
     Iterate it once for :class:`PageEvent` objects in key order; between two events,
-    :meth:`remaining` says what is left to list (for a checkpoint)."""
+    :meth:`remaining` says what is left to list (for a checkpoint).
+
+    Scheduling, and why: workers always take the pending slot nearest the consumer, so the
+    pages fetched are the ones needed next. A slot whose buffer holds ``max_pages_ahead``
+    pages is *parked* (its position kept, no request wasted) and its worker moves on, so a
+    slow range never stalls the others. Pages buffered in all slots are capped at
+    ``max_ranges_ahead * max_pages_ahead``. With no pending slot, an idle worker cuts the
+    nearest running slot ``piece_pages`` pages past its last key (``ranges.piece_cuts``),
+    one piece per idle worker; a listing that reaches a fresh (never started) neighbour
+    simply continues into it, so a cut costs a request only where two workers meet."""
 
     def __init__(
         self,
@@ -78,11 +92,12 @@ class ParallelLister:
         *,
         workers: int,
         positions: Sequence[Any] | None = None,
-        max_pages_ahead: int = 2,
+        max_pages_ahead: int = 4,
         max_ranges_ahead: int | None = None,
         split: bool = True,
         prefix: str = "",
         delimiter: str = "",
+        piece_pages: float = 4.0,
     ) -> None:
         if workers < 1 or max_pages_ahead < 1:
             raise ValueError("workers and max_pages_ahead must be at least 1")
@@ -93,13 +108,17 @@ class ParallelLister:
         self._list_range = list_range
         self._workers = workers
         self._pages_ahead = max_pages_ahead
-        self._ranges_ahead = max(max_ranges_ahead or 2 * workers, 1)
+        self._budget = max(max_ranges_ahead or 2 * workers, 1) * max_pages_ahead
+        self._shared = max(self._budget - max_pages_ahead - workers, 1)
         self._split = split
+        self._piece_pages = piece_pages
         self._prefix, self._delimiter = prefix, delimiter
         self._cond = threading.Condition()
         self._head_position: Any = None
         self._error: BaseException | None = None
         self._closed = False
+        self._idle = 0
+        self._buffered = 0
         self._threads: list[threading.Thread] = []
         self.splits = 0
         self.peak_buffered = 0
@@ -127,6 +146,7 @@ class ParallelLister:
                 slot = self._slots[0]
                 if slot.pages:
                     page, position = slot.pages.popleft()
+                    self._buffered -= 1
                     self._head_position = position
                     self._cond.notify_all()
                     return PageEvent(slot.origin, slot.key_range, page, position)
@@ -186,40 +206,73 @@ class ParallelLister:
                     self._cond.notify_all()
                 return
 
-    def _started_ahead(self) -> int:
-        return sum(1 for s in self._slots if s.state != "pending")
-
     def _take(self) -> _Slot | None:
-        """Under the lock: the next slot to list, splitting one if none waits; None = stop."""
-        while True:
-            if self._closed:
-                return None
-            if self._started_ahead() < self._ranges_ahead:
-                pending = next((s for s in self._slots if s.state == "pending"), None)
-                if pending is not None:
-                    pending.state = "running"
-                    return pending
-                if self._split and self._split_one():
-                    continue
-            if all(s.state == "done" for s in self._slots):
-                return None
-            self._cond.wait()
+        """Under the lock: the pending slot nearest the consumer (cutting one if none waits)
+        while the page budget has room; None = stop."""
+        self._idle += 1
+        try:
+            while True:
+                if self._closed:
+                    return None
+                if self._head_starving() or self._buffered < self._shared:
+                    slot = next(
+                        (s for s in self._slots if s.state == "pending" and len(s.pages) < self._pages_ahead), None
+                    )
+                    if slot is not None:
+                        slot.state = "running"
+                        slot.listing_end = self._chain_end(slot)
+                        return slot
+                    if self._split and self._split_one():
+                        continue
+                if all(s.state == "done" for s in self._slots):
+                    return None
+                self._cond.wait()
+        finally:
+            self._idle -= 1
+
+    def _chain_end(self, slot: _Slot) -> str | None:
+        """Under the lock: the end of ``slot`` extended over the fresh neighbours after it, so
+        one listing can run on into them (see :meth:`_absorb`)."""
+        index = self._slots.index(slot)
+        end = slot.end_before
+        for nxt in self._slots[index + 1 :]:
+            if not self._absorbable(end, slot.origin, nxt):
+                break
+            end = nxt.end_before
+        return end
+
+    @staticmethod
+    def _absorbable(end: str | None, origin: int, nxt: _Slot) -> bool:
+        """True when ``nxt`` was never started and begins exactly where ``end`` stops."""
+        return (
+            end is not None
+            and nxt.state == "pending"
+            and not nxt.started
+            and nxt.initial is None
+            and nxt.origin == origin
+            and successor(nxt.start_after) == end
+        )
 
     def _split_one(self) -> bool:
-        """Under the lock: cut the earliest splittable running slot; True if one was cut."""
-        room = self._ranges_ahead - self._started_ahead()
-        for index in range(len(self._slots)):
-            slot = self._slots[index]
-            if slot.state != "running" or len(slot.sample) < 2 or slot.last_key is None:
+        """Under the lock: cut the running slot nearest the consumer into pieces one per idle
+        worker, each ``piece_pages`` pages from its last key; True if one was cut."""
+        steps = max(1, min(self._idle, self._shared - self._buffered))
+        for index, slot in enumerate(self._slots):
+            if slot.state == "done" or len(slot.sample) < 2 or slot.last_key is None:
                 continue
-            cuts = extrapolate_cuts(
+            if slot.no_cut == (id(slot.sample), slot.end_before):
+                continue  # a model per page costs CPU: never recompute the same answer
+            cuts = piece_cuts(
                 slot.sample,
-                steps=room,
+                after=slot.last_key,
                 within=KeyRange(slot.last_key, slot.end_before),
+                pages=self._piece_pages,
+                steps=steps,
                 prefix=self._prefix,
                 delimiter=self._delimiter,
             )
             if not cuts:
+                slot.no_cut = (id(slot.sample), slot.end_before)
                 continue
             pieces = [slot.key_range]
             for cut in cuts:
@@ -234,41 +287,102 @@ class ParallelLister:
         return False
 
     def _run(self, slot: _Slot) -> None:
-        """List one slot into its buffer, honouring cuts made while it runs."""
-        pages = self._list_range(KeyRange(slot.start_after, slot.end_before), slot.initial)
+        """List one slot into its buffer until it is done or parked."""
+        start = slot.position if slot.position is not None else slot.initial
+        slot.started = True
+        pages = self._list_range(KeyRange(slot.start_after, slot.listing_end), start)
+        outcome = "done"
         try:
             for page, position in pages:
                 keys = [record_name(r) for r in page.records]
-                if not self._accept(slot, page, keys, position):
-                    return
+                outcome = self._accept(slot, page, keys, position)
+                if outcome != "more":
+                    break
+            else:
+                outcome = "done"
         finally:
             close = getattr(pages, "close", None)
             if close is not None:
                 close()
             with self._cond:
-                slot.state = "done"
+                slot.state = "pending" if outcome == "park" else "done"
                 self._cond.notify_all()
 
-    def _accept(self, slot: _Slot, page: Any, keys: list[str], position: Any) -> bool:
-        """Buffer one page (trimmed to the slot's current end); False when the slot is over."""
+    def _absorb(self, slot: _Slot) -> bool:
+        """Under the lock: take over the fresh neighbour after ``slot`` if the running listing
+        already covers it; True if one was taken."""
+        index = self._slots.index(slot)
+        if index + 1 >= len(self._slots):
+            return False
+        nxt = self._slots[index + 1]
+        if not self._absorbable(slot.end_before, slot.origin, nxt):
+            return False
+        if slot.listing_end is not None and (nxt.end_before is None or nxt.end_before > slot.listing_end):
+            return False
+        slot.end_before = nxt.end_before
+        del self._slots[index + 1]
+        return True
+
+    def _at_end(self, slot: _Slot, keys: list[str], position: Any) -> bool:
+        """Under the lock: True when the slot has nothing left after this page, taking over
+        fresh neighbours the listing runs into instead of stopping."""
+        while True:
+            end = slot.end_before
+            crossing = end is not None and bool(keys) and keys[-1] >= end
+            exhausted = position.done or (end is not None and bool(keys) and successor(keys[-1]) >= end)
+            if not (crossing or exhausted):
+                return False
+            if position.done and not crossing and slot.end_before == slot.listing_end:
+                return True
+            if not self._absorb(slot):
+                return True
+
+    def _accept(self, slot: _Slot, page: Any, keys: list[str], position: Any) -> str:
+        """Buffer one page (trimmed to the slot's end): "more", "done", "park" or "closed"."""
         with self._cond:
-            while len(slot.pages) >= self._pages_ahead and not self._closed:
+            while not self._closed and self._must_wait(slot):
                 self._cond.wait()
             if self._closed:
-                return False
+                return "closed"
+            done = self._at_end(slot, keys, position)
             end = slot.end_before
             if end is not None and keys and keys[-1] >= end:
-                kept = sum(1 for k in keys if k < end)
+                kept = bisect.bisect_left(keys, end)
                 page = replace(page, records=page.records[:kept])
                 keys = keys[:kept]
+            if done:
                 position = replace(position, done=True)
             slot.pages.append((page, position))
-            if keys:
+            self._buffered += 1
+            slot.position = position
+            if len(keys) >= 2:
+                slot.last_key, slot.sample = keys[-1], keys
+            elif keys:
                 slot.last_key = keys[-1]
-                slot.sample = keys
-            self.peak_buffered = max(self.peak_buffered, sum(len(s.pages) for s in self._slots))
+            self.peak_buffered = max(self.peak_buffered, self._buffered)
             self._cond.notify_all()
-            return not position.done
+            if done:
+                return "done"
+            full = len(slot.pages) >= self._pages_ahead or self._over_budget(slot)
+            return "park" if full else "more"
+
+    def _over_budget(self, slot: _Slot) -> bool:
+        """Under the lock: True when ``slot`` may not buffer more now. The head has its own
+        ``max_pages_ahead``; the others share what is left of the budget after the head and
+        one page per worker, so the total stays within the budget."""
+        if self._slots and self._slots[0] is slot:
+            return len(slot.pages) >= self._pages_ahead
+        return self._buffered >= self._shared
+
+    def _head_starving(self) -> bool:
+        """Under the lock: the head is waiting for a worker (it must never wait on others)."""
+        head = self._slots[0] if self._slots else None
+        return head is not None and head.state == "pending" and len(head.pages) < self._pages_ahead
+
+    def _must_wait(self, slot: _Slot) -> bool:
+        """Under the lock: wait while over budget, unless the head needs this worker (then the
+        page is kept and the slot parked, see :meth:`_accept`)."""
+        return self._over_budget(slot) and not self._head_starving()
 
 
 def iter_pages_parallel(
@@ -277,7 +391,7 @@ def iter_pages_parallel(
     *,
     workers: int,
     positions: Sequence[Any] | None = None,
-    max_pages_ahead: int = 2,
+    max_pages_ahead: int = 4,
     split: bool = True,
     prefix: str = "",
     delimiter: str = "",

@@ -256,6 +256,47 @@ def extrapolate_cuts(
     return cuts
 
 
+def piece_cuts(
+    sample: Sequence[str],
+    *,
+    after: str,
+    within: KeyRange,
+    pages: float,
+    steps: int,
+    prefix: str = "",
+    delimiter: str = "",
+) -> list[str]:
+    """Up to ``steps`` cuts after ``after``, each about ``pages`` pages of keys further on.
+
+    ``sample`` is the last page listed (in order); ``len(sample)`` keys span its first to its
+    last key, so for evenly numbered keys a cut lands exactly on a page boundary and the
+    piece below it ends without a wasted request. A cut is kept only if it lies inside
+    ``within`` with at least half a piece left above it (no slivers: each piece costs a
+    partial page), and strictly increases. Exactness never depends on these guesses."""
+    if len(sample) < 2 or steps < 1:
+        return []
+    model = KeyModel(sample)
+    first, last = model.to_number(sample[0]), model.to_number(sample[-1])
+    stride = int((last - first) * pages * len(sample) / (len(sample) - 1))
+    if stride <= 0:
+        return []
+    top = model.to_number(within.end_before) if within.end_before is not None else None
+    base, floor, cuts = model.to_number(after), after, []
+    for step in range(1, steps + 1):
+        at = base + stride * step
+        if top is not None and top - at < stride // 2:
+            break
+        guess = model.to_key(at)
+        if guess is None:
+            break
+        cut = clean_cut(guess, prefix=prefix, delimiter=delimiter)
+        if cut <= floor or not within.contains(cut) or not cut.startswith(prefix):
+            break
+        cuts.append(cut)
+        floor = cut
+    return cuts
+
+
 # --- planning from the bucket -----------------------------------------------------------------
 
 Probe = Callable[[str], tuple[list[str], bool]]
