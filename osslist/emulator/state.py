@@ -33,14 +33,31 @@ class ObjectInfo(NamedTuple):
     object_type: str
 
 
+class Columns(NamedTuple):
+    """The objects of one page, field by field (ObjectInfo's fields, in its order): a page is
+    sliced out of the bucket's arrays and rendered without a Python object per key."""
+
+    keys: list[str]
+    sizes: list[int]
+    mtimes: list[int]
+    etags: list[str]
+    storage_classes: list[str]
+    object_types: list[str]
+
+
 @dataclass(frozen=True)
 class ListingResult:
     """One page: objects and common prefixes in byte order, and where the next page starts."""
 
-    objects: list[ObjectInfo]
+    columns: Columns
     prefixes: list[str]
     is_truncated: bool
     next_marker: str | None
+
+    @property
+    def objects(self) -> list[ObjectInfo]:
+        """The page's objects one by one (for tests and Python callers; rendering uses columns)."""
+        return [ObjectInfo(*row) for row in zip(*self.columns)]
 
 
 def check_key(key: str) -> None:
@@ -56,6 +73,12 @@ def check_key(key: str) -> None:
 def derived_etag(key: str, size: int) -> str:
     """A stable MD5-looking ETag for an object that was not given one."""
     return hashlib.md5(f"{key}\0{size}".encode("utf-8", "surrogatepass")).hexdigest().upper()
+
+
+def _derived_etags(keys: list[str], sizes: list[int]) -> list[str]:
+    """``derived_etag`` of each (key, size), inlined: it runs for every object of every page."""
+    md5 = hashlib.md5
+    return [md5(f"{k}\0{s}".encode("utf-8", "surrogatepass")).hexdigest() for k, s in zip(keys, sizes)]
 
 
 def _successor(prefix: str) -> str:
@@ -171,35 +194,75 @@ class Bucket:
             return self._list_locked(prefix, delimiter, after, max_keys)
 
     def _list_locked(self, prefix: str, delimiter: str, after: str, max_keys: int) -> ListingResult:
-        keys, n = self._keys, len(self._keys)
+        keys = self._keys
         i = bisect_right(keys, after) if after else 0
         if prefix:
             i = max(i, bisect_left(keys, prefix))
-        objects: list[ObjectInfo] = []
+        if not delimiter:
+            return self._slice_locked(i, self._prefix_end(prefix), max_keys)
+        picked: list[int] = []
         prefixes: list[str] = []
         last: str | None = None
-        plen = len(prefix)
+        n, plen = len(keys), len(prefix)
         while i < n:
             key = keys[i]
             if not key.startswith(prefix):
                 break
-            cut = key.find(delimiter, plen) if delimiter else -1
+            cut = key.find(delimiter, plen)
             if cut >= 0:
                 common = key[: cut + len(delimiter)]
                 following = bisect_left(keys, _successor(common), i)
                 if common > after:
-                    if len(objects) + len(prefixes) == max_keys:
-                        return ListingResult(objects, prefixes, True, last)
+                    if len(picked) + len(prefixes) == max_keys:
+                        return ListingResult(self._columns(picked), prefixes, True, last)
                     prefixes.append(common)
                     last = common
                 i = following
                 continue
-            if len(objects) + len(prefixes) == max_keys:
-                return ListingResult(objects, prefixes, True, last)
-            objects.append(self._info(i))
+            if len(picked) + len(prefixes) == max_keys:
+                return ListingResult(self._columns(picked), prefixes, True, last)
+            picked.append(i)
             last = key
             i += 1
-        return ListingResult(objects, prefixes, False, None)
+        return ListingResult(self._columns(picked), prefixes, False, None)
+
+    def _prefix_end(self, prefix: str) -> int:
+        """Index just past the last key starting with ``prefix`` (keys are sorted)."""
+        if not prefix:
+            return len(self._keys)
+        if ord(prefix[-1]) < 0x10FFFF:
+            return bisect_left(self._keys, _successor(prefix))
+        end = bisect_left(self._keys, prefix)
+        while end < len(self._keys) and self._keys[end].startswith(prefix):
+            end += 1
+        return end
+
+    def _slice_locked(self, start: int, end: int, max_keys: int) -> ListingResult:
+        """Without a delimiter a page is the contiguous run [start, min(end, start + max_keys))."""
+        stop = min(end, start + max_keys) if start < end else start
+        truncated = stop < end
+        columns = self._columns(slice(start, stop))
+        return ListingResult(columns, [], truncated, columns.keys[-1] if truncated and columns.keys else None)
+
+    def _columns(self, picked: slice | list[int]) -> Columns:
+        """The columns of the objects at ``picked`` (a slice, or indices in order)."""
+        if isinstance(picked, slice):
+            keys, sizes = self._keys[picked], self._sizes[picked].tolist()
+            mtimes, classes, types = self._mtimes[picked].tolist(), self._classes[picked], self._types[picked]
+        else:
+            keys, sizes = [self._keys[i] for i in picked], [self._sizes[i] for i in picked]
+            mtimes = [self._mtimes[i] for i in picked]
+            classes, types = bytes(self._classes[i] for i in picked), bytes(self._types[i] for i in picked)
+        etags = _derived_etags(keys, sizes)
+        if self._etags:
+            given = self._etags.get
+            etags = [given(k) or e.upper() for k, e in zip(keys, etags)]
+        else:
+            etags = "\n".join(etags).upper().split("\n") if etags else []
+        return Columns(
+            keys, sizes, mtimes, etags,
+            list(map(STORAGE_CLASSES.__getitem__, classes)), list(map(OBJECT_TYPES.__getitem__, types)),
+        )
 
 
 class BucketStore:

@@ -4,9 +4,10 @@ so the raw bodies can be checked."""
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from typing import Callable
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 import oss2
@@ -200,3 +201,20 @@ def test_request_log_off_keeps_nothing(make_emulator: MakeEmulator) -> None:
     emu = make_emulator(log_requests=False, buckets=("bkt",))
     assert oss_get(emu, {}).status_code == 200
     assert emu.requests == []
+
+
+def test_rendered_fields_equal_each_object_formatted_alone(emu: Emulator) -> None:
+    stamps = {"k/plain": 0, "k/with space": 86399, "k/中": 1718000000, "k/late": 4102444800}
+    for i, (key, stamp) in enumerate(stamps.items()):
+        emu.put_object("bkt", key, size=i, last_modified=stamp, etag='q&"<1>' if i == 1 else None)
+    infos = [emu.buckets.require("bkt").get(key) for key in sorted(stamps, key=str.encode)]
+    for url in (True, False):
+        root = xml(oss_get(emu, {"prefix": "k/", **({"encoding-type": "url"} if url else {})}))
+        contents = list(root.iter("Contents"))
+        assert [c.findtext("Key") for c in contents] == [
+            quote(i.key, safe="") if url else i.key for i in infos  # type: ignore[union-attr]
+        ]
+        assert [c.findtext("ETag") for c in contents] == [f'"{i.etag}"' for i in infos]  # type: ignore[union-attr]
+        assert [c.findtext("LastModified") for c in contents] == [
+            time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(i.last_modified)) for i in infos  # type: ignore[union-attr]
+        ]

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from osslist.emulator.seeding import synthetic_objects
-from osslist.emulator.state import Bucket, check_key
+from osslist.emulator.state import Bucket, check_key, derived_etag
 
 TRICKY = ["a", "a/", "a/b", "a/b/c", "a/c", "b", "中文", "z", "\x01", "😀", "é", "ab"]
 
@@ -141,3 +141,23 @@ def test_objects_can_change_while_pages_are_served() -> None:
         stop.set()
         thread.join()
     assert keys == sorted(set(keys))  # strictly increasing: nothing repeated, order kept
+
+
+@pytest.mark.parametrize("delimiter", ["", "/"])
+def test_page_columns_equal_each_object_looked_up_alone(delimiter: str) -> None:
+    bucket = make_bucket(TRICKY)
+    bucket.put("a/b", size=9, last_modified=86399, storage_class="Archive", object_type="Symlink", etag='x&"y')
+    bucket.load(*synthetic_objects(50, seed=2))
+    page = bucket.list(delimiter=delimiter, max_keys=1000)
+    assert page.objects and page.objects == [bucket.get(o.key) for o in page.objects]
+    assert page.objects[0].etag == derived_etag(page.objects[0].key, page.objects[0].size)
+
+
+def test_a_page_without_delimiter_is_cut_exactly_at_the_prefix_end() -> None:
+    bucket = make_bucket(["a", "a/1", "a/2", "a0", "\U0010ffff", "\U0010ffff/x", "b"])
+    page = bucket.list(prefix="a/", max_keys=2)
+    assert [o.key for o in page.objects] == ["a/1", "a/2"] and not page.is_truncated
+    page = bucket.list(prefix="\U0010ffff", max_keys=1)
+    assert [o.key for o in page.objects] == ["\U0010ffff"] and page.is_truncated
+    assert page.next_marker == "\U0010ffff"
+    assert [o.key for o in bucket.list(prefix="\U0010ffff", after="\U0010ffff").objects] == ["\U0010ffff/x"]
