@@ -274,6 +274,29 @@ def test_proxy_variables_never_see_a_metadata_request(
     assert len(metadata_gets(emulator)) == 2
 
 
+@pytest.mark.parametrize("bypass", [False, True], ids=["proxied", "no-proxy"])
+def test_oss_requests_honour_proxy_variables_read_once_at_construction(
+    emulator: Emulator, recorder: Recorder, monkeypatch: pytest.MonkeyPatch, bypass: bool
+) -> None:
+    expected = seed_keys(emulator, "bucket-a", 3)
+    provider = resolve_provider("auto", environ=metadata_env(emulator))
+    provider.get_credentials()  # the metadata client never uses a proxy (tested above)
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, recorder.url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1") if bypass else monkeypatch.delenv(name, raising=False)
+    client = client_for(emulator, provider)
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)  # read once: later changes do not matter
+    if bypass:
+        assert list_keys(client) == expected and recorder.seen == []
+        return
+    with pytest.raises(OssUnavailable):
+        client.get_listing_page({"max-keys": "10"})
+    assert len(recorder.seen) == FAST.max_attempts
+    assert recorder.seen[0].startswith(f"GET {emulator.oss_endpoint}/bucket-a/?")
+
+
 def test_a_50mb_body_is_refused_without_being_read(emulator: Emulator) -> None:
     emulator.faults.metadata_huge_body = 50 * 1024 * 1024
     provider = resolve_provider("auto", environ=metadata_env(emulator))
