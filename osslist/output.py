@@ -119,9 +119,17 @@ class TextWriter(Writer):
         name = record.key if type(record) is ObjectRecord else record.prefix  # type: ignore[union-attr]
         return name + self._end
 
+    def _render(self, records: Iterable[Record]) -> bytes:
+        """One join over the names, with no method call per record (the default format)."""
+        names = [r.key if type(r) is ObjectRecord else r.prefix for r in records]  # type: ignore[union-attr]
+        end = self._end
+        return (end.join(names) + end).encode("utf-8", _ERRORS) if names else b""
+
 
 class LongWriter(TextWriter):
     """Fixed-width columns: last modified, size, storage class, etag, key."""
+
+    _render = Writer._render  # line by line: TextWriter's join over bare names does not apply
 
     def __init__(self, stream: IO[Any], *, null: bool = False, human: bool = False) -> None:
         super().__init__(stream, null=null)
@@ -157,8 +165,14 @@ class JsonlWriter(Writer):
         records = list(records)
         try:
             return "".join(map(self.line, records)).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate somewhere: find it record by record
+            return b"".join(map(self._encode_one, records))
+
+    def _encode_one(self, record: Record) -> bytes:
+        try:
+            return self.line(record).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: ASCII escapes keep the JSON valid
-            return "".join(self.line(r, encode_basestring_ascii) for r in records).encode("ascii")
+            return self.line(record, encode_basestring_ascii).encode("ascii")
 
 
 class CsvWriter(Writer):

@@ -52,9 +52,9 @@ _Fast = tuple[dict[str, str], list[tuple[str, ...]], list[str]]
 # The fast path's grammar (module docstring). Values: printable ASCII but space, < > & (a
 # url-encoded value needs no more, and it keeps the text well-formed: no "]]>", no entity).
 _XML_SPACE = " \t\r\n"
-_WS = "[ \t\r\n]*"
+_WS = "[ \t\r\n]*+"  # possessive (*+, ++): nothing here ever backtracks; ~10% faster
 _VALUE = "[!-%'-;=?-~]"
-_LOOSE = "[ -%'-;=?-~]*"  # ignored fields (Owner, RestoreInfo, ...) may hold spaces
+_LOOSE = "[ -%'-;=?-~]*+"  # ignored fields (Owner, RestoreInfo, ...) may hold spaces
 _CLOSE = "</ListBucketResult>"
 
 
@@ -64,12 +64,12 @@ def _leaf(name: str, value: str) -> str:
 
 _CONTENTS = (
     f"<Contents>{_WS}"
-    + _leaf("Key", f"({_VALUE}+)")
-    + _leaf("LastModified", f"({_VALUE}*)")
-    + _leaf("ETag", "(?:&quot;|\")?([!#-%'-;=?-~]*)(?:&quot;|\")?")  # quotes stripped, as oss2 does
-    + _leaf("Type", f"({_VALUE}*)")
+    + _leaf("Key", f"({_VALUE}++)")
+    + _leaf("LastModified", f"({_VALUE}*+)")
+    + _leaf("ETag", "(?:&quot;|\")?([!#-%'-;=?-~]*+)(?:&quot;|\")?")  # quotes stripped, as oss2 does
+    + _leaf("Type", f"({_VALUE}*+)")
     + _leaf("Size", "([0-9]{1,18})")
-    + _leaf("StorageClass", f"({_VALUE}*)")
+    + _leaf("StorageClass", f"({_VALUE}*+)")
     + f"(?:<Owner>{_WS}{_leaf('ID', _LOOSE)}{_leaf('DisplayName', _LOOSE)}</Owner>{_WS})?"
     + f"(?:{'|'.join(_leaf(n, _LOOSE) for n in ('RestoreInfo', 'TransitionTime', 'SealedTime'))})*"
     + "</Contents>"
@@ -82,8 +82,8 @@ _TOP_NAMES = (
 # (the body is then outside the subset). Whitespace alone between items is skipped.
 _ITEM = re.compile(
     f"{_WS}(?:{_CONTENTS}"
-    f"|<CommonPrefixes>{_WS}<Prefix>({_VALUE}+)</Prefix>{_WS}</CommonPrefixes>"
-    f"|<({_TOP_NAMES})>({_VALUE}*)</\\8>"
+    f"|<CommonPrefixes>{_WS}<Prefix>({_VALUE}++)</Prefix>{_WS}</CommonPrefixes>"
+    f"|<({_TOP_NAMES})>({_VALUE}*+)</\\8>"
     "|([^ \t\r\n]))"
 )
 _HEAD = re.compile(f"(?:<\\?xml version=([\"'])1\\.0\\1 encoding=([\"'])UTF-8\\2\\?>)?{_WS}<ListBucketResult>")

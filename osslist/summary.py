@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from osslist.filters import sort_classes
 from osslist.output import human_size
@@ -42,6 +42,25 @@ class Summary:
             entry = self.by_class[record.storage_class] = [0, 0]
         entry[0] += 1
         entry[1] += size
+
+    def add_many(self, records: Iterable[Record]) -> None:
+        """``add`` for a page of records: the same totals without a method call per record."""
+        by_class = self.by_class
+        objects = total = 0
+        for record in records:
+            if type(record) is not ObjectRecord:
+                self.prefixes += 1
+                continue
+            size = record.size
+            objects += 1
+            total += size
+            entry = by_class.get(record.storage_class)
+            if entry is None:
+                entry = by_class[record.storage_class] = [0, 0]
+            entry[0] += 1
+            entry[1] += size
+        self.objects += objects
+        self.bytes += total
 
     def merge(self, other: Summary) -> Summary:
         """Fold another worker's totals into this one (in place); returns self."""

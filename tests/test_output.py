@@ -120,12 +120,18 @@ def test_writes_to_a_text_stream_without_buffer() -> None:
     assert out.getvalue() == '{"prefix": "p/"}\n' and writer.bytes_written == len(out.getvalue())
 
 
-def test_write_many_equals_write_each() -> None:
+@pytest.mark.parametrize("null", [False, True])
+def test_write_many_equals_write_each(null: bool) -> None:
+    odd = [*RECORDS, rec("raw\udcff"), rec("lone\ud800")]
     for fmt in ("text", "long", "jsonl", "csv"):
-        out = io.BytesIO()
-        writer = make_writer(fmt, out)
-        writer.write_many(RECORDS)
-        assert out.getvalue() == render(fmt)
+        options = {"null": null} if fmt in ("text", "long") else {}
+        for records in (RECORDS, odd, []):
+            out = io.BytesIO()
+            writer = make_writer(fmt, out, **options)  # type: ignore[arg-type]
+            writer.write_many(records)
+            writer.close()
+            assert out.getvalue() == render(fmt, records, **options)
+            assert writer.bytes_written == len(out.getvalue())
 
 
 def test_lone_surrogates_decision() -> None:

@@ -26,6 +26,16 @@ def test_counts_objects_bytes_classes_and_prefixes() -> None:
     assert summary.classes() == [("Standard", 2, 1024), ("IA", 1, 2048)]
 
 
+def test_add_many_equals_add_each() -> None:
+    records = [obj(1000, "Standard"), PrefixRecord("d/"), obj(24, "Standard"), obj(2048, "IA"), PrefixRecord("e/")]
+    one, many = Summary(), Summary()
+    for record in records:
+        one.add(record)
+    many.add_many(records)
+    many.add_many([])
+    assert many == one and (many.objects, many.bytes, many.prefixes) == (3, 3072, 2)
+
+
 def test_merge_adds_counts_and_keeps_the_longest_elapsed() -> None:
     other = Summary()
     other.add(obj(5, "Archive"))
