@@ -70,6 +70,17 @@ class EmulatorProcess:
             raise RuntimeError(f"the emulator exited (status {self._proc.wait()}) before answering")
         return line
 
+    def cpu_seconds(self) -> float | None:
+        """CPU (user + sys) the emulator process has used so far, from /proc (Linux); None
+        elsewhere. A row whose emulator CPU nears its wall time was bound by the server."""
+        if self._proc is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def set_latency(self, seconds: float) -> None:
         """Every OSS request now waits ``seconds`` before it is answered."""
         assert self._proc is not None and self._proc.stdin is not None
@@ -127,6 +138,7 @@ class Measurement:
     wall: float
     cpu: float
     max_rss_kb: int
+    server_cpu: float | None = None
     error: str | None = None
 
     @property
@@ -159,15 +171,24 @@ def count_lines(path: Path) -> int:
 
 
 def measure(
-    label: str, argv: Sequence[str], *, env: dict[str, str], expected: int, output: Path | None = None
+    label: str,
+    argv: Sequence[str],
+    *,
+    env: dict[str, str],
+    expected: int,
+    output: Path | None = None,
+    server: EmulatorProcess | None = None,
 ) -> Measurement:
-    """Run ``argv`` to completion; wall time, CPU and peak RSS of that child alone.
+    """Run ``argv`` to completion; wall time, CPU and peak RSS of that child alone (and the
+    CPU ``server`` used meanwhile, when given).
 
     Keys are counted in ``output`` when given (osslist's --output), else in the child's stdout."""
     with tempfile.TemporaryDirectory(prefix="osslist-bench-") as tmp:
         stdout_path, stderr_path = Path(tmp, "stdout"), Path(tmp, "stderr")
+        server_before = server.cpu_seconds() if server else None
         with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
             wall, status, usage = _spawn_and_wait(argv, env=env, stdout=out, stderr=err)
+        server_after = server.cpu_seconds() if server else None
         listed = count_lines(output or stdout_path) if (output or stdout_path).exists() else 0
         error = _verdict(status, listed, expected, stderr_path)
     return Measurement(
@@ -177,6 +198,7 @@ def measure(
         wall=wall,
         cpu=usage.ru_utime + usage.ru_stime,
         max_rss_kb=usage.ru_maxrss,
+        server_cpu=None if server_before is None or server_after is None else server_after - server_before,
         error=error,
     )
 

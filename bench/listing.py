@@ -27,7 +27,7 @@ import _harness as h
 
 BIG, SLOW, SMALL = "bench-big", "bench-naive-slow", "bench-small"
 NAIVE = "naive seed port"
-HEADERS = ("latency", "contender", "objects listed", "wall s", "objects/s", "CPU s / 1M keys", "peak RSS MB")
+HEADERS = ("latency", "contender", "objects listed", "wall s", "objects/s", "CPU s / 1M keys", "peak RSS MB", "emulator CPU s")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +86,8 @@ class Runner:
     def naive(self, bucket: str) -> h.Measurement:
         label = NAIVE
         h.progress(f"  {label} [{bucket}] ...")
-        return h.measure(label, h.naive_argv(self._emu, bucket), env=self._env, expected=self._sizes[bucket])
+        argv = h.naive_argv(self._emu, bucket)
+        return h.measure(label, argv, env=self._env, expected=self._sizes[bucket], server=self._emu)
 
     def osslist(self, bucket: str, parallel: int = 1) -> h.Measurement:
         label = osslist_label(parallel)
@@ -94,7 +95,9 @@ class Runner:
         output = self._tmp / "out.txt"
         try:
             argv = h.osslist_argv(self._emu, bucket, output, parallel=parallel)
-            return h.measure(label, argv, env=self._env, expected=self._sizes[bucket], output=output)
+            return h.measure(
+                label, argv, env=self._env, expected=self._sizes[bucket], output=output, server=self._emu
+            )
         finally:
             output.unlink(missing_ok=True)
 
@@ -125,6 +128,7 @@ def table(rows: list[Row], baseline: h.Measurement | None) -> str:
             h.fmt_number(m.rate, ",.0f"),
             h.fmt_number(m.cpu_per_million, ".1f"),
             h.fmt_number(m.rss_mb, ".1f"),
+            h.fmt_number(m.server_cpu, ".1f"),
         ]
 
     body = [cells(row.latency_ms, row.measurement) for row in rows]
@@ -180,7 +184,8 @@ def header(settings: Settings) -> str:
         f"osslist listing benchmark: python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"emulator in its own process on 127.0.0.1; buckets {BIG}={settings.objects:,}, "
         f"{SLOW}={settings.naive_slow_objects:,} (naive at {settings.latency_ms:g} ms), "
-        f"{SMALL}={settings.small_objects:,}. CPU = client user+sys; RSS = client peak.\n"
+        f"{SMALL}={settings.small_objects:,}. CPU = client user+sys; RSS = client peak; "
+        f"emulator CPU = the server's CPU during the row (near wall s: the server was the bound).\n"
         f"naive seed port = the seed's loop in oss2: one metadata credential fetch, StsAuth, "
         f"ObjectIterator at its default 100 keys/page, print(key). osslist = its CLI, metadata "
         f"credentials, text output to a file. Last row: the peak-RSS baseline ({SMALL})."

@@ -1,0 +1,175 @@
+"""Smoke tests of bench/: the scripts run end to end on tiny buckets and print their table and
+ratios, and the harness measures the child it ran (not itself) and refuses wrong counts.
+
+No timing assertion: speed and memory figures are what the bench reports, not what tests check.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from osslist.emulator import Emulator
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+RATIO = r"(\d+\.\d\d)x \(target [<>]= [\d.]+x\): (met|MISSED)"
+
+
+def _load_harness() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_bench_harness", BENCH / "_harness.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while building classes
+    spec.loader.exec_module(module)
+    return module
+
+
+h = _load_harness()
+
+
+def _run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(BENCH / name), *args], capture_output=True, text=True, timeout=120, env=h.child_env()
+    )
+
+
+def _table_rows(stdout: str) -> list[list[str]]:
+    """The cells of every table body row (skipping the header and the rule)."""
+    lines = [line for line in stdout.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
+
+
+# --- the scripts, end to end ---------------------------------------------------------------------
+
+
+def test_listing_quick_prints_every_row_with_exact_counts_and_the_four_ratios() -> None:
+    result = _run_script("listing.py", "--quick", "--parallel", "2,8")
+    assert result.returncode == 0, result.stderr
+    rows = _table_rows(result.stdout)
+    seen = [(row[0], row[1], row[2]) for row in rows]
+    assert seen == [
+        ("0 ms", "naive seed port", "3,000"),
+        ("0 ms", "osslist", "3,000"),
+        ("0 ms", "osslist --parallel 2", "3,000"),
+        ("0 ms", "osslist --parallel 8", "3,000"),
+        ("5 ms", "naive seed port", "1,000"),
+        ("5 ms", "osslist", "3,000"),
+        ("5 ms", "osslist --parallel 2", "3,000"),
+        ("5 ms", "osslist --parallel 8", "3,000"),
+        ("0 ms", "osslist --parallel 8", "300"),
+    ]
+    for row in rows:  # every run was trusted: rate, CPU per million and RSS are numbers
+        assert all(re.fullmatch(r"[\d,.]+", cell) for cell in row[3:]), row
+    targets = [line.strip() for line in result.stdout.split("Targets (issue 6):")[1].strip().splitlines()]
+    assert [line.split(":")[0] for line in targets] == [
+        "5 ms",
+        "5 ms",
+        "0 ms",
+        "peak RSS --parallel 8",
+    ]
+    assert all(re.search(RATIO, line) for line in targets), targets
+
+
+def test_listing_ratio_is_computed_from_the_rows_it_prints() -> None:
+    result = _run_script("listing.py", "--quick", "--parallel", "8")
+    assert result.returncode == 0, result.stderr
+    rows = {(row[0], row[1]): row for row in _table_rows(result.stdout)}
+    naive, seq = rows[("5 ms", "naive seed port")], rows[("5 ms", "osslist")]
+    expected = float(seq[4].replace(",", "")) / float(naive[4].replace(",", ""))
+    line = next(line for line in result.stdout.splitlines() if "osslist sequential / naive" in line)
+    printed = float(re.search(RATIO, line).group(1))  # type: ignore[union-attr]
+    # the table rounds rates to whole objects/s, the ratio is computed unrounded
+    assert printed == pytest.approx(expected, rel=0.01)
+
+
+def test_memory_quick_prints_both_runs_and_the_difference() -> None:
+    result = _run_script("memory.py", "--quick")
+    assert result.returncode == 0, result.stderr
+    rows = _table_rows(result.stdout)
+    assert [(row[0], row[1]) for row in rows] == [("bench-mem-small", "300"), ("bench-mem-large", "3,000")]
+    small_mb, large_mb = (float(row[4]) for row in rows)
+    match = re.search(r"grows by ([+-]\d+\.\d) MB .*\(target <= 20 MB\): (met|MISSED)", result.stdout)
+    assert match is not None, result.stdout
+    assert float(match.group(1)) == pytest.approx(large_mb - small_mb, abs=0.11)
+
+
+# --- the naive baseline lists what the seed would -------------------------------------------------
+
+
+def test_naive_seed_port_lists_every_key_in_order(emulator: Emulator) -> None:
+    emulator.seed("naive", 250)  # more than two of oss2's default 100-key pages
+    expected = emulator.buckets.require("naive").keys()
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "naive_seed.py"), "--metadata", emulator.metadata_url]
+        + ["--endpoint", emulator.oss_endpoint, "--bucket", "naive"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=h.child_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == expected
+    pages = [r for r in emulator.requests_for("oss") if r.method == "GET"]
+    assert len(pages) == 3  # the default page size (100) the seed's SDK uses, as ported
+
+
+# --- the harness ----------------------------------------------------------------------------------
+
+
+def test_measure_refuses_a_run_that_listed_the_wrong_number_of_objects(tmp_path: Path) -> None:
+    argv = [sys.executable, "-c", "print('a'); print('b')"]
+    wrong = h.measure("two lines", argv, env=h.child_env(), expected=3)
+    right = h.measure("two lines", argv, env=h.child_env(), expected=2)
+    assert wrong.error == "listed 2 of 3 objects" and wrong.rate is None and wrong.rss_mb is None
+    assert right.ok and right.listed == 2 and right.rate is not None
+
+
+def test_measure_reports_a_failed_child_with_its_last_stderr_line() -> None:
+    argv = [sys.executable, "-c", "import sys; sys.stderr.write('first\\nError: no such option\\n'); sys.exit(2)"]
+    result = h.measure("broken", argv, env=h.child_env(), expected=0)
+    assert result.error == "exit 2: Error: no such option"
+    assert h.fmt_number(result.cpu_per_million, ".1f") == "n/a"
+
+
+def test_measure_reads_the_childs_peak_rss_not_the_harness() -> None:
+    small = h.measure("small", [sys.executable, "-c", "pass"], env=h.child_env(), expected=0)
+    big = h.measure(
+        "big", [sys.executable, "-c", "b = bytearray(200 << 20); b[::4096] = b'x' * len(b[::4096])"],
+        env=h.child_env(), expected=0,
+    )
+    assert big.rss_mb is not None and small.rss_mb is not None
+    assert big.rss_mb >= 200 > small.rss_mb
+
+
+def test_measure_counts_lines_in_the_output_file_when_given(tmp_path: Path) -> None:
+    out = tmp_path / "keys.txt"
+    argv = [sys.executable, "-c", f"open({str(out)!r}, 'w').write('k1\\nk2\\nk3\\n'); print('summary')"]
+    assert h.measure("file", argv, env=h.child_env(), expected=3, output=out).ok
+
+
+def test_target_line_says_met_missed_or_na() -> None:
+    assert h.target_line("speedup", 9.0, at_least=8) == "speedup: 9.00x (target >= 8x): met"
+    assert h.target_line("speedup", 7.99, at_least=8).endswith("MISSED")
+    assert h.target_line("cpu", 0.30, at_most=1 / 3) == "cpu: 0.30x (target <= 0.33x): met"
+    assert h.target_line("cpu", None, at_most=1 / 3) == "cpu: n/ax (target <= 0.33x): n/a"
+    assert h.ratio(None, 2.0) is None and h.ratio(1.0, 0.0) is None and h.ratio(3.0, 2.0) == 1.5
+
+
+def test_child_env_drops_credentials_proxies_and_osslist_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "OSS_ACCESS_KEY_ID", "OSSLIST_BUCKET", "HTTPS_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("BENCH_KEEP_ME", "y")
+    env = h.child_env()
+    assert env["BENCH_KEEP_ME"] == "y"
+    assert not {"ALIBABA_CLOUD_ACCESS_KEY_ID", "OSS_ACCESS_KEY_ID", "OSSLIST_BUCKET", "HTTPS_PROXY", "no_proxy"} & set(env)
+
+
+def test_render_table_pads_columns_into_a_markdown_table() -> None:
+    text = h.render_table(("a", "bb"), [("xyz", "1"), ("q", "22")])
+    assert text.splitlines() == ["| a   | bb |", "|-----|----|", "| xyz | 1  |", "| q   | 22 |"]
