@@ -29,7 +29,7 @@ from osslist.errors import UsageError
 from osslist.listing import ListingSpec, iter_pages
 from osslist.output import FORMATS, make_writer
 from osslist.parallel import ParallelLister
-from osslist.ranges import KeyRange, range_spec, shard_ranges
+from osslist.ranges import KeyRange, folder_lister, plan_folder_cuts, range_spec, ranges_from_cuts, shard_ranges
 from osslist.summary import Summary
 
 log = logging.getLogger(__name__)
@@ -316,9 +316,27 @@ def _list_plan(plan: Plan, sink: Sink) -> None:
         lister.close()
 
 
+def _planned(plan: Plan, ranges: list[KeyRange], positions: list[Any] | None) -> list[KeyRange]:
+    """One fresh range with spare workers and no delimiter: cut before each folder of the
+    tree (a few concurrent delimiter requests) so the workers start spread out at once;
+    the parallel lister cuts big folders further while it runs. Otherwise as given."""
+    workers = plan.job.scale.parallel
+    fresh = positions is None or all(p is None for p in positions)
+    if workers < 2 or len(ranges) != 1 or not fresh or plan.spec.delimiter:
+        return ranges
+    whole = ranges[0]
+    cuts = plan_folder_cuts(
+        folder_lister(plan.client, plan.spec), prefix=plan.spec.prefix, target=8 * workers, workers=workers
+    )
+    return ranges_from_cuts(cuts, start_after=whole.start_after, end_before=whole.end_before)
+
+
 def _parallel_lister(plan: Plan, ranges: list[KeyRange], positions: list[Any] | None = None) -> ParallelLister:
     """Pages of ``ranges`` (resumed from ``positions``) in key order, --parallel workers."""
     workers = plan.job.scale.parallel
+    planned = _planned(plan, ranges, positions)
+    if planned is not ranges:
+        ranges, positions = planned, None
     return ParallelLister(
         lambda key_range, position: iter_pages(plan.client, range_spec(plan.spec, key_range), position=position),
         ranges,

@@ -32,6 +32,9 @@ from typing import Any, Callable, Iterator, Sequence
 from osslist.pages import record_name
 from osslist.ranges import KeyRange, piece_cuts, successor
 
+_PAGE = 1000.0
+"""Keys in a full page, for estimates only."""
+
 ListRange = Callable[[KeyRange, Any], Iterator[tuple[Any, Any]]]
 """``list_range(key_range, position_or_None) -> iter of (page, position after it)``, e.g.
 ``lambda r, p: listing.iter_pages(client, ranges.range_spec(spec, r), position=p)``."""
@@ -41,7 +44,8 @@ ListRange = Callable[[KeyRange, Any], Iterator[tuple[Any, Any]]]
 class PageEvent:
     """One page for the consumer, in key order.
 
-    ``origin`` is the index of the input range the page belongs to; ``key_range`` the slot it
+    ``origin`` is the index of the input range the page's slot began in (a listing runs on
+    into adjacent fresh ranges, so a page may also hold keys of the ones after it); ``key_range`` the slot it
     was listed in; ``position`` where that slot would continue (``position.done``: finished)."""
 
     origin: int
@@ -92,12 +96,12 @@ class ParallelLister:
         *,
         workers: int,
         positions: Sequence[Any] | None = None,
-        max_pages_ahead: int = 4,
+        max_pages_ahead: int = 8,
         max_ranges_ahead: int | None = None,
         split: bool = True,
         prefix: str = "",
         delimiter: str = "",
-        piece_pages: float = 4.0,
+        piece_pages: float = 3.0,
     ) -> None:
         if workers < 1 or max_pages_ahead < 1:
             raise ValueError("workers and max_pages_ahead must be at least 1")
@@ -108,7 +112,7 @@ class ParallelLister:
         self._list_range = list_range
         self._workers = workers
         self._pages_ahead = max_pages_ahead
-        self._budget = max(max_ranges_ahead or 2 * workers, 1) * max_pages_ahead
+        self._budget = max(max_ranges_ahead or workers, 1) * max_pages_ahead
         self._shared = max(self._budget - max_pages_ahead - workers, 1)
         self._split = split
         self._piece_pages = piece_pages
@@ -118,6 +122,8 @@ class ParallelLister:
         self._error: BaseException | None = None
         self._closed = False
         self._idle = 0
+        self._keys_seen = 0
+        self._slots_done = 0
         self._buffered = 0
         self._threads: list[threading.Thread] = []
         self.splits = 0
@@ -215,9 +221,7 @@ class ParallelLister:
                 if self._closed:
                     return None
                 if self._head_starving() or self._buffered < self._shared:
-                    slot = next(
-                        (s for s in self._slots if s.state == "pending" and len(s.pages) < self._pages_ahead), None
-                    )
+                    slot = self._nearest_pending()
                     if slot is not None:
                         slot.state = "running"
                         slot.listing_end = self._chain_end(slot)
@@ -229,6 +233,37 @@ class ParallelLister:
                 self._cond.wait()
         finally:
             self._idle -= 1
+
+    def _nearest_pending(self) -> _Slot | None:
+        """Under the lock: the slot to list next, nearest the consumer first.
+
+        A fresh slot right behind a running listing is left to that listing (it runs on into
+        it for free) until about ``piece_pages`` pages of such slots are queued behind it: then
+        a new worker starting there costs one partial page for several saved round trips."""
+        queued, live = 0.0, False
+        previous: _Slot | None = None
+        for slot in self._slots:
+            fresh = not slot.started and slot.initial is None
+            adjacent = previous is not None and self._absorbable(previous.end_before, previous.origin, slot)
+            live = adjacent and previous is not None and self._feeds(previous, live)
+            if slot.state == "pending" and len(slot.pages) < self._pages_ahead:
+                if not fresh or not live or queued >= self._piece_pages:
+                    return slot
+            queued = queued + self._fresh_pages() if live else 0.0
+            previous = slot
+        return None
+
+    @staticmethod
+    def _feeds(previous: _Slot, previous_live: bool) -> bool:
+        """True when a listing is running into the slot after ``previous``: ``previous`` is
+        being listed now, or is fresh and itself has such a listing running into it."""
+        if previous.state == "running":
+            return True
+        return previous.state == "pending" and not previous.started and previous_live
+
+    def _fresh_pages(self) -> float:
+        """Pages a fresh slot is expected to hold: the average of the slots listed so far."""
+        return self._keys_seen / max(self._slots_done, 1) / _PAGE if self._slots_done else 1.0
 
     def _chain_end(self, slot: _Slot) -> str | None:
         """Under the lock: the end of ``slot`` extended over the fresh neighbours after it, so
@@ -249,14 +284,13 @@ class ParallelLister:
             and nxt.state == "pending"
             and not nxt.started
             and nxt.initial is None
-            and nxt.origin == origin
             and successor(nxt.start_after) == end
         )
 
     def _split_one(self) -> bool:
         """Under the lock: cut the running slot nearest the consumer into pieces one per idle
         worker, each ``piece_pages`` pages from its last key; True if one was cut."""
-        steps = max(1, min(self._idle, self._shared - self._buffered))
+        steps = 1
         for index, slot in enumerate(self._slots):
             if slot.state == "done" or len(slot.sample) < 2 or slot.last_key is None:
                 continue
@@ -306,6 +340,7 @@ class ParallelLister:
                 close()
             with self._cond:
                 slot.state = "pending" if outcome == "park" else "done"
+                self._slots_done += slot.state == "done"
                 self._cond.notify_all()
 
     def _absorb(self, slot: _Slot) -> bool:
@@ -321,6 +356,7 @@ class ParallelLister:
             return False
         slot.end_before = nxt.end_before
         del self._slots[index + 1]
+        self._slots_done += 1
         return True
 
     def _at_end(self, slot: _Slot, keys: list[str], position: Any) -> bool:
@@ -354,6 +390,7 @@ class ParallelLister:
                 position = replace(position, done=True)
             slot.pages.append((page, position))
             self._buffered += 1
+            self._keys_seen += len(keys)
             slot.position = position
             if len(keys) >= 2:
                 slot.last_key, slot.sample = keys[-1], keys
@@ -391,7 +428,7 @@ def iter_pages_parallel(
     *,
     workers: int,
     positions: Sequence[Any] | None = None,
-    max_pages_ahead: int = 4,
+    max_pages_ahead: int = 8,
     split: bool = True,
     prefix: str = "",
     delimiter: str = "",

@@ -327,6 +327,19 @@ def plan_ranges(
     return ranges_from_cuts(cuts, start_after=whole.start_after, end_before=whole.end_before)
 
 
+def folder_lister(client: Any, spec: Any) -> Folders:
+    """``folders(prefix)`` over the real listing: one delimiter "/" page, its common prefixes."""
+    from osslist.listing import iter_pages
+
+    def folders(prefix: str) -> list[str]:
+        one = replace(spec, prefix=prefix, delimiter="/", start_after="", end_before=None, max_keys=1000)
+        for page, _position in iter_pages(client, one):
+            return [r.prefix for r in page.records if hasattr(r, "prefix")]
+        return []
+
+    return folders
+
+
 def _listing_probe(client: Any, spec: Any) -> Probe:
     """A probe over the real listing: the first page after a marker, keys and prefixes."""
     from osslist.listing import iter_pages
@@ -412,3 +425,29 @@ def _quantile_cuts(samples: list[_Sample], *, target: int, prefix: str, delimite
         key, _acc = min(points, key=lambda p: abs(p[1] - goal))
         cuts.append(clean_cut(key, prefix=prefix, delimiter=delimiter))
     return cuts
+
+
+# --- planning from the folder tree (cheap, concurrent) -----------------------------------------
+
+Folders = Callable[[str], list[str]]
+"""``folders(prefix) -> the common prefixes ("sub/") directly under prefix`` (one request)."""
+
+
+def plan_folder_cuts(folders: Folders, *, prefix: str, target: int, workers: int = 8, depth: int = 4) -> list[str]:
+    """Cuts before each folder of the tree under ``prefix``, expanded a level at a time (each
+    level's requests run concurrently) until there are ``target`` folders or no deeper ones.
+
+    A folder is never empty, so a range starting at one always holds keys; a listing runs on
+    from one folder into the next at no cost, so small folders cost nothing. The folder name
+    itself is the cut: keys of the folder sort after it, everything before it at or below."""
+    level = [prefix]
+    leaves: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for _ in range(depth):
+            found = list(pool.map(folders, level))
+            children = sorted(c for sub in found for c in sub)
+            leaves = sorted(set(leaves) - set(level) | set(children)) if leaves else children
+            if not children or len(leaves) >= target or len(children) > 2 * workers:
+                break
+            level = children
+    return [f for f in leaves if f > prefix]
