@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import sys
 from collections import deque
 from dataclasses import dataclass, fields, make_dataclass
 from itertools import repeat
@@ -186,8 +187,9 @@ def _build_fast(fast: _Fast, api: str) -> Page:
     """Records from the fast path's groups: (key, mtime, etag, type, size, class, ...)."""
     top, objects, prefixes = fast
     keys = _unquote_all([item[0] for item in objects])
+    intern = sys.intern  # one shared "Standard" / "Normal": ~115 bytes less per buffered record
     records = _freeze(
-        [_Draft(key, int(o[4]), o[1], o[2], o[5], o[3]) for key, o in zip(keys, objects)]
+        [_Draft(key, int(o[4]), o[1], o[2], intern(o[5]), intern(o[3])) for key, o in zip(keys, objects)]
     )
     return _finish(records, [PrefixRecord(p) for p in _unquote_all(prefixes)], top, _unquote, api)
 
