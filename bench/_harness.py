@@ -247,8 +247,9 @@ def target_line(name: str, value: float | None, *, at_least: float | None = None
     else:
         assert at_most is not None
         goal, met = f"<= {at_most:.2f}x", value is not None and value <= at_most
-    verdict = "n/a" if value is None else ("met" if met else "MISSED")
-    return f"{name}: {fmt_number(value, '.2f')}x (target {goal}): {verdict}"
+    if value is None:
+        return f"{name}: n/a (target {goal}): n/a (a run it needs failed or was not made)"
+    return f"{name}: {value:.2f}x (target {goal}): {'met' if met else 'MISSED'}"
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -112,10 +112,11 @@ def run_scenarios(settings: Settings, runner: Runner, emu: h.EmulatorProcess) ->
         rows.append(Row(latency_ms, runner.naive(naive_bucket)))
         rows.append(Row(latency_ms, runner.osslist(BIG)))
         rows.extend(Row(latency_ms, runner.osslist(BIG, n)) for n in settings.parallel)
+    if 8 not in settings.parallel:
+        return rows, None
     emu.set_latency(0.0)
     h.progress("peak-RSS baseline: osslist --parallel 8 on the small bucket, 0 ms")
-    baseline = runner.osslist(SMALL, 8) if 8 in settings.parallel else None
-    return rows, baseline
+    return rows, runner.osslist(SMALL, 8)
 
 
 def table(rows: list[Row], baseline: h.Measurement | None) -> str:
