@@ -5,17 +5,16 @@ latency. Here ``workers`` threads each list a *slot* (a key range) while the con
 slots strictly in key order: the output is exactly the sequential listing's, page by page.
 
 Memory stays bounded whatever the bucket's shape: a slot buffers at most ``max_pages_ahead``
-pages (its worker blocks until the consumer drains it), and at most ``max_ranges_ahead``
-slots are started and not yet consumed, so no more than
-``max_ranges_ahead * max_pages_ahead + workers`` pages are ever held.
+pages (then it is parked: its worker moves on and a later one resumes it from its position),
+and all slots together at most ``max_ranges_ahead * max_pages_ahead`` (default: workers x 8
+pages); with the pages in flight, no more than that ``+ workers`` are ever held.
 
-Ordered output only pays off if the ranges just ahead of the consumer are small, and nobody
-knows in advance where keys cluster. So ranges are split while they run: when a worker is
-idle, it takes the earliest running range that has seen a page and cuts off its remainder
-after guesses one page apart (``ranges.extrapolate_cuts``); the running worker keeps the
-part up to the first cut (it trims a page that crosses it) and the new slots, inserted right
-after it, are listed by the idle workers. Cuts only ever move keys between adjacent slots,
-so nothing is listed twice or skipped (see ``ranges``).
+Ordered output only pays off if the work just ahead of the consumer is spread over all
+workers, and every point where two workers' listings meet costs a partial page. So workers
+take the pending slot nearest the consumer, listings run on into fresh neighbours at no
+cost, and ranges are cut while they run where the keys say a page ends (see
+:class:`ParallelLister`). Cuts only ever move keys between adjacent slots, so nothing is
+listed twice or skipped (see ``ranges``).
 
 Errors in a worker stop the others and are raised by the consumer at its next step; closing
 the iterator (or breaking out of the loop) stops the workers after their current request.
@@ -84,10 +83,13 @@ class ParallelLister:
     pages fetched are the ones needed next. A slot whose buffer holds ``max_pages_ahead``
     pages is *parked* (its position kept, no request wasted) and its worker moves on, so a
     slow range never stalls the others. Pages buffered in all slots are capped at
-    ``max_ranges_ahead * max_pages_ahead``. With no pending slot, an idle worker cuts the
-    nearest running slot ``piece_pages`` pages past its last key (``ranges.piece_cuts``),
-    one piece per idle worker; a listing that reaches a fresh (never started) neighbour
-    simply continues into it, so a cut costs a request only where two workers meet."""
+    ``max_ranges_ahead * max_pages_ahead``. A listing that reaches a fresh (never started)
+    neighbour simply continues into it, so a boundary costs a request only where two workers
+    meet; fresh slots right behind a live listing are left to it until ``piece_pages`` pages
+    of them are queued. With no pending slot, an idle worker cuts the nearest slot
+    ``piece_pages`` pages past its last key (``ranges.piece_cuts``: on a page boundary for
+    numbered keys, so the piece below ends without a wasted request). One cut at a time:
+    guesses chained past the first land in gaps between folders and cost empty requests."""
 
     def __init__(
         self,
@@ -288,8 +290,8 @@ class ParallelLister:
         )
 
     def _split_one(self) -> bool:
-        """Under the lock: cut the running slot nearest the consumer into pieces one per idle
-        worker, each ``piece_pages`` pages from its last key; True if one was cut."""
+        """Under the lock: cut the slot nearest the consumer ``piece_pages`` pages past its
+        last key; True if one was cut."""
         steps = 1
         for index, slot in enumerate(self._slots):
             if slot.state == "done" or len(slot.sample) < 2 or slot.last_key is None:

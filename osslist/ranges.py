@@ -440,14 +440,16 @@ def plan_folder_cuts(folders: Folders, *, prefix: str, target: int, workers: int
     A folder is never empty, so a range starting at one always holds keys; a listing runs on
     from one folder into the next at no cost, so small folders cost nothing. The folder name
     itself is the cut: keys of the folder sort after it, everything before it at or below."""
-    level = [prefix]
-    leaves: list[str] = []
+    level, leaves = [prefix], {prefix}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for _ in range(depth):
-            found = list(pool.map(folders, level))
-            children = sorted(c for sub in found for c in sub)
-            leaves = sorted(set(leaves) - set(level) | set(children)) if leaves else children
+            children: list[str] = []
+            for folder, sub in zip(level, pool.map(folders, level)):
+                if sub:  # a folder with subfolders is replaced by them
+                    leaves.discard(folder)
+                    children += sub
+            leaves.update(children)
             if not children or len(leaves) >= target or len(children) > 2 * workers:
                 break
-            level = children
-    return [f for f in leaves if f > prefix]
+            level = sorted(children)
+    return sorted(f for f in leaves if f > prefix)

@@ -20,7 +20,7 @@ from osslist.errors import ListingError
 from osslist.listing import ListingSpec, Position, iter_pages, iter_records
 from osslist.pages import ObjectRecord, Page, PrefixRecord, record_name
 from osslist.parallel import ParallelLister, iter_pages_parallel
-from osslist.ranges import KeyRange, range_spec
+from osslist.ranges import KeyRange, range_spec, ranges_from_cuts
 from tests.test_listing import emulator_client
 
 
@@ -227,6 +227,40 @@ def test_delimiter_listing_reports_each_common_prefix_once() -> None:
     lister = ParallelLister(bucket.list_range, [KeyRange()], workers=6, delimiter="/")
     got = [record_name(r) for e in lister for r in e.page.records]
     assert got == expected
+
+
+def folder_keys(folders: int, per: int) -> list[str]:
+    return sorted(f"f{a:03d}/k{b:04d}" for a in range(folders) for b in range(per))
+
+
+def test_small_folder_ranges_are_listed_as_chains_not_one_request_each() -> None:
+    """60 folders of 6 keys, 10-key pages: a listing runs on into fresh neighbours."""
+    keys = folder_keys(60, 6)
+    bucket = FakeBucket(keys=keys, max_keys=10)
+    ranges = ranges_from_cuts([f"f{a:03d}/" for a in range(1, 60)])
+    assert run(bucket, ranges, workers=4, max_pages_ahead=3) == keys
+    assert len(ranges) == 60 and bucket.requests < 50  # 36 sequential; one per folder would be 60
+
+
+def test_a_piece_ending_on_a_page_boundary_costs_no_extra_request() -> None:
+    keys = flat_keys(1000)
+    bucket = FakeBucket(keys=keys, max_keys=100)
+    ranges = [KeyRange("", keys[299] + "\x00"), KeyRange(keys[299], None)]
+    assert run(bucket, ranges, workers=2, split=False) == keys
+    assert bucket.requests == 3 + 7  # the first range stops at its last key, no request past it
+
+
+def test_parked_slots_resume_exactly_within_the_page_budget() -> None:
+    """A slow head: full slots are parked and resumed later from their position, exactly,
+    and the pages buffered never exceed max_ranges_ahead x max_pages_ahead."""
+    keys = flat_keys(2000)
+    cuts = [keys[i] for i in range(199, 2000, 200)]
+    bucket = FakeBucket(keys=keys, max_keys=20, delay={"": 0.02})
+    lister = ParallelLister(bucket.list_range, ranges_from_cuts(cuts), workers=4, max_pages_ahead=2,
+                            max_ranges_ahead=3, split=False)
+    got = [record_name(r) for e in lister for r in e.page.records]
+    assert got == keys
+    assert lister.peak_buffered <= 3 * 2
 
 
 # --- against the emulator, with the real listing and bucket client ----------------------------

@@ -16,6 +16,9 @@ from osslist.ranges import (
     KeyRange,
     clean_cut,
     extrapolate_cuts,
+    folder_lister,
+    piece_cuts,
+    plan_folder_cuts,
     plan_ranges,
     range_spec,
     ranges_from_cuts,
@@ -176,3 +179,59 @@ def test_emulator_plan_with_the_real_listing_covers_everything(emulator: Emulato
     keys = [record_name(r) for r in iter_records(client, spec)]
     plan = plan_ranges(client, spec, target=4)
     assert len(plan) > 1 and owners(plan, keys) == {k: 1 for k in keys}
+
+
+def test_piece_cuts_land_on_page_boundaries_of_numbered_keys() -> None:
+    """One page of ``obj-NNNNNNN`` predicts the last key of each following page exactly."""
+    keys = flat_keys(10_000)
+    page = keys[1000:2000]
+    cuts = piece_cuts(page, after=page[-1], within=KeyRange(page[-1], None), pages=3, steps=2)
+    assert cuts == [keys[4999], keys[7999]]
+
+
+def test_piece_cuts_leave_no_sliver_before_the_end() -> None:
+    keys = flat_keys(10_000)
+    page = keys[:1000]
+    end = keys[4200]  # 2.2 pieces of 1000 keys after the page: the third would be a sliver
+    cuts = piece_cuts(page, after=page[-1], within=KeyRange(page[-1], end), pages=1, steps=5)
+    assert cuts == [keys[1999], keys[2999]]
+
+
+def fake_folders(keys: list[str]) -> tuple[list[str], object]:
+    calls: list[str] = []
+
+    def folders(prefix: str) -> list[str]:
+        calls.append(prefix)
+        found = {k[: k.index("/", len(prefix)) + 1] for k in keys if k.startswith(prefix) and "/" in k[len(prefix):]}
+        return sorted(found)
+
+    return calls, folders
+
+
+def test_folder_plan_expands_levels_until_enough_folders() -> None:
+    keys = sorted(f"t{a}/d{b:02d}/f{c}" for a in range(3) for b in range(20) for c in range(3))
+    calls, folders = fake_folders(keys)
+    cuts = plan_folder_cuts(folders, prefix="", target=16)  # type: ignore[arg-type]
+    assert cuts == sorted(f"t{a}/d{b:02d}/" for a in range(3) for b in range(20))
+    assert calls[0] == "" and sorted(calls[1:]) == ["t0/", "t1/", "t2/"]
+    ranges = ranges_from_cuts(cuts)
+    assert all(v == 1 for v in owners(ranges, keys).values())
+
+
+def test_folder_plan_of_flat_keys_is_no_cut() -> None:
+    calls, folders = fake_folders(flat_keys(50))
+    assert plan_folder_cuts(folders, prefix="", target=16) == []  # type: ignore[arg-type]
+    assert calls == [""]
+
+
+def test_emulator_folder_plan_cuts_before_each_folder(emulator: Emulator) -> None:
+    emulator.seed("tree", 20_000)  # 5 areas x 10 days: 50 leaf folders, 3 levels deep
+    client = emulator_client(emulator, "tree")
+    spec = ListingSpec()
+    cuts = plan_folder_cuts(folder_lister(client, spec), prefix="", target=20)
+    assert client.requests_made == 1 + 5 + 5  # one request per folder expanded, not per leaf
+    keys = [record_name(r) for r in iter_records(client, spec)]
+    assert len(cuts) == 50 and all(c.count("/") == 3 for c in cuts)
+    assert all(v == 1 for v in owners(ranges_from_cuts(cuts), keys).values())
+    assert all(bisect.bisect_left(keys, c) < len(keys) and keys[bisect.bisect_left(keys, c)].startswith(c)
+               for c in cuts)  # folders are never empty
