@@ -122,7 +122,7 @@ def test_naive_seed_port_lists_every_key_in_order(emulator: Emulator) -> None:
 # --- the harness ----------------------------------------------------------------------------------
 
 
-def test_measure_refuses_a_run_that_listed_the_wrong_number_of_objects(tmp_path: Path) -> None:
+def test_measure_refuses_a_run_that_listed_the_wrong_number_of_objects() -> None:
     argv = [sys.executable, "-c", "print('a'); print('b')"]
     wrong = h.measure("two lines", argv, env=h.child_env(), expected=3)
     right = h.measure("two lines", argv, env=h.child_env(), expected=2)
@@ -138,11 +138,9 @@ def test_measure_reports_a_failed_child_with_its_last_stderr_line() -> None:
 
 
 def test_measure_reads_the_childs_peak_rss_not_the_harness() -> None:
+    touch_200_mb = "b = bytearray(200 << 20); b[::4096] = b'x' * len(b[::4096])"
     small = h.measure("small", [sys.executable, "-c", "pass"], env=h.child_env(), expected=0)
-    big = h.measure(
-        "big", [sys.executable, "-c", "b = bytearray(200 << 20); b[::4096] = b'x' * len(b[::4096])"],
-        env=h.child_env(), expected=0,
-    )
+    big = h.measure("big", [sys.executable, "-c", touch_200_mb], env=h.child_env(), expected=0)
     assert big.rss_mb is not None and small.rss_mb is not None
     assert big.rss_mb >= 200 > small.rss_mb
 
