@@ -67,6 +67,7 @@ class _Slot:
     last_key: str | None = None
     sample: list[str] = field(default_factory=list)
     no_cut: tuple[int, str | None] | None = None  # (id(sample), end) known to give no cut
+    claimable: bool = False  # a piece cut off for an idle worker: take it even behind a listing
 
     @property
     def key_range(self) -> KeyRange:
@@ -223,37 +224,42 @@ class ParallelLister:
                 if self._closed:
                     return None
                 if self._head_starving() or self._buffered < self._shared:
-                    slot = self._nearest_pending()
+                    slot, behind = self._nearest_pending()
+                    slot = slot or behind
+                    if slot is None and self._split and self._split_one():
+                        continue
                     if slot is not None:
                         slot.state = "running"
                         slot.listing_end = self._chain_end(slot)
                         return slot
-                    if self._split and self._split_one():
-                        continue
                 if all(s.state == "done" for s in self._slots):
                     return None
                 self._cond.wait()
         finally:
             self._idle -= 1
 
-    def _nearest_pending(self) -> _Slot | None:
-        """Under the lock: the slot to list next, nearest the consumer first.
-
-        A fresh slot right behind a running listing is left to that listing (it runs on into
-        it for free) until about ``piece_pages`` pages of such slots are queued behind it: then
-        a new worker starting there costs one partial page for several saved round trips."""
+    def _nearest_pending(self) -> tuple[_Slot | None, _Slot | None]:
+        """Under the lock: (the pending slot nearest the consumer that no listing is running
+        into, the nearest fresh slot that has ``piece_pages`` pages of fresh slots between it
+        and a listing running into them). The second is the fallback when nothing can be cut
+        near the consumer: a fresh slot right behind a live listing is best left to it (it
+        runs on into it for free), but when enough is queued behind it a new worker starting
+        there costs one partial page for several saved round trips."""
         queued, live = 0.0, False
         previous: _Slot | None = None
+        behind: _Slot | None = None
         for slot in self._slots:
             fresh = not slot.started and slot.initial is None
             adjacent = previous is not None and self._absorbable(previous.end_before, previous.origin, slot)
             live = adjacent and previous is not None and self._feeds(previous, live)
             if slot.state == "pending" and len(slot.pages) < self._pages_ahead:
-                if not fresh or not live or queued >= self._piece_pages:
-                    return slot
+                if not fresh or not live or slot.claimable:
+                    return slot, behind
+                if behind is None and queued >= self._piece_pages:
+                    behind = slot
             queued = queued + self._fresh_pages() if live else 0.0
             previous = slot
-        return None
+        return None, behind
 
     @staticmethod
     def _feeds(previous: _Slot, previous_live: bool) -> bool:
@@ -315,7 +321,7 @@ class ParallelLister:
                 low, high = pieces.pop().split_after(cut)
                 pieces += [low, high]
             slot.end_before = pieces[0].end_before
-            new = [_Slot(slot.origin, p.start_after, p.end_before) for p in pieces[1:]]
+            new = [_Slot(slot.origin, p.start_after, p.end_before, claimable=True) for p in pieces[1:]]
             self._slots[index + 1 : index + 1] = new
             self.splits += len(new)
             self._cond.notify_all()

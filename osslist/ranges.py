@@ -449,7 +449,7 @@ def plan_folder_cuts(folders: Folders, *, prefix: str, target: int, workers: int
                     leaves.discard(folder)
                     children += sub
             leaves.update(children)
-            if not children or len(leaves) >= target or len(children) > 2 * workers:
+            if not children or len(leaves) >= target or len(children) > max(4 * workers, 64):
                 break
             level = sorted(children)
     return sorted(f for f in leaves if f > prefix)
