@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import oss2
@@ -284,6 +284,7 @@ def make_bucket_client(
     auth = oss2.ProviderAuthV4(adapter) if signature_version == 4 else oss2.ProviderAuth(adapter)
     session = oss2.Session(pool_size=pool_size)
     settle_environment(session.session, url)
+    never_follow_redirects(session.session)
     oss_bucket = oss2.Bucket(
         auth,
         url,
@@ -309,6 +310,20 @@ def settle_environment(session: requests.Session, url: str) -> None:
     session.proxies = dict(settings["proxies"])
     session.verify = settings["verify"]
     session.trust_env = False
+
+
+def never_follow_redirects(session: requests.Session) -> None:
+    """Hand a 3xx back to oss2 (which raises it as a refusal) instead of following it.
+
+    oss2 does not pass ``allow_redirects``, and requests, on a redirect to another host, strips
+    only ``Authorization``: ``x-oss-security-token`` would be sent to the target. OSS never
+    redirects a listing, so a 3xx comes from a wrong endpoint or someone in the path.
+    """
+    session.resolve_redirects = _no_redirects  # type: ignore[method-assign]
+
+
+def _no_redirects(*_args: Any, **_kwargs: Any) -> Iterator[requests.Response]:
+    return iter(())
 
 
 def describe_identity(provider: Provider) -> dict[str, Any]:

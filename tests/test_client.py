@@ -540,3 +540,18 @@ def test_a_credentials_failure_while_signing_stays_a_credentials_error(emulator:
         client.get_listing_page({"max-keys": "1"})
     assert caught.value.exit_code == 3
     assert len(emulator.requests_for("oss")) == 1 == client.requests_made  # nothing signed with the expired set
+
+
+def test_an_oss_redirect_is_not_followed_so_the_token_never_leaves(
+    emulator: Emulator, recorder: Recorder
+) -> None:
+    """requests follows 3xx by default and strips only Authorization on a new host: the
+    x-oss-security-token header would go to the redirect target. A 3xx is a refusal here."""
+    seed_keys(emulator, "bucket-a", 3)
+    provider = resolve_provider("auto", environ=metadata_env(emulator))
+    client = client_for(emulator, provider)
+    emulator.faults.oss_redirect = recorder.url + "/steal"
+    with pytest.raises(OssRefused, match="HTTP 302") as caught:
+        client.get_listing_page({"max-keys": "10"})
+    assert caught.value.exit_code == 4
+    assert recorder.seen == []

@@ -79,6 +79,7 @@ class Faults:
       ``short_pages``        serve at most this many entries per page (still truncated, with a
                              correct NextMarker / token) while more remain; 0 = off
       ``denied_buckets``     buckets that exist but answer 403 AccessDenied
+      ``oss_redirect``       answer every OSS request 302 with Location set to this URL
     Metadata (the credentials document ``/latest/meta-data/ram/security-credentials/<role>``):
       ``metadata_latency``   seconds slept before answering each metadata request
       ``metadata.fail_next(n, status, match=...)``  next n requests (path containing match)
@@ -95,6 +96,7 @@ class Faults:
         self.sts_latency = 0.0
         self.short_pages = 0
         self.denied_buckets: set[str] = set()
+        self.oss_redirect: str | None = None
         self.metadata_code: str | None = None
         self.metadata_redirect: str | None = None
         self.metadata_huge_body = 0

@@ -117,6 +117,9 @@ class OssService:
             time.sleep(faults.oss_latency)
         if faults.should_drop():
             return HttpResponse(0, drop=True, error_code="DroppedConnection")
+        if faults.oss_redirect:
+            return HttpResponse(302, b"", {"Location": faults.oss_redirect, "x-oss-request-id": request_id},
+                                error_code="Redirect")
         try:
             status = faults.oss_error()
             if status is not None:
