@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping, Protocol
 import httpx
 
 from osslist.backoff import BackoffPolicy, attempts
-from osslist.errors import CredentialsError, MetadataError, StsError
+from osslist.errors import CredentialsError, MetadataError, StsError, UsageError
 from osslist.metadata import (
     CREDENTIALS_BODY_CAP,
     MetadataClient,
@@ -319,7 +319,7 @@ def metadata_provider(
     given = role_name or environ.get("ALIBABA_CLOUD_ECS_METADATA", "").strip() or None
     state: dict[str, str] = {}
     if given:
-        state["role"] = check_role_name(given, origin="the configured role name")
+        state["role"] = check_role_name(given, origin="the configured role name", error=UsageError)
 
     def fetch() -> Credentials:
         if "role" not in state:

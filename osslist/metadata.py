@@ -72,12 +72,16 @@ def parse_expiration(text: Any) -> datetime:
     return parsed.replace(tzinfo=timezone.utc) + timedelta(microseconds=micros)
 
 
-def check_role_name(raw: str, *, origin: str) -> str:
-    """Strip, keep the first line, and check the role name before it enters a URL path."""
+def check_role_name(raw: str, *, origin: str, error: type[Exception] = MetadataError) -> str:
+    """Strip, keep the first line, and check the role name before it enters a URL path.
+
+    A name the server sent is a metadata failure; one the user configured is bad input
+    (``error=UsageError``: exit 2, nothing sent).
+    """
     lines = raw.strip().splitlines()
     name = lines[0].strip() if lines else ""
     if not ROLE_NAME_RE.match(name):
-        raise MetadataError(
+        raise error(
             f"invalid RAM role name from {origin}: expected 1-64 characters of A-Z a-z 0-9 . _ -"
         )
     return name

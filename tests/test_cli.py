@@ -243,6 +243,9 @@ def test_invalid_bucket_name_exits_2_before_any_request(emulator):
         ["--shard-index", "3", "--shard-count", "3"],
         ["--start-after", "m", "--end-before", "a"],
         ["--endpoint", "ftp://example"],
+        ["--role-name", "../../latest/api/token"],
+        ["--role-name", "bad/role", "--dry-run"],
+        ["--metadata-endpoint", "ftp://127.0.0.1"],
     ],
 )
 def test_bad_values_exit_2_with_one_line_before_any_request(emulator, args):
