@@ -35,6 +35,8 @@ TOKEN_HEADER = "X-aliyun-ecs-metadata-token"
 SMALL_BODY_CAP = 1024
 CREDENTIALS_BODY_CAP = 64 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(2.0, connect=1.0)
+# The whole body of one answer, however it trickles in (tiny documents: well under a second).
+BODY_READ_BUDGET = 10.0
 DEFAULT_POLICY = BackoffPolicy(max_attempts=8, base=0.5, cap=5.0, deadline=30.0)
 DEFAULT_TOKEN_TTL = 21600
 # Reuse a token for this share of its TTL, then fetch a new one before it can expire mid-call.
@@ -286,7 +288,8 @@ class MetadataClient:
                         f"{method} {path}: {response.status_code}: the metadata server answered "
                         "with a redirect, which osslist never follows"
                     )
-                return _Reply(response.status_code, read_capped(response, cap, what=f"{method} {path}"))
+                body = read_capped(response, cap, what=f"{method} {path}", clock=self._clock)
+                return _Reply(response.status_code, body)
         except httpx.TimeoutException as exc:
             raise _NetworkFailure("timeout") from exc
         except httpx.TransportError as exc:
@@ -311,22 +314,35 @@ def _token_headers(token: str | None) -> dict[str, str]:
 
 
 def read_capped(
-    response: httpx.Response, cap: int, *, what: str, error: type[Exception] = MetadataError
+    response: httpx.Response,
+    cap: int,
+    *,
+    what: str,
+    error: type[Exception] = MetadataError,
+    budget: float = BODY_READ_BUDGET,
+    clock: Callable[[], float] = time.monotonic,
 ) -> bytes:
-    """Read at most ``cap`` bytes; stop (the connection is then dropped) once it is exceeded.
+    """Read at most ``cap`` bytes within ``budget`` seconds; stop (the connection is then
+    dropped) once either is exceeded.
 
-    A declared Content-Length over the cap is refused before a single body byte is read.
+    A declared Content-Length over the cap is refused before a single body byte is read. The
+    read timeout bounds each wait, not the whole body: a server dripping a byte a second would
+    otherwise hold the caller for hours. Chunks are taken as they arrive (no re-chunking, which
+    would wait for 4 KB before the clock is looked at).
     """
     too_big = error(f"{what}: response body larger than {cap} bytes; refusing to read it")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise too_big
+    deadline = clock() + budget
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes(chunk_size=4096):
+    for chunk in response.iter_bytes():
         size += len(chunk)
         if size > cap:
             raise too_big
+        if clock() > deadline:
+            raise error(f"{what}: response body still arriving after {budget:g} s; giving up")
         chunks.append(chunk)
     return b"".join(chunks)
 

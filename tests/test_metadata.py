@@ -442,3 +442,21 @@ def test_a_server_turning_hardened_later_gets_a_token_on_the_next_401(fake_time:
     assert client.fetch_credentials(ROLE).access_key_secret == SECRET
     assert client.hardened is True
     assert imds.requests[-1].headers[TOKEN_HEADER] == "token-1"
+
+
+def test_a_body_that_trickles_in_is_abandoned_after_the_read_budget(
+    imds: FakeImds, fake_time: FakeTime
+) -> None:
+    """The read timeout bounds each wait; a byte every 1.5 s would pass it for hours."""
+    produced: list[int] = []
+
+    def body() -> Iterator[bytes]:
+        for _ in range(CREDENTIALS_BODY_CAP // 2):
+            produced.append(1)
+            fake_time.now += 1.5
+            yield b" "
+
+    imds.override = lambda request: httpx.Response(200, content=body())
+    with pytest.raises(MetadataError, match="still arriving"):
+        make_client(imds, fake_time).fetch_credentials(ROLE)
+    assert len(produced) <= 10
