@@ -431,11 +431,27 @@ def _open_output(path: str | None) -> Any:
         raise UsageError(f"cannot write --output {path}: {exc.strerror}") from exc
 
 
+def _check_writable(option: str, path: str | None) -> None:
+    """Refuse, before any request, a file that is only written once the listing is done: a
+    typo in its directory must not cost a listing of the whole bucket."""
+    if path is None:
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"cannot write {option} {path}: no such directory {parent}")
+    target = path if os.path.exists(path) else parent
+    if not os.access(target, os.W_OK):
+        raise UsageError(f"cannot write {option} {path}: permission denied")
+
+
 def _write_summary_json(path: str | None, summary: Any) -> None:
     if path is None:
         return
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(summary.to_json() + "\n")
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(summary.to_json() + "\n")
+    except OSError as exc:
+        raise OsslistError(f"cannot write --summary-json {path}: {exc.strerror}") from exc
 
 
 def _finish(summary: Any, summary_json: str | None) -> None:
@@ -467,6 +483,7 @@ def ls_command(**params: Any) -> None:
       osslist ls --bucket my-bucket --modified-after 7d --min-size 1M --storage-class IA
     """
     plan = jobs.prepare(_list_job(params))
+    _check_writable("--summary-json", params["summary_json"])
     if params["dry_run"]:
         _print_plan(plan.to_dict())
         return
@@ -583,6 +600,8 @@ def du_command(**params: Any) -> None:
     from osslist import du
 
     plan = jobs.prepare(_list_job({**params, "fmt": "text"}))
+    _check_writable("--output", params["output"])
+    _check_writable("--summary-json", params["summary_json"])
     if params["dry_run"]:
         _print_plan({**plan.to_dict(), "command": "du", "du": _du_view(params)})
         return

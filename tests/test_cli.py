@@ -715,3 +715,27 @@ def test_sigterm_without_checkpoint_stops_after_a_whole_page_with_143(emulator, 
     assert out(result) == "".join(k + "\n" for k in RESUME_KEYS[:40])  # two whole pages, nothing torn
     assert len(result.stderr.splitlines()) == 1 and "SIGTERM" in result.stderr
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler was put back
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--summary-json", "{missing}/summary.json"],
+        ["du", "--summary-json", "{missing}/summary.json"],
+        ["du", "--output", "{missing}/usage.csv"],
+    ],
+    ids=["ls-summary-json", "du-summary-json", "du-output"],
+)
+def test_an_unwritable_result_file_exits_2_before_any_request(emulator, tmp_path, args):
+    """A file written at the end must not fail after a listing of the whole bucket."""
+    emulator.create_bucket(BUCKET)
+    emulator.put_object(BUCKET, "k", size=1)
+    argv = [a.format(missing=tmp_path / "no-such-dir") for a in args]
+    if argv[0] == "du":
+        argv = ["du", "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, *argv[1:]]
+    else:
+        argv = ["--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, *argv]
+    result = CliRunner().invoke(main, argv, env=clean_env(emulator))
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("Error: cannot write") and len(result.stderr.splitlines()) == 1
+    assert emulator.requests == []
