@@ -91,6 +91,17 @@ class Writer:
         """Write a page of records in one stream call (fewer syscalls than write() each)."""
         self._put(self._render(records))
 
+    def render(self, records: Iterable[Record]) -> bytes:
+        """A page of records as the exact bytes ``write_many`` would write, without writing.
+
+        Thread-safe (no writer state is touched), so parallel workers render their pages and
+        buffer compact bytes instead of records; the consumer then calls ``write_rendered``."""
+        return self._render(records)
+
+    def write_rendered(self, data: bytes) -> None:
+        """Write bytes from ``render`` (of this writer or one configured alike), counted."""
+        self._put(data)
+
     def flush(self) -> None:
         """Push everything to the OS, so ``bytes_written`` is the output's size."""
         self._flush()
@@ -204,6 +215,13 @@ class CsvWriter(Writer):
 
     def _render(self, records: Iterable[Record]) -> bytes:
         return self._rows(map(self._row, records))
+
+    def render(self, records: Iterable[Record]) -> bytes:
+        """As ``Writer.render``: the same rows and dialect, through a buffer of its own (the
+        writer's shared buffer is not thread-safe)."""
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerows(map(self._row, records))
+        return buffer.getvalue().encode("utf-8", _ERRORS)
 
     def _rows(self, rows: Iterable[list[object]]) -> bytes:
         self._csv.writerows(rows)

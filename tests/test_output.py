@@ -134,6 +134,35 @@ def test_write_many_equals_write_each(null: bool) -> None:
             assert writer.bytes_written == len(out.getvalue())
 
 
+@pytest.mark.parametrize("fmt", ["text", "long", "jsonl", "csv"])
+def test_render_then_write_rendered_equals_write_many(fmt: str) -> None:
+    """Parallel workers render pages; the bytes must be exactly what write_many writes."""
+    odd = [*RECORDS, rec("raw\udcff"), rec("lone\ud800")]
+    options = {"human": True} if fmt == "long" else {"bucket": "b"} if fmt == "csv" else {}
+    direct, rendered = io.BytesIO(), io.BytesIO()
+    writer = make_writer(fmt, direct, **options)  # type: ignore[arg-type]
+    writer.write_many(odd)
+    writer.close()
+    other = make_writer(fmt, rendered, **options)  # type: ignore[arg-type]
+    data = make_writer(fmt, io.BytesIO(), header=False, **options).render(odd)  # type: ignore[arg-type]
+    other.write_rendered(data)
+    other.write_rendered(b"")
+    other.close()
+    assert rendered.getvalue() == direct.getvalue()
+    assert other.bytes_written == len(direct.getvalue())
+
+
+def test_csv_render_is_safe_across_threads() -> None:
+    """CsvWriter's own buffer is shared state; render() must not use it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    writer = make_writer("csv", io.BytesIO(), bucket="b", header=False)
+    pages = [[rec(f"t{n}-{i}\n") for i in range(300)] for n in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(writer.render, pages))
+    assert got == [render("csv", page, bucket="b", header=False) for page in pages]
+
+
 def test_lone_surrogates_decision() -> None:
     odd = [rec("raw\udcff"), rec("lone\ud800")]
     assert render("text", odd) == b"raw\xff\nlone\\ud800\n"
