@@ -99,10 +99,15 @@ class Summary:
         """A few lines for people, meant for stderr."""
         rate = f", {self.objects / self.elapsed:,.0f} objects/s" if self.elapsed > 0 else ""
         lines = [
-            f"{self.objects:,} objects, {self.bytes:,} bytes ({human_size(self.bytes)})"
-            + (f", {self.prefixes:,} common prefixes" if self.prefixes else "")
-            + f"; {self.requests:,} requests in {self.elapsed:.1f} s{rate}"
+            f"{_counted(self.objects, 'object')}, {_counted(self.bytes, 'byte')} ({human_size(self.bytes)})"
+            + (f", {_counted(self.prefixes, 'common prefix', 'common prefixes')}" if self.prefixes else "")
+            + f"; {_counted(self.requests, 'request')} in {self.elapsed:.1f} s{rate}"
         ]
         for name, count, size in self.classes():
             lines.append(f"  {name:<15} {count:>14,} objects {size:>20,} bytes ({human_size(size)})")
         return "\n".join(lines)
+
+
+def _counted(count: int, singular: str, plural: str = "") -> str:
+    """``1 object``, ``2 objects``: the headline is read by people, and "1 requests" jars."""
+    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"

@@ -62,9 +62,15 @@ def test_to_json_is_one_line_of_plain_values() -> None:
 
 def test_to_text_shows_exact_and_human_bytes_per_class() -> None:
     lines = filled().to_text().splitlines()
-    assert lines[0] == "3 objects, 3,072 bytes (3.0K), 1 common prefixes; 3 requests in 2.0 s, 2 objects/s"
+    assert lines[0] == "3 objects, 3,072 bytes (3.0K), 1 common prefix; 3 requests in 2.0 s, 2 objects/s"
     assert lines[1].split() == ["Standard", "2", "objects", "1,024", "bytes", "(1.0K)"]
     assert lines[2].split()[:2] == ["IA", "1"]
+
+
+def test_to_text_says_one_object_and_one_request_in_the_singular() -> None:
+    summary = Summary(requests=1)
+    summary.add(ObjectRecord("k", 1, "2024-01-01T00:00:00.000Z", "E", "Standard", "Normal"))
+    assert summary.to_text().splitlines()[0] == "1 object, 1 byte (1); 1 request in 0.0 s"
 
 
 def test_empty_summary() -> None:
