@@ -190,6 +190,8 @@ def _build_filter(sel: Selection, *, now: float) -> tuple[Callable[[Any], bool],
     lo, hi = parsed["min_size"], parsed["max_size"]
     if lo is not None and hi is not None and lo > hi:
         raise UsageError("--min-size is larger than --max-size: nothing could match")
+    if all(value is None or value == [] for value in parsed.values()):
+        return keep_all, parsed
     return filters.build_filter(**parsed), parsed
 
 
@@ -220,6 +222,31 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
 
 
 # --- running ---------------------------------------------------------------------------------
+
+
+def keep_all(record: Any) -> bool:
+    """The predicate of a run without filters; ``select`` recognises it and skips the calls."""
+    return True
+
+
+def select(records: Iterable[Any], predicate: Callable[[Any], bool]) -> list[Any]:
+    """The records ``predicate`` keeps; without filters (the common case) no call per record,
+    which is a tenth of the client's CPU per key."""
+    if predicate is keep_all:
+        return list(records)
+    return [record for record in records if predicate(record)]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """A page as a parallel worker leaves it for the consumer: the output bytes of the records
+    that passed the filter, how many there were, and their totals. A buffered page of text
+    output takes ~45 bytes a key this way, against ~450 as records, so more pages can be
+    listed ahead within the same memory."""
+
+    data: bytes
+    count: int
+    totals: Summary
 
 
 class Sink:
@@ -253,16 +280,43 @@ class Sink:
 
     def feed(self, records: Iterable[Any]) -> None:
         """Write the records that pass the filter, up to the limit, as one write per page."""
-        kept = [record for record in records if self._predicate(record)]
+        kept = select(records, self._predicate)
         if self._remaining is not None:
             kept = kept[: max(self._remaining, 0)]
             self._remaining -= len(kept)
         if not kept:
             return
         self._writer.write_many(kept)
-        for record in kept:
-            self._summary.add(record)
+        self._summary.add_many(kept)
         self._page_written += len(kept)
+
+    def feed_page(self, page: Any) -> None:
+        """One page from the parallel lister: a RenderedPage (see ``packer``) or a Page."""
+        if type(page) is not RenderedPage:
+            self.feed(page.records)
+        elif page.count:
+            self._writer.write_rendered(page.data)
+            self._summary.merge(page.totals)
+            self._page_written += page.count
+
+    def packer(self) -> Callable[[list[Any]], RenderedPage] | None:
+        """What workers run on each page, off the consumer's thread: filter, render, count.
+
+        None (pages stay records) when a page may have to be cut (--limit: cutting bytes
+        would need per-record offsets; records are simply correct) or when the writer cannot
+        render (du's totals)."""
+        render = getattr(self._writer, "render", None)
+        if render is None or self._remaining is not None:
+            return None
+        predicate = self._predicate
+
+        def pack(records: list[Any]) -> RenderedPage:
+            kept = select(records, predicate)
+            totals = Summary()
+            totals.add_many(kept)
+            return RenderedPage(render(kept), len(kept), totals)
+
+        return pack
 
     def commit(self, position: Any) -> None:
         """A page is fully written; ``position`` says where listing would resume."""
@@ -305,10 +359,10 @@ def _list_plan(plan: Plan, sink: Sink) -> None:
     if workers == 1 and len(ranges) == 1:
         list_range(plan.client, range_spec(plan.spec, ranges[0]), sink)
         return
-    lister = _parallel_lister(plan, ranges)
+    lister = _parallel_lister(plan, ranges, pack=sink.packer())
     try:
         for event in lister:
-            sink.feed(event.page.records)
+            sink.feed_page(event.page)
             sink.commit(event.position)
             if sink.full:
                 return
@@ -331,8 +385,11 @@ def _planned(plan: Plan, ranges: list[KeyRange], positions: list[Any] | None) ->
     return ranges_from_cuts(cuts, start_after=whole.start_after, end_before=whole.end_before)
 
 
-def _parallel_lister(plan: Plan, ranges: list[KeyRange], positions: list[Any] | None = None) -> ParallelLister:
-    """Pages of ``ranges`` (resumed from ``positions``) in key order, --parallel workers."""
+def _parallel_lister(
+    plan: Plan, ranges: list[KeyRange], positions: list[Any] | None = None, *, pack: Any = None
+) -> ParallelLister:
+    """Pages of ``ranges`` (resumed from ``positions``) in key order, --parallel workers;
+    ``pack`` (``Sink.packer``) turns each page into bytes in the worker that listed it."""
     workers = plan.job.scale.parallel
     planned = _planned(plan, ranges, positions)
     if planned is not ranges:
@@ -345,6 +402,7 @@ def _parallel_lister(plan: Plan, ranges: list[KeyRange], positions: list[Any] | 
         split=workers > 1,
         prefix=plan.spec.prefix,
         delimiter=plan.spec.delimiter,
+        pack=pack,
     )
 
 
@@ -413,10 +471,10 @@ def _resume_into(
     if not todo or sink.full:
         save([])
         return
-    lister = _parallel_lister(plan, [r for r, _ in todo], [p for _, p in todo])
+    lister = _parallel_lister(plan, [r for r, _ in todo], [p for _, p in todo], pack=sink.packer())
     try:
         for event in lister:
-            sink.feed(event.page.records)
+            sink.feed_page(event.page)
             sink.commit(event.position)
             save([] if sink.full else lister.remaining())
             if sink.full:

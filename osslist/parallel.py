@@ -38,6 +38,10 @@ ListRange = Callable[[KeyRange, Any], Iterator[tuple[Any, Any]]]
 """``list_range(key_range, position_or_None) -> iter of (page, position after it)``, e.g.
 ``lambda r, p: listing.iter_pages(client, ranges.range_spec(spec, r), position=p)``."""
 
+Pack = Callable[[list[Any]], Any]
+"""``pack(records of one page, already cut to its slot) -> what the consumer gets as
+PageEvent.page``: e.g. the page's output bytes and counts, far smaller than the records."""
+
 
 @dataclass(frozen=True, slots=True)
 class PageEvent:
@@ -45,7 +49,8 @@ class PageEvent:
 
     ``origin`` is the index of the input range the page's slot began in (a listing runs on
     into adjacent fresh ranges, so a page may also hold keys of the ones after it); ``key_range`` the slot it
-    was listed in; ``position`` where that slot would continue (``position.done``: finished)."""
+    was listed in; ``position`` where that slot would continue (``position.done``: finished).
+    ``page`` is the listed page, or what ``pack`` made of its records when one was given."""
 
     origin: int
     key_range: KeyRange
@@ -105,6 +110,7 @@ class ParallelLister:
         prefix: str = "",
         delimiter: str = "",
         piece_pages: float = 3.0,
+        pack: Pack | None = None,
     ) -> None:
         if workers < 1 or max_pages_ahead < 1:
             raise ValueError("workers and max_pages_ahead must be at least 1")
@@ -113,6 +119,7 @@ class ParallelLister:
             _Slot(i, r.start_after, r.end_before, initial=p) for i, (r, p) in enumerate(zip(ranges, starts))
         ]
         self._list_range = list_range
+        self._pack = pack
         self._workers = workers
         self._pages_ahead = max_pages_ahead
         self._budget = max(max_ranges_ahead or workers, 1) * max_pages_ahead
@@ -337,7 +344,8 @@ class ParallelLister:
         try:
             for page, position in pages:
                 keys = [record_name(r) for r in page.records]
-                outcome = self._accept(slot, page, keys, position)
+                packed = self._pack(page.records) if self._pack is not None else None
+                outcome = self._accept(slot, page, keys, position, packed)
                 if outcome != "more":
                     break
             else:
@@ -381,8 +389,11 @@ class ParallelLister:
             if not self._absorb(slot):
                 return True
 
-    def _accept(self, slot: _Slot, page: Any, keys: list[str], position: Any) -> str:
-        """Buffer one page (trimmed to the slot's end): "more", "done", "park" or "closed"."""
+    def _accept(self, slot: _Slot, page: Any, keys: list[str], position: Any, packed: Any = None) -> str:
+        """Buffer one page (trimmed to the slot's end): "more", "done", "park" or "closed".
+
+        With ``pack``, the worker packed the whole page before taking the lock (the common
+        case: nothing to cut); a page cut here is packed again, only its kept part."""
         with self._cond:
             while not self._closed and self._must_wait(slot):
                 self._cond.wait()
@@ -394,9 +405,10 @@ class ParallelLister:
                 kept = bisect.bisect_left(keys, end)
                 page = replace(page, records=page.records[:kept])
                 keys = keys[:kept]
+                packed = self._pack(page.records) if self._pack is not None else None
             if done:
                 position = replace(position, done=True)
-            slot.pages.append((page, position))
+            slot.pages.append((page if self._pack is None else packed, position))
             self._buffered += 1
             self._keys_seen += len(keys)
             slot.position = position

@@ -81,8 +81,8 @@ class _Summary:
     def __init__(self) -> None:
         self.added: list[str] = []
 
-    def add(self, record) -> None:
-        self.added.append(record)
+    def add_many(self, records) -> None:
+        self.added.extend(records)
 
 
 def _sink(limit=None, predicate=lambda r: True):
@@ -109,6 +109,47 @@ def test_sink_stops_at_the_limit_mid_page_and_reports_per_page():
     assert sink.full
     assert writer.written == ["a", "b", "c"]
     assert pages == [2, 1]
+
+
+class _Page:
+    def __init__(self, records) -> None:
+        self.records = records
+
+
+def test_packed_pages_write_and_count_what_feed_would():
+    """Parallel workers pack pages (filter, render, totals); the consumer's bytes and totals
+    must equal the records path's."""
+    from osslist.output import make_writer
+    from osslist.pages import ObjectRecord, PrefixRecord
+    from osslist.summary import Summary
+
+    page = [ObjectRecord(f"k{i}", i, "2024-06-22T13:13:58.000Z", "e", "IA" if i % 2 else "Standard", "Normal")
+            for i in range(10)] + [PrefixRecord("d/")]
+    runs = []
+    for packed in (False, True):
+        stream, summary, pages = io.BytesIO(), Summary(), []
+        sink = jobs.Sink(writer=make_writer("jsonl", stream), summary=summary,
+                         predicate=lambda r: not r.key.endswith("3") if hasattr(r, "key") else True,
+                         on_page=pages.append)
+        pack = sink.packer()
+        assert pack is not None
+        sink.feed_page(pack(page) if packed else _Page(page))
+        sink.commit(None)
+        runs.append((stream.getvalue(), summary.to_dict(), pages))
+    assert runs[0] == runs[1]
+    assert runs[0][2] == [10] and runs[0][1]["prefixes"] == 1
+
+
+def test_pages_stay_records_when_a_page_may_be_cut_or_the_writer_cannot_render():
+    assert _sink(limit=3)[0].packer() is None  # --limit: cutting records is simply correct
+    assert _sink()[0].packer() is None  # _Writer has no render (like du's totals)
+
+
+def test_no_filter_means_no_call_per_record(emulator):
+    plan = _emulator_job(emulator)
+    assert plan.predicate is jobs.keep_all
+    assert jobs.select(iter(["a", "b"]), jobs.keep_all) == ["a", "b"]
+    assert _emulator_job(emulator, min_size="0").predicate is not jobs.keep_all
 
 
 # --- a run against the emulator ------------------------------------------------------------------

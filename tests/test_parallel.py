@@ -325,3 +325,26 @@ def test_emulator_keys_added_and_deleted_while_listing(emulator: Emulator) -> No
     assert got == sorted(got) and len(got) == len(set(got))
     stable_set = set(stable)
     assert [k for k in got if k in stable_set] == stable
+
+
+@pytest.mark.parametrize("keys", [flat_keys(1500), tree_keys()], ids=["flat", "tree"])
+def test_packed_pages_hold_exactly_each_pages_records_even_when_cut(keys: list[str]) -> None:
+    """With ``pack``, workers hand over what pack made of each page; a page cut at its slot's
+    end must be packed again from its kept part only (else keys would repeat)."""
+    bucket = FakeBucket(keys, max_keys=37)
+    packed_calls: list[int] = []
+
+    def pack(records: list[Any]) -> tuple[str, ...]:
+        packed_calls.append(len(records))
+        return tuple(record_name(r) for r in records)
+
+    def unbounded(key_range: KeyRange, position: Position | None) -> Iterator[tuple[Page, Position]]:
+        return bucket.list_range(KeyRange(key_range.start_after), position)  # pages run past the end
+
+    ranges = ranges_from_cuts([keys[len(keys) // 3], keys[2 * len(keys) // 3]])
+    resumed = [Position(r.start_after) for r in ranges]  # resumed slots are never absorbed: each is cut
+    lister = ParallelLister(unbounded, ranges, positions=resumed, workers=4, split=False, pack=pack)
+    events = list(lister)
+    assert all(type(e.page) is tuple for e in events)
+    assert [k for e in events for k in e.page] == keys
+    assert len(events) < len(packed_calls) <= len(events) + 2  # pages crossing a range's end, again
