@@ -40,6 +40,13 @@ OUTPUT_FORMATS = FORMATS
 CREDENTIAL_SOURCES = ("auto", "env", "rrsa", "metadata")
 SIGNATURE_VERSIONS = ("1", "4")
 
+RECORD_PAGES_AHEAD = 8
+"""Pages a parallel slot may buffer as records (~0.45 MB a page of 1000)."""
+PACKED_PAGES_AHEAD = 16
+"""... and as rendered bytes (~45 KB as text, ~200 KB as jsonl): twice the run-ahead for a
+fraction of the memory. Measured at 50 ms, 1M objects, --parallel 8: 8 -> 16 pages took the
+run from ~11.7 s to ~10.2 s, peak RSS unchanged (~77 MB); 24 gave nothing more."""
+
 OnPage = Callable[[int], None]
 """Progress callback: called once per page with the number of records that page wrote."""
 
@@ -403,6 +410,7 @@ def _parallel_lister(
         prefix=plan.spec.prefix,
         delimiter=plan.spec.delimiter,
         pack=pack,
+        max_pages_ahead=PACKED_PAGES_AHEAD if pack is not None else RECORD_PAGES_AHEAD,
     )
 
 
