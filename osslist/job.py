@@ -502,7 +502,7 @@ def open_provider(
     environ: Mapping[str, str] | None = None,
 ) -> Any:
     """The credential provider (auto, env, rrsa or metadata); it fetches lazily, on first use."""
-    from osslist.credentials import resolve_provider
+    from osslist.sources import resolve_provider
 
     return resolve_provider(source, role_name=role_name, metadata_endpoint=metadata_endpoint, environ=environ)
 

@@ -1,9 +1,9 @@
 """The layout is the architecture: imports flow one way, and the edges stay at the edge.
 
 cli -> job -> (parallel, checkpoint) -> ranges -> listing -> pages, job -> (output, summary, du, filters)
-job -> client -> credentials -> metadata -> (errors, backoff). The emulator imports nothing of the
-client side, the client side never imports the emulator (only cli and demo bring both together), only
-cli imports click or tqdm or calls sys.exit.
+job -> (client, sources) -> (rrsa, credentials) -> metadata -> (errors, backoff). The emulator
+imports nothing of the client side, the client side never imports the emulator (only cli and demo
+bring both together), and only cli imports click or tqdm or calls sys.exit.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ LAYERS = {
     "backoff": 0,
     "metadata": 1,
     "credentials": 2,
+    "rrsa": 3,
+    "sources": 4,
     "client": 3,
     "pages": 3,
     "filters": 4,

@@ -125,7 +125,7 @@ RUNNER = r'''
 import sys
 from osslist.checkpoint import Checkpointer, StopFlag, fingerprint, load, open_output_for_resume, restore_summary
 from osslist.client import make_bucket_client
-from osslist.credentials import resolve_provider
+from osslist.sources import resolve_provider
 from osslist.errors import Interrupted
 from osslist.listing import ListingSpec, iter_pages
 from osslist.pages import record_name

@@ -26,7 +26,8 @@ from osslist.client import (
     region_of,
     validate_bucket_name,
 )
-from osslist.credentials import Credentials, RefreshingCredentials, StaticProvider, resolve_provider
+from osslist.credentials import Credentials, RefreshingCredentials, StaticProvider
+from osslist.sources import resolve_provider
 from osslist.emulator import Emulator
 from osslist.errors import CredentialsError, MetadataError, OssRefused, OssUnavailable, UsageError
 from osslist.metadata import CREDENTIALS_BODY_CAP, MetadataClient

@@ -16,18 +16,9 @@ from typing import Callable
 import httpx
 import pytest
 
-from osslist.credentials import (
-    Credentials,
-    RefreshingCredentials,
-    RrsaFetcher,
-    StaticProvider,
-    env_provider,
-    mask_key_id,
-    metadata_provider,
-    resolve_provider,
-    rrsa_configured,
-    sts_endpoint,
-)
+from osslist.credentials import Credentials, RefreshingCredentials, StaticProvider, mask_key_id
+from osslist.rrsa import RrsaFetcher, rrsa_configured, sts_endpoint
+from osslist.sources import env_provider, metadata_provider, resolve_provider
 from osslist.errors import CredentialsError, StsError
 from osslist.metadata import MetadataClient
 

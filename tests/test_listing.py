@@ -12,7 +12,7 @@ import pytest
 
 from osslist.backoff import BackoffPolicy
 from osslist.client import BucketClient, make_bucket_client
-from osslist.credentials import resolve_provider
+from osslist.sources import resolve_provider
 from osslist.emulator import Emulator
 from osslist.errors import ListingError, UsageError
 from osslist.listing import ListingSpec, Position, iter_pages, iter_records

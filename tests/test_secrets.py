@@ -23,7 +23,8 @@ import pytest
 
 from osslist.backoff import BackoffPolicy
 from osslist.client import describe_identity, make_bucket_client
-from osslist.credentials import Credentials, StaticProvider, resolve_provider
+from osslist.credentials import Credentials, StaticProvider
+from osslist.sources import resolve_provider
 from osslist.emulator import Emulator
 from osslist.errors import OsslistError
 from osslist.metadata import MetadataClient
