@@ -19,6 +19,19 @@ from pathlib import Path
 from typing import IO, Sequence
 
 BENCH_DIR = Path(__file__).resolve().parent
+REPO_VENV = BENCH_DIR.parent / ".venv"
+
+
+def ensure_osslist() -> None:
+    """Run under a Python that has osslist: ``python bench/listing.py`` from a plain interpreter
+    re-executes itself with the repository's .venv (what ``make`` sets up), else says what to do."""
+    try:
+        import osslist  # noqa: F401
+    except ImportError:
+        venv_python = REPO_VENV / "bin" / "python"
+        if venv_python.exists() and Path(sys.prefix).resolve() != REPO_VENV.resolve():
+            os.execv(str(venv_python), [str(venv_python), *sys.argv])
+        sys.exit("osslist is not installed here: run `make bench` (it sets up .venv) or `pip install -e .`")
 REGION = "cn-hangzhou"
 # Variables that could send the children's traffic elsewhere or give them other credentials.
 _SCRUBBED_PREFIXES = ("ALIBABA_CLOUD_", "OSS_", "OSSLIST_")

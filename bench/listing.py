@@ -25,6 +25,8 @@ from pathlib import Path
 
 import _harness as h
 
+h.ensure_osslist()
+
 BIG, SLOW, SMALL = "bench-big", "bench-naive-slow", "bench-small"
 NAIVE = "naive seed port"
 HEADERS = ("latency", "contender", "objects listed", "wall s", "objects/s", "CPU s / 1M keys", "peak RSS MB", "emulator CPU s")

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import _harness as h
 
+h.ensure_osslist()
+
 TARGET_MB = 20.0
 HEADERS = ("bucket", "objects listed", "wall s", "CPU s", "peak RSS MB")
 
