@@ -32,7 +32,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Callable, Mapping, Sequence
 
-from osslist.errors import CheckpointMismatch, Interrupted, UsageError
+from osslist.errors import CheckpointMismatch, Interrupted, OsslistError, UsageError
 from osslist.ranges import KeyRange
 
 VERSION = 1
@@ -94,15 +94,21 @@ class CheckpointState:
 
 
 def save(path: str | os.PathLike[str], state: CheckpointState) -> None:
-    """Replace the checkpoint atomically: temp file in the same directory, fsync, rename."""
+    """Replace the checkpoint atomically: temp file in the same directory, fsync, rename.
+
+    A file system that refuses (full, read-only, directory gone) is our one-line error, exit 1:
+    the previous checkpoint and the output up to its offset stay valid for a rerun."""
     target = Path(path)
     temp = target.with_name(f".{target.name}.tmp")
     data = json.dumps(state.to_json(), ensure_ascii=True, separators=(",", ":")).encode()
-    with open(temp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, target)
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except OSError as exc:
+        raise OsslistError(f"cannot save checkpoint {target}: {exc.strerror}") from exc
     _fsync_dir(target.parent)
 
 

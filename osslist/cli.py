@@ -431,15 +431,16 @@ def _open_output(path: str | None) -> Any:
         raise UsageError(f"cannot write --output {path}: {exc.strerror}") from exc
 
 
-def _check_writable(option: str, path: str | None) -> None:
+def _check_writable(option: str, path: str | None, *, replaced: bool = False) -> None:
     """Refuse, before any request, a file that is only written once the listing is done: a
-    typo in its directory must not cost a listing of the whole bucket."""
+    typo in its directory must not cost a listing of the whole bucket. A ``replaced`` file
+    (the checkpoint: temp file then rename) needs its directory writable, not the file."""
     if path is None:
         return
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         raise UsageError(f"cannot write {option} {path}: no such directory {parent}")
-    target = path if os.path.exists(path) else parent
+    target = path if os.path.exists(path) and not replaced else parent
     if not os.access(target, os.W_OK):
         raise UsageError(f"cannot write {option} {path}: permission denied")
 
@@ -484,6 +485,7 @@ def ls_command(**params: Any) -> None:
     """
     plan = jobs.prepare(_list_job(params))
     _check_writable("--summary-json", params["summary_json"])
+    _check_writable("--checkpoint", params["checkpoint"], replaced=True)
     if params["dry_run"]:
         _print_plan(plan.to_dict())
         return

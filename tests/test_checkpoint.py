@@ -24,7 +24,7 @@ from osslist.checkpoint import (
     save,
 )
 from osslist.emulator import Emulator
-from osslist.errors import CheckpointMismatch, Interrupted, UsageError
+from osslist.errors import CheckpointMismatch, Interrupted, OsslistError, UsageError
 from osslist.listing import Position
 from osslist.ranges import KeyRange
 from osslist.summary import Summary
@@ -48,6 +48,14 @@ def test_save_then_load_round_trips_and_leaves_no_temp_file(tmp_path: Path) -> N
     save(path, state())
     assert load(path, expected_fingerprint=fingerprint(ARGS)) == state()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.json"]
+
+
+def test_a_save_that_cannot_write_is_one_of_our_errors_naming_the_file(tmp_path: Path) -> None:
+    """A full disk or a vanished directory mid-run must be one clear line, not 'unexpected OSError'."""
+    path = tmp_path / "gone" / "ck.json"
+    with pytest.raises(OsslistError, match="cannot save checkpoint .*ck.json") as caught:
+        save(path, state())
+    assert not isinstance(caught.value, UsageError)  # a run-time failure (exit 1), not bad input
 
 
 def test_missing_checkpoint_means_a_fresh_start(tmp_path: Path) -> None:

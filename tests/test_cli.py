@@ -723,14 +723,15 @@ def test_sigterm_without_checkpoint_stops_after_a_whole_page_with_143(emulator, 
         ["--summary-json", "{missing}/summary.json"],
         ["du", "--summary-json", "{missing}/summary.json"],
         ["du", "--output", "{missing}/usage.csv"],
+        ["--output", "{tmp}/keys.txt", "--checkpoint", "{missing}/state.json"],
     ],
-    ids=["ls-summary-json", "du-summary-json", "du-output"],
+    ids=["ls-summary-json", "du-summary-json", "du-output", "ls-checkpoint"],
 )
 def test_an_unwritable_result_file_exits_2_before_any_request(emulator, tmp_path, args):
     """A file written at the end must not fail after a listing of the whole bucket."""
     emulator.create_bucket(BUCKET)
     emulator.put_object(BUCKET, "k", size=1)
-    argv = [a.format(missing=tmp_path / "no-such-dir") for a in args]
+    argv = [a.format(missing=tmp_path / "no-such-dir", tmp=tmp_path) for a in args]
     if argv[0] == "du":
         argv = ["du", "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, *argv[1:]]
     else:
