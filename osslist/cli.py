@@ -220,15 +220,17 @@ connection_options = _stack(
     credential_options,
 )
 
+list_api_option = _opt(
+    "--list-api",
+    env="LIST_API",
+    type=click.Choice(jobs.LIST_APIS),
+    default="v1",
+    show_default=True,
+    help="ListObjects with marker (v1) or ListObjectsV2 with continuation token (v2).",
+)
+
 paging_options = _stack(
-    _opt(
-        "--list-api",
-        env="LIST_API",
-        type=click.Choice(jobs.LIST_APIS),
-        default="v1",
-        show_default=True,
-        help="ListObjects with marker (v1) or ListObjectsV2 with continuation token (v2).",
-    ),
+    list_api_option,
     _opt(
         "--max-keys",
         env="MAX_KEYS",
@@ -320,6 +322,12 @@ scale_options = _stack(
     _opt("--shard-index", env="SHARD_INDEX", type=click.IntRange(min=0), help="This worker's shard (0-based)."),
     _opt("--shard-count", env="SHARD_COUNT", type=click.IntRange(min=1), help="Number of shards in all."),
     _opt(
+        "--shard-plan",
+        env="SHARD_PLAN",
+        type=click.Path(dir_okay=False),
+        help="Shard boundaries from `osslist plan` (even shards); with --shard-index, the count comes from it.",
+    ),
+    _opt(
         "--checkpoint",
         env="CHECKPOINT",
         type=click.Path(dir_okay=False),
@@ -381,6 +389,7 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             parallel=params.get("parallel", 1),
             shard_index=params.get("shard_index"),
             shard_count=params.get("shard_count"),
+            shard_plan=params.get("shard_plan"),
             checkpoint=params.get("checkpoint"),
         ),
     )
@@ -509,6 +518,62 @@ def _run_listing(plan: jobs.Plan, progress: _Progress) -> Any:
         finally:
             _release(stream)
 
+
+
+@main.command("plan", epilog=EXIT_CODES_EPILOG)
+@connection_options
+@list_api_option
+@key_range_options
+@_opt(
+    "--shard-count", env="SHARD_COUNT", type=click.IntRange(min=1), required=True, help="Number of shards to plan."
+)
+@_opt(
+    "--output",
+    env="PLAN_OUTPUT",
+    type=click.Path(dir_okay=False),
+    help="Write the plan (JSON) to this file, not stdout.",
+)
+@verbose_option
+@edge
+def plan_command(**params: Any) -> None:
+    """Sample the bucket once and write even shard boundaries for `ls --shard-plan`.
+
+    A few dozen requests: the folder tree (cut at leaf folders) or sampled pages (flat keys).
+    Every pod of an Indexed Job then reads the same file (mount it from a ConfigMap), so the
+    shards stay exact whatever changes in the bucket; the estimated keys per shard go to stderr.
+
+    \b
+    Examples:
+      osslist plan --bucket my-bucket --shard-count 4 --output plan.json
+      osslist ls --bucket my-bucket --shard-plan plan.json --shard-index 0
+    """
+    job = jobs.ListJob(
+        connection=_connection(params),
+        selection=jobs.Selection(
+            list_api=params["list_api"],
+            prefix=params["prefix"],
+            start_after=params["start_after"],
+            end_before=params["end_before"],
+        ),
+    )
+    plan = jobs.prepare(job)
+    _check_writable("--output", params["output"])
+    shards, estimates = jobs.make_shard_plan(plan, count=params["shard_count"])
+    stream = _open_output(params["output"])
+    try:
+        stream.write(json.dumps(shards.to_json(), indent=2, ensure_ascii=False) + "\n")
+    finally:
+        _release(stream)
+    click.echo(_plan_summary(shards, estimates, plan.client.requests_made), err=True)
+
+
+def _plan_summary(shards: Any, estimates: list[float], requests: int) -> str:
+    """One line a person checks before creating the ConfigMap: estimated keys per shard."""
+    per_shard = " / ".join(f"{round(e):,}" for e in estimates)
+    return (
+        f"plan: {shards.shard_count} shards, {len(shards.cuts)} cuts, about {round(sum(estimates)):,} keys "
+        f"(per shard: {per_shard}; estimated from {requests} requests)"
+    )
 
 
 @main.command("whoami", epilog=EXIT_CODES_EPILOG)

@@ -18,6 +18,7 @@ takes a quarter of a second to import, which ``--help`` should not pay.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -29,7 +30,16 @@ from osslist.errors import UsageError
 from osslist.listing import ListingSpec, iter_pages
 from osslist.output import FORMATS, make_writer
 from osslist.parallel import ParallelLister
-from osslist.ranges import KeyRange, folder_lister, plan_folder_cuts, range_spec, ranges_from_cuts, shard_ranges
+from osslist.ranges import (
+    KeyRange,
+    ShardPlan,
+    balanced_cuts,
+    folder_lister,
+    plan_folder_cuts,
+    range_spec,
+    ranges_from_cuts,
+    shard_ranges,
+)
 from osslist.summary import Summary
 
 log = logging.getLogger(__name__)
@@ -102,6 +112,8 @@ class Scale:
     parallel: int = 1
     shard_index: int | None = None
     shard_count: int | None = None
+    shard_plan: str | None = None
+    """--shard-plan FILE: the shard boundaries written by `osslist plan` (else the fixed rule)."""
     checkpoint: str | None = None
 
 
@@ -124,6 +136,7 @@ class Plan:
     spec: ListingSpec
     predicate: Callable[[Any], bool]
     filters: dict[str, Any]
+    shard_plan: ShardPlan | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved plan printed by --dry-run: every value the run would use, no secret."""
@@ -137,8 +150,15 @@ class Plan:
             "limit": self.job.selection.limit,
             "filters": self.filters,
             "output": asdict(self.job.output),
-            "scale": asdict(self.job.scale),
+            "scale": {**asdict(self.job.scale), **self._shard_view()},
         }
+
+    def _shard_view(self) -> dict[str, Any]:
+        """The shard's count (the plan's when there is one) and the ranges it lists."""
+        if self.job.scale.shard_index is None:
+            return {}
+        count = self.shard_plan.shard_count if self.shard_plan else self.job.scale.shard_count
+        return {"shard_count": count, "shard_ranges": [r.to_json() for r in key_ranges(self)]}
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -161,6 +181,10 @@ def _check_scale(scale: Scale, output_path: str | None) -> None:
         raise UsageError("--checkpoint needs --output FILE: a resumed run continues that file")
     if scale.parallel < 1:
         raise UsageError(f"invalid --parallel {scale.parallel}: must be at least 1")
+    if scale.shard_plan is not None:
+        if scale.shard_index is None:
+            raise UsageError("--shard-plan needs --shard-index (the shard count comes from the plan)")
+        return
     if (scale.shard_index is None) != (scale.shard_count is None):
         raise UsageError("--shard-index and --shard-count go together")
     if scale.shard_count is not None and scale.shard_index is not None:
@@ -222,10 +246,60 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     _check_selection(job.selection)
     _check_output(job.output)
     _check_scale(job.scale, job.output.path)
+    shards = None if job.scale.shard_plan is None else _shard_plan_for(job)
     predicate, parsed = _build_filter(job.selection, now=time.time() if now is None else now)
     spec = _listing_spec(job.selection)
     client = open_client(job.connection, environ=environ)
-    return Plan(job=job, client=client, spec=spec, predicate=predicate, filters=parsed)
+    return Plan(job=job, client=client, spec=spec, predicate=predicate, filters=parsed, shard_plan=shards)
+
+
+# --- shard plans -----------------------------------------------------------------------------
+
+
+def load_shard_plan(path: str) -> ShardPlan:
+    """Read a plan file written by `osslist plan`; a missing or corrupt one is bad input."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read(1 << 20))
+        return ShardPlan.from_json(data)
+    except OSError as exc:
+        raise UsageError(f"cannot read --shard-plan {path}: {exc.strerror}") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--shard-plan {path} is not a valid plan ({_first_line(exc)}); rerun osslist plan") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _shard_plan_for(job: ListJob) -> ShardPlan:
+    """The plan of --shard-plan, checked against this command line: a plan made for another
+    bucket, prefix or range would shard the wrong key space, so it is refused (exit 2)."""
+    path, scale, sel = job.scale.shard_plan, job.scale, job.selection
+    assert path is not None and scale.shard_index is not None, "_check_scale checks --shard-index"
+    shards = load_shard_plan(path)
+    made_for = {"bucket": shards.bucket, "prefix": shards.prefix, "start-after": shards.start_after,
+                "end-before": shards.end_before}
+    given = {"bucket": job.connection.bucket, "prefix": sel.prefix, "start-after": sel.start_after,
+             "end-before": sel.end_before}
+    for name, value in made_for.items():
+        if given[name] != value:
+            raise UsageError(f"--shard-plan {path} was made for --{name} {value!r}, not {given[name]!r}")
+    if scale.shard_count is not None and scale.shard_count != shards.shard_count:
+        raise UsageError(f"--shard-count {scale.shard_count} differs from the plan's {shards.shard_count} shards")
+    if not scale.shard_index < shards.shard_count:
+        raise UsageError(f"--shard-index must be in 0..{shards.shard_count - 1} (the plan has {shards.shard_count})")
+    return shards
+
+
+def make_shard_plan(plan: Plan, *, count: int, workers: int = 8) -> tuple[ShardPlan, list[float]]:
+    """Sample the bucket once (a few dozen requests) and return the plan every pod will share,
+    with the estimated keys of each shard."""
+    spec = plan.spec
+    cuts, estimates = balanced_cuts(plan.client, spec, count=count, workers=workers)
+    shards = ShardPlan(bucket=plan.job.connection.bucket, prefix=spec.prefix, start_after=spec.start_after,
+                       end_before=spec.end_before, shard_count=count, cuts=tuple(cuts))
+    return shards, estimates
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -346,6 +420,8 @@ def list_range(client: Any, spec: Any, sink: Sink, *, position: Any = None) -> N
 def key_ranges(plan: Plan) -> list[KeyRange]:
     """The key ranges this run lists, in key order: this shard's cells, or the whole range."""
     spec, scale = plan.spec, plan.job.scale
+    if plan.shard_plan is not None and scale.shard_index is not None:
+        return plan.shard_plan.ranges(scale.shard_index, delimiter=spec.delimiter)
     if scale.shard_count is None or scale.shard_index is None:
         return [KeyRange(spec.start_after, spec.end_before)]
     return shard_ranges(
@@ -419,15 +495,16 @@ def checkpoint_fingerprint(plan: Plan) -> str:
 
     Page size and parallelism only change speed, so a resumed run may change them."""
     job = plan.job
-    return checkpoint.fingerprint(
-        {
-            "bucket": job.connection.bucket,
-            "endpoint": plan.client.endpoint,
-            "selection": asdict(replace(job.selection, max_keys=0)),
-            "output": asdict(replace(job.output, path=None)),
-            "shard": [job.scale.shard_index, job.scale.shard_count],
-        }
-    )
+    arguments = {
+        "bucket": job.connection.bucket,
+        "endpoint": plan.client.endpoint,
+        "selection": asdict(replace(job.selection, max_keys=0)),
+        "output": asdict(replace(job.output, path=None)),
+        "shard": [job.scale.shard_index, job.scale.shard_count],
+    }
+    if plan.shard_plan is not None:  # its cuts define the shard (the file's path does not)
+        arguments["shard_plan"] = plan.shard_plan.to_json()
+    return checkpoint.fingerprint(arguments)
 
 
 def run_resumable(plan: Plan, *, on_page: OnPage | None = None, stop: Any = None) -> Summary:
