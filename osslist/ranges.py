@@ -520,17 +520,18 @@ def balanced_cuts(
     probe: Probe | None = None, folders: Folders | None = None,
 ) -> tuple[list[str], list[float]]:
     """``count - 1`` cuts splitting the spec's keys into ``count`` about equal shards, and the
-    estimated keys of each shard. A tree (at least two leaf folders per shard) is cut at leaf
-    folders weighed by their first pages; flat keys at quantiles of sampled pages. A few
-    dozen requests, ``workers`` at a time; the estimates are estimates, the cuts exact."""
+    estimated keys of each shard. A tree (at least one leaf folder per shard) is cut at leaf
+    folders weighed by their first pages, so a shard is at best as even as whole folders
+    allow; flat keys at quantiles of sampled pages. A few dozen requests, ``workers`` at a
+    time; the estimates are estimates, the cuts exact whatever they say."""
     probe = probe or _listing_probe(client, spec)
     whole = KeyRange(spec.start_after, spec.end_before)
     if count <= 1:
         return _sampled_cuts(probe, whole, count=1, workers=workers)
     leaves = plan_folder_cuts(folders or folder_lister(client, spec), prefix=spec.prefix,
-                              target=8 * count, workers=workers)
+                              target=4 * count, workers=workers)
     leaves = [leaf for leaf in leaves if whole.contains(leaf)]
-    if len(leaves) >= 2 * count:
+    if len(leaves) >= count:
         return _leaf_cuts(probe, leaves, start_after=spec.start_after, count=count, workers=workers)
     return _sampled_cuts(probe, whole, count=count, workers=workers)
 

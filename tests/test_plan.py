@@ -1,0 +1,278 @@
+"""Shard plans: `osslist plan` writes even boundaries once, `ls --shard-plan` lists one shard of them.
+
+Unit tests of the plan file and the planner (fake folders and probes, no network), then the real
+command line against the emulator: balance on a seeded tree, exactness under churn, every refusal
+(exit 2, nothing sent), --dry-run, and the checkpoint fingerprint.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from pathlib import Path
+
+import pytest
+
+from click.testing import CliRunner, Result
+
+from osslist.cli import main
+from osslist.ranges import KeyRange, ShardPlan, balanced_cuts
+from tests.test_cli import byte_order, clean_env, ok, out, put
+from tests.test_parallel import flat_keys, hex_keys
+from tests.test_ranges import fake_folders, owners, sample_probe
+
+BUCKET = "cli-bucket"  # what tests.test_cli.osslist lists by default
+
+
+def osslist(emulator, *args: str, command: str = "ls") -> Result:  # type: ignore[no-untyped-def]
+    """``osslist <command> --bucket B --endpoint <emulator>`` plus ``args``, nothing ambient."""
+    argv = [command, "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, *args]
+    return CliRunner().invoke(main, argv, env=clean_env(emulator))
+
+
+def shard_plan(cuts: list[str], count: int, **fields: object) -> ShardPlan:
+    return ShardPlan(bucket=BUCKET, shard_count=count, cuts=tuple(cuts), **fields)  # type: ignore[arg-type]
+
+
+# --- the plan file ---------------------------------------------------------------------------
+
+
+def test_plan_file_round_trips() -> None:
+    plan = shard_plan(["b", "m/x"], 3, prefix="", end_before="z")
+    assert ShardPlan.from_json(json.loads(json.dumps(plan.to_json()))) == plan
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"version": 2}, "version"),
+        ({"shard_count": 0}, "shard_count"),
+        ({"shard_count": "4"}, "shard_count"),
+        ({"cuts": ["m", "b"]}, "increase"),
+        ({"cuts": ["b", "b"]}, "increase"),
+        ({"cuts": ["zz"]}, "between"),
+        ({"cuts": [7]}, "cuts"),
+        ({"bucket": None}, "strings"),
+    ],
+)
+def test_plan_file_rejects_what_would_shard_wrongly(change: dict[str, object], reason: str) -> None:
+    data = {**shard_plan(["b", "m"], 3, end_before="z").to_json(), **change}
+    with pytest.raises(ValueError, match=reason):
+        ShardPlan.from_json(data)
+
+
+@pytest.mark.parametrize("delimiter", ["", "/"])
+@pytest.mark.parametrize(("count", "cuts"), [(3, ["a/1", "m/2"]), (2, ["a/1", "a/2", "q"]), (4, [])])
+def test_plan_shards_partition_the_key_space(count: int, cuts: list[str], delimiter: str) -> None:
+    keys = byte_order({f"{c}/{i}" for c in "amqz" for i in range(5)} | {"a", "m", "", "a/1"} - {""})
+    plan = shard_plan(cuts, count)
+    shards = [plan.ranges(i, delimiter=delimiter) for i in range(count)]
+    assert owners([r for s in shards for r in s], keys) == {k: 1 for k in keys}
+    if delimiter:  # no group "x/" straddles two shards
+        groups = [{k.split("/")[0] for k in keys if "/" in k and any(r.contains(k) for r in s)} for s in shards]
+        assert sum(len(g) for g in groups) == len(set().union(*groups))
+
+
+def test_plan_with_count_minus_one_cuts_gives_contiguous_shards() -> None:
+    plan = shard_plan(["d", "k"], 3)
+    assert [plan.ranges(i) for i in range(3)] == [
+        [KeyRange("", "d\x00")], [KeyRange("d", "k\x00")], [KeyRange("k", None)]
+    ]
+
+
+# --- the planner -----------------------------------------------------------------------------
+
+
+def _sizes(cuts: list[str], keys: list[str], count: int) -> list[int]:
+    plan = shard_plan(cuts, count)
+    return [sum(1 for k in keys if any(r.contains(k) for r in plan.ranges(i))) for i in range(count)]
+
+
+def test_tree_is_cut_at_leaf_folders_into_even_shards() -> None:
+    keys = sorted(f"{area}/{day:02d}/f-{i:04d}" for area in "abcde" for day in range(8) for i in range(30))
+    _calls, folders = fake_folders(keys)
+    probes: list[str] = []
+    cuts, estimates = balanced_cuts(None, _Spec(), count=4, probe=sample_probe(keys, probes), folders=folders)
+    assert len(cuts) == 3 and all(c.endswith("/") and c.count("/") == 2 for c in cuts)
+    assert _sizes(cuts, keys, 4) == [300, 300, 300, 300]
+    assert estimates == [300.0] * 4
+    assert len(probes) <= 25
+
+
+def test_small_leaves_weigh_less_than_big_ones() -> None:
+    """Leaves of 10 and of 200 keys: cutting by leaf count alone would give 4x unequal shards."""
+    keys = sorted([f"a/{d:02d}/k{i:03d}" for d in range(16) for i in range(10)]
+                  + [f"b/{d:02d}/k{i:03d}" for d in range(16) for i in range(200)])
+    _calls, folders = fake_folders(keys)
+    cuts, _estimates = balanced_cuts(None, _Spec(), count=4, probe=sample_probe(keys, []), folders=folders)
+    sizes = _sizes(cuts, keys, 4)
+    assert max(sizes) <= 1.25 * len(keys) / 4, sizes
+
+
+@pytest.mark.parametrize("keys", [flat_keys(40_000), hex_keys(30_000), flat_keys(700)], ids=["flat", "hex", "one-page"])
+def test_flat_keys_are_cut_at_sampled_quantiles(keys: list[str]) -> None:
+    _calls, folders = fake_folders(keys)
+    probes: list[str] = []
+    cuts, estimates = balanced_cuts(None, _Spec(), count=4, probe=sample_probe(keys, probes), folders=folders)
+    sizes = _sizes(cuts, keys, 4)
+    assert len(cuts) == 3 and max(sizes) < 1.3 * len(keys) / 4, sizes
+    assert abs(sum(estimates) - len(keys)) < 0.2 * len(keys)
+    assert len(probes) < 50
+
+
+class _Spec:
+    """The fields of a ListingSpec the planner reads."""
+
+    prefix = ""
+    delimiter = ""
+    start_after = ""
+    end_before = None
+
+
+# --- the command line against the emulator -----------------------------------------------------
+
+
+def make_plan(emulator, tmp_path: Path, *args: str, count: int = 4) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path / "plan.json"
+    result = ok(osslist(emulator, "--shard-count", str(count), "--output", str(path), *args, command="plan"))
+    assert "plan: " in result.stderr and "per shard" in result.stderr
+    return path
+
+
+def shard(emulator, plan: Path, index: int, *args: str) -> list[str]:  # type: ignore[no-untyped-def]
+    listed = out(ok(osslist(emulator, "-0", "--shard-plan", str(plan), "--shard-index", str(index), *args)))
+    return listed[:-1].split("\0") if listed else []
+
+
+def test_planned_shards_are_even_exact_and_in_order_on_a_seeded_tree(emulator, tmp_path: Path) -> None:
+    emulator.seed(BUCKET, 12_000)
+    sequential = out(ok(osslist(emulator, "--no-progress"))).splitlines()
+    emulator.clear_requests()
+    plan = make_plan(emulator, tmp_path)
+    assert len([r for r in emulator.requests if r.service == "oss"]) < 50  # a few dozen at most
+    data = json.loads(plan.read_text())
+    assert data["version"] == 1 and data["shard_count"] == 4 and len(data["cuts"]) == 3
+    shards = [shard(emulator, plan, i, "--max-keys", "500") for i in range(4)]
+    assert [k for s in shards for k in s] == sequential  # contiguous: concatenated in index order
+    assert max(map(len, shards)) <= 1.2 * len(sequential) / 4, list(map(len, shards))
+
+
+def test_a_prefix_of_one_folder_is_still_split_evenly(emulator, tmp_path: Path) -> None:
+    """The fixed rule puts all of ``data/`` in one shard (one character after the prefix)."""
+    emulator.seed(BUCKET, 24_000)  # 12 days: data/events/ holds 12 leaf folders
+    sequential = out(ok(osslist(emulator, "--prefix", "data/"))).splitlines()
+    plan = make_plan(emulator, tmp_path, "--prefix", "data/")
+    shards = [shard(emulator, plan, i, "--prefix", "data/", "--parallel", "2") for i in range(4)]
+    assert [k for s in shards for k in s] == sequential
+    assert min(map(len, shards)) >= 0.8 * len(sequential) / 4, list(map(len, shards))
+
+
+def test_planned_shards_exact_while_keys_come_and_go(emulator, tmp_path: Path) -> None:
+    """The plan is made on one bucket; keys are then added and deleted between shard runs (and
+    around the cuts themselves): keys present throughout appear once, nothing appears twice."""
+    stable = hex_keys(1600)[::2]
+    churn = hex_keys(1600)[1::2]
+    put(emulator, stable)
+    plan = make_plan(emulator, tmp_path)
+    cuts = json.loads(plan.read_text())["cuts"]
+    near = {c + suffix for c in cuts for suffix in ("", "\x01", "0")} - set(stable)  # at and next to each cut
+    churn += sorted(near)
+    seen: list[str] = []
+    for index in range(4):
+        put(emulator, churn[index::4])
+        for key in churn[(index + 2) % 4 :: 4]:
+            emulator.delete_object(BUCKET, key)
+        seen += shard(emulator, plan, index, "--max-keys", "100")
+    assert len(seen) == len(set(seen))
+    assert set(stable) <= set(seen)
+
+
+def test_delimiter_with_a_plan_reports_each_common_prefix_once(emulator, tmp_path: Path) -> None:
+    emulator.seed(BUCKET, 6_000)
+    whole = out(ok(osslist(emulator, "--delimiter", "/", "--prefix", "data/events/"))).splitlines()
+    plan = make_plan(emulator, tmp_path, "--prefix", "data/events/", count=3)
+    parts = [shard(emulator, plan, i, "--delimiter", "/", "--prefix", "data/events/") for i in range(3)]
+    assert [p for part in parts for p in part] == whole
+
+
+def test_dry_run_shows_the_shards_ranges_from_the_plan(emulator, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(shard_plan(["g", "p"], 3).to_json()))
+    result = ok(osslist(emulator, "--shard-plan", str(plan), "--shard-index", "1", "--dry-run"))
+    scale = json.loads(result.stdout)["scale"]
+    assert scale["shard_count"] == 3 and scale["shard_ranges"] == [["g", "p\x00"]]
+    assert emulator.requests == []
+
+
+def _refused(emulator, *args: str) -> str:  # type: ignore[no-untyped-def]
+    result = osslist(emulator, *args)
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    assert emulator.requests == []  # nothing sent, not even for credentials
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prefix", "logs/"], "made for --prefix ''"),
+        (["--start-after", "a"], "--start-after"),
+        (["--end-before", "zz"], "--end-before"),
+        (["--shard-count", "3"], "differs from the plan's 4"),
+        (["--shard-index", "4"], "0..3"),
+    ],
+)
+def test_a_plan_for_another_listing_is_refused_before_any_request(
+    emulator, tmp_path: Path, args: list[str], message: str
+) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(shard_plan(["g", "m", "t"], 4).to_json()))
+    index = [] if "--shard-index" in args else ["--shard-index", "0"]
+    assert message in _refused(emulator, "--shard-plan", str(plan), *index, *args)
+
+
+def test_a_plan_for_another_bucket_is_refused(emulator, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(ShardPlan(bucket="other-bucket", shard_count=2, cuts=("m",)).to_json()))
+    assert "--bucket 'other-bucket'" in _refused(emulator, "--shard-plan", str(plan), "--shard-index", "0")
+
+
+@pytest.mark.parametrize("content", [b"{not json", b'{"version": 1}', b"\xff\xfe", b"[]"])
+def test_a_corrupt_plan_is_refused(emulator, tmp_path: Path, content: bytes) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_bytes(content)
+    assert "not a valid plan" in _refused(emulator, "--shard-plan", str(plan), "--shard-index", "0")
+
+
+def test_a_missing_plan_or_index_is_refused(emulator, tmp_path: Path) -> None:
+    assert "cannot read" in _refused(emulator, "--shard-plan", str(tmp_path / "nope.json"), "--shard-index", "0")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(shard_plan([], 2).to_json()))
+    assert "--shard-index" in _refused(emulator, "--shard-plan", str(plan))
+
+
+def test_plan_output_in_a_missing_directory_is_refused_before_sampling(emulator, tmp_path: Path) -> None:
+    result = osslist(emulator, "--shard-count", "2", "--output", str(tmp_path / "no" / "plan.json"), command="plan")
+    assert result.exit_code == 2 and "no such directory" in result.stderr
+    assert emulator.requests == []
+
+
+def test_resuming_with_a_different_plan_is_refused(emulator, tmp_path: Path) -> None:
+    put(emulator, [f"k{i:03d}" for i in range(60)])
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps(shard_plan(["k020", "k040"], 3).to_json()))
+    second.write_text(json.dumps(shard_plan(["k025", "k040"], 3).to_json()))
+    run = ["--shard-index", "0", "--output", str(tmp_path / "out.txt"), "--checkpoint", str(tmp_path / "cp")]
+    ok(osslist(emulator, "--shard-plan", str(first), *run))
+    assert (tmp_path / "out.txt").read_text().split() == [f"k{i:03d}" for i in range(21)]
+    ok(osslist(emulator, "--shard-plan", str(first), *run))  # same plan: resumes (a no-op)
+    result = osslist(emulator, "--shard-plan", str(second), *run)
+    assert result.exit_code == 2 and "different arguments" in result.stderr
+
+
+def test_plan_to_stdout_is_the_plan_file(emulator) -> None:
+    put(emulator, [f"k{i:03d}" for i in range(90)])
+    result = ok(osslist(emulator, "--shard-count", "3", command="plan"))
+    plan = ShardPlan.from_json(json.loads(result.stdout))
+    assert plan.cuts == ("k029", "k059") and plan.bucket == BUCKET
+    assert "30 / 30 / 30" in result.stderr
+    assert bisect.bisect_left(list(plan.cuts), "k059") == 1
