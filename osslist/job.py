@@ -30,16 +30,9 @@ from osslist.errors import UsageError
 from osslist.listing import ListingSpec, iter_pages
 from osslist.output import FORMATS, make_writer
 from osslist.parallel import ParallelLister
-from osslist.ranges import (
-    KeyRange,
-    ShardPlan,
-    balanced_cuts,
-    folder_lister,
-    plan_folder_cuts,
-    range_spec,
-    ranges_from_cuts,
-    shard_ranges,
-)
+from osslist.planning import folder_lister, plan_folder_cuts
+from osslist.ranges import KeyRange, range_spec, ranges_from_cuts, shard_ranges
+from osslist.shardplan import ShardPlan, balanced_cuts
 from osslist.summary import Summary
 
 log = logging.getLogger(__name__)

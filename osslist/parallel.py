@@ -29,7 +29,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Sequence
 
 from osslist.pages import record_name
-from osslist.ranges import KeyRange, piece_cuts, successor
+from osslist.planning import piece_cuts
+from osslist.ranges import KeyRange, successor
 
 _PAGE = 1000.0
 """Keys in a full page, for estimates only."""
@@ -93,7 +94,7 @@ class ParallelLister:
     neighbour simply continues into it, so a boundary costs a request only where two workers
     meet; fresh slots right behind a live listing are left to it until ``piece_pages`` pages
     of them are queued. With no pending slot, an idle worker cuts the nearest slot
-    ``piece_pages`` pages past its last key (``ranges.piece_cuts``: on a page boundary for
+    ``piece_pages`` pages past its last key (``planning.piece_cuts``: on a page boundary for
     numbered keys, so the piece below ends without a wasted request). One cut at a time:
     guesses chained past the first land in gaps between folders and cost empty requests."""
 

@@ -1,6 +1,7 @@
 """The layout is the architecture: imports flow one way, and the edges stay at the edge.
 
-cli -> job -> (parallel, checkpoint) -> ranges -> listing -> pages, job -> (output, summary, du, filters)
+cli -> job -> (parallel, checkpoint, shardplan) -> planning -> (ranges, listing) -> pages,
+job -> (output, summary, du, filters)
 job -> (client, sources) -> (rrsa, credentials) -> metadata -> (errors, backoff). The emulator
 imports nothing of the client side, the client side never imports the emulator (only cli and demo
 bring both together), and only cli imports click or tqdm or calls sys.exit.
@@ -28,7 +29,9 @@ LAYERS = {
     "filters": 4,
     "output": 4,
     "listing": 4,
-    "ranges": 5,
+    "ranges": 4,
+    "planning": 5,
+    "shardplan": 6,
     "summary": 5,
     "du": 5,
     "parallel": 6,

@@ -18,7 +18,8 @@ from click.testing import CliRunner, Result
 from osslist.cli import main
 from osslist.listing import ListingSpec, iter_pages
 from osslist.pages import record_name
-from osslist.ranges import KeyRange, ShardPlan, balanced_cuts, range_spec
+from osslist.ranges import KeyRange, range_spec
+from osslist.shardplan import ShardPlan, balanced_cuts
 from tests.test_cli import byte_order, clean_env, ok, out, put
 from tests.test_listing import emulator_client
 from tests.test_parallel import flat_keys, hex_keys

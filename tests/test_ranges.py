@@ -1,4 +1,4 @@
-"""Key ranges (osslist.ranges): exact coverage by construction, the fixed shard rule, the
+"""Key ranges (osslist.ranges, osslist.planning): exact coverage by construction, the fixed shard rule, the
 sampling planner, and shards against the emulator while keys are added and deleted."""
 
 from __future__ import annotations
@@ -11,20 +11,8 @@ import pytest
 from osslist.emulator import Emulator
 from osslist.listing import ListingSpec, iter_pages, iter_records
 from osslist.pages import record_name
-from osslist.ranges import (
-    KeyModel,
-    KeyRange,
-    clean_cut,
-    extrapolate_cuts,
-    folder_lister,
-    piece_cuts,
-    plan_folder_cuts,
-    plan_ranges,
-    range_spec,
-    ranges_from_cuts,
-    shard_cuts,
-    shard_ranges,
-)
+from osslist.planning import KeyModel, extrapolate_cuts, folder_lister, piece_cuts, plan_folder_cuts, plan_ranges
+from osslist.ranges import KeyRange, clean_cut, range_spec, ranges_from_cuts, shard_cuts, shard_ranges
 from tests.test_listing import emulator_client
 from tests.test_parallel import flat_keys, hex_keys, tree_keys
 
