@@ -19,6 +19,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from osslist import job as jobs
+from osslist import runner
 from osslist.checkpoint import StopFlag
 from osslist.du import DU_FORMATS
 from osslist.errors import ListingError, OsslistError, OssError, UsageError
@@ -511,10 +512,10 @@ def _run_listing(plan: jobs.Plan, progress: _Progress) -> Any:
     way SIGTERM (what Kubernetes sends first) stops cleanly after the current page: exit 143."""
     with StopFlag() as stop:
         if plan.job.scale.checkpoint is not None:
-            return jobs.run_resumable(plan, on_page=progress, stop=stop)
+            return runner.run_resumable(plan, on_page=progress, stop=stop)
         stream = _open_output(plan.job.output.path)
         try:
-            return jobs.run(plan, stream=stream, on_page=progress, stop=stop)
+            return runner.run(plan, stream=stream, on_page=progress, stop=stop)
         finally:
             _release(stream)
 
@@ -674,7 +675,7 @@ def du_command(**params: Any) -> None:
         return
     progress = _Progress(disabled=params["no_progress"])
     try:
-        rows, summary = jobs.run_du(plan, depth=params["depth"], by_class=params["by_class"], on_page=progress)
+        rows, summary = runner.run_du(plan, depth=params["depth"], by_class=params["by_class"], on_page=progress)
     finally:
         progress.close()
     stream = _open_output(params["output"])

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
 from osslist import job as jobs
+from osslist import runner
 
 DEMO_BUCKET = "osslist-demo"
 DEFAULT_OBJECTS = 20_000
@@ -111,7 +112,7 @@ def run_demo(
             output=jobs.OutputOptions(format="long", human=True),
         )
         sample = _SampleStream(sample_lines)
-        summary = jobs.run(jobs.prepare(job, environ=environ), stream=sample, on_page=on_page)
+        summary = runner.run(jobs.prepare(job, environ=environ), stream=sample, on_page=on_page)
         signed = emulator.requests_for("oss")
         key_ids = len({r.access_key_id for r in signed})
         invalid = sum(1 for r in signed if r.credentials_valid is False)

@@ -1,7 +1,7 @@
 """The layout is the architecture: imports flow one way, and the edges stay at the edge.
 
-cli -> job -> (parallel, checkpoint, shardplan) -> planning -> (ranges, listing) -> pages,
-job -> (output, summary, du, filters)
+cli -> runner -> job, runner -> (parallel, checkpoint, du, output, summary), job -> (shardplan, filters),
+(parallel, shardplan) -> planning -> (ranges, listing) -> pages,
 job -> (client, sources) -> (rrsa, credentials) -> metadata -> (errors, backoff). The emulator
 imports nothing of the client side, the client side never imports the emulator (only cli and demo
 bring both together), and only cli imports click or tqdm or calls sys.exit.
@@ -37,8 +37,9 @@ LAYERS = {
     "parallel": 6,
     "checkpoint": 6,
     "job": 7,
-    "demo": 8,
-    "cli": 9,
+    "runner": 8,
+    "demo": 9,
+    "cli": 10,
 }
 
 

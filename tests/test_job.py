@@ -1,5 +1,5 @@
-"""The job runner: validation before any network call, the Sink's filter/limit/commit, and a
-prepared job run against the emulator."""
+"""The job and its runner (osslist.job, osslist.runner): validation before any network call,
+the Sink's filter/limit/commit, and a prepared job run against the emulator."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import io
 import pytest
 
 from osslist import job as jobs
+from osslist import runner
 from osslist.errors import UsageError
 
 ENDPOINT = "http://127.0.0.1:9"
@@ -87,7 +88,7 @@ class _Summary:
 
 def _sink(limit=None, predicate=lambda r: True):
     writer, summary, pages = _Writer(), _Summary(), []
-    sink = jobs.Sink(writer=writer, summary=summary, predicate=predicate, limit=limit, on_page=pages.append)
+    sink = runner.Sink(writer=writer, summary=summary, predicate=predicate, limit=limit, on_page=pages.append)
     return sink, writer, summary, pages
 
 
@@ -128,9 +129,9 @@ def test_packed_pages_write_and_count_what_feed_would():
     runs = []
     for packed in (False, True):
         stream, summary, pages = io.BytesIO(), Summary(), []
-        sink = jobs.Sink(writer=make_writer("jsonl", stream), summary=summary,
-                         predicate=lambda r: not r.key.endswith("3") if hasattr(r, "key") else True,
-                         on_page=pages.append)
+        sink = runner.Sink(writer=make_writer("jsonl", stream), summary=summary,
+                           predicate=lambda r: not r.key.endswith("3") if hasattr(r, "key") else True,
+                           on_page=pages.append)
         pack = sink.packer()
         assert pack is not None
         sink.feed_page(pack(page) if packed else _Page(page))
@@ -148,7 +149,7 @@ def test_pages_stay_records_when_a_page_may_be_cut_or_the_writer_cannot_render()
 def test_no_filter_means_no_call_per_record(emulator):
     plan = _emulator_job(emulator)
     assert plan.predicate is jobs.keep_all
-    assert jobs.select(iter(["a", "b"]), jobs.keep_all) == ["a", "b"]
+    assert runner.select(iter(["a", "b"]), jobs.keep_all) == ["a", "b"]
     assert _emulator_job(emulator, min_size="0").predicate is not jobs.keep_all
 
 
@@ -167,7 +168,7 @@ def test_limit_stops_requesting_pages(emulator):
         emulator.put_object("job-bucket", f"k{i:03d}")
     stream = io.StringIO()
     pages: list[int] = []
-    summary = jobs.run(_emulator_job(emulator, max_keys=10, limit=15), stream=stream, on_page=pages.append)
+    summary = runner.run(_emulator_job(emulator, max_keys=10, limit=15), stream=stream, on_page=pages.append)
     assert stream.getvalue().split() == [f"k{i:03d}" for i in range(15)]
     assert pages == [10, 5]
     assert summary.objects == 15
@@ -178,7 +179,7 @@ def test_run_counts_requests_and_bytes(emulator):
     emulator.create_bucket("job-bucket")
     for i in range(25):
         emulator.put_object("job-bucket", f"k{i:03d}", size=i)
-    summary = jobs.run(_emulator_job(emulator, max_keys=10), stream=io.StringIO())
+    summary = runner.run(_emulator_job(emulator, max_keys=10), stream=io.StringIO())
     assert summary.objects == 25 and summary.bytes == sum(range(25))
     assert summary.requests == len(emulator.requests_for("oss")) == 3
 
