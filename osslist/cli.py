@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import sys
-import traceback
 from typing import Any, Callable, TypeVar
 
 import click
@@ -22,7 +21,8 @@ from osslist import job as jobs
 from osslist import runner
 from osslist.checkpoint import StopFlag
 from osslist.du import DU_FORMATS
-from osslist.errors import ListingError, OsslistError, OssError, UsageError
+from osslist.errors import ListingError, OsslistError, UsageError
+from osslist.errortext import error_line, one_line, safe_traceback
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("osslist")
@@ -56,64 +56,12 @@ class DefaultCommandGroup(click.Group):
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
         except click.ClickException as exc:
-            click.echo(f"Error: {_one_line(exc.format_message())}", err=True)
+            click.echo(f"Error: {one_line(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def error_line(exc: BaseException) -> str:
-    """The one line a person reads: for OSS failures, bucket, endpoint, code and request id."""
-    message = _one_line(str(exc)) or type(exc).__name__
-    if isinstance(exc, OssError):
-        parts = [
-            f"{name}={value}"
-            for name, value in (
-                ("bucket", exc.bucket),
-                ("endpoint", exc.endpoint),
-                ("code", exc.code),
-                ("request_id", exc.request_id),
-            )
-            if value and f"{value}" not in message
-        ]
-        if parts:
-            message = f"{message} ({', '.join(parts)})"
-    if not isinstance(exc, OsslistError):
-        message = f"unexpected {type(exc).__name__}: {message if _speaks_plainly(exc) else _WITHHELD}"
-    return f"Error: {message}"
-
-
-_WITHHELD = "(message withheld: third-party error texts may echo a response body or a token)"
-
-
-def _speaks_plainly(exc: BaseException) -> bool:
-    """Our errors and Python's own carry messages we trust; a library's may quote a body."""
-    return isinstance(exc, OsslistError) or type(exc).__module__ == "builtins"
-
-
-def safe_traceback(exc: BaseException) -> str:
-    """The traceback for --verbose, with the message of every third-party exception in the
-    chain withheld (oss2's ServerError text holds the parsed error body, which may echo the
-    security token); frames and exception types are kept."""
-    formatted = traceback.TracebackException.from_exception(exc)
-    node: traceback.TracebackException | None = formatted
-    current: BaseException | None = exc
-    while node is not None and current is not None:
-        if not _speaks_plainly(current):
-            node._str = _WITHHELD  # the message line; frames stay
-        if current.__cause__ is not None:
-            node, current = node.__cause__, current.__cause__
-        elif current.__context__ is not None and not current.__suppress_context__:
-            node, current = node.__context__, current.__context__
-        else:
-            break
-    return "".join(formatted.format())
 
 
 def edge(func: F) -> F:

@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "osslist"
 # A module may import only modules of a lower layer (or its own). Lower number = lower layer.
 LAYERS = {
     "errors": 0,
+    "errortext": 1,
     "backoff": 0,
     "metadata": 1,
     "credentials": 2,
