@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 from osslist.errors import UsageError
 from osslist.pages import ObjectRecord, Record
 
-__all__ = ["STORAGE_CLASSES", "build_filter", "parse_size", "parse_storage_class", "parse_time", "sort_classes"]
+__all__ = ["STORAGE_CLASSES", "Predicate", "build_filter", "keep_all", "parse_size", "parse_storage_class", "parse_time", "sort_classes"]
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 _SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>[kmgt]?)(?:i?b)?", re.IGNORECASE)
@@ -34,6 +34,11 @@ _DURATION = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])", re.IGNO
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 Predicate = Callable[[Record], bool]
+
+
+def keep_all(record: Record) -> bool:
+    """The predicate of a run without filters; the run loop recognises it and skips the calls."""
+    return True
 
 
 def parse_size(text: str) -> int:
