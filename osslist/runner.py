@@ -199,10 +199,10 @@ def execute(prepared: PreparedRun, writer: Writer[P], *, on_page: OnPage | None 
     return summary
 
 
-def run(prepared: PreparedRun, *, stream: IO[Any], on_page: OnPage | None = None,
+def run(prepared: PreparedRun, *, stream: IO[Any], on_page: OnPage | None = None,  # Any: text or binary
         stop: checkpoint.StopFlag | None = None) -> Summary:
-    """Run a prepared listing, writing records to ``stream`` (text or binary: IO[Any]) in the
-    chosen format; return the Summary."""
+    """Run a prepared listing, writing records to ``stream`` in the chosen format; return the
+    Summary."""
     out = prepared.job.output
     writer = make_writer(out.format, stream, null=out.null, human=out.human, bucket=prepared.job.connection.bucket)
     return execute(prepared, writer, on_page=on_page, stop=stop)
