@@ -87,7 +87,7 @@ def parse_listing(params: dict[str, str]) -> ListingParams:
         if len(params.get(name, "").encode("utf-8")) > MAX_PARAMETER_BYTES:
             raise InvalidArgument(f"The {name} must be less than 1024 bytes.", ec=ec)
     raw_max = params.get("max-keys", "") or "100"
-    if not raw_max.isdigit() or not 1 <= int(raw_max) <= 1000:
+    if not (raw_max.isascii() and raw_max.isdigit()) or not 1 <= int(raw_max) <= 1000:
         raise InvalidArgument("max-keys must be an integer between 1 and 1000.")
     encoding = params.get("encoding-type", "")
     if encoding not in ("", "url"):
