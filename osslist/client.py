@@ -13,28 +13,58 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import oss2
 import oss2.credentials
 import oss2.exceptions
 import requests
+import requests.adapters
 import urllib3.exceptions
 
-from osslist.backoff import BackoffPolicy, attempts
+from osslist.backoff import (
+    DEFAULT_RETRY_BUDGET,
+    TRANSIENT_STATUSES,
+    BackoffPolicy,
+    RetriesExhausted,
+    RetryPolicy,
+    retry,
+)
 from osslist.credentials import Credentials, Provider
 from osslist.errors import CredentialsError, OssError, OssRefused, OssUnavailable, UsageError
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 REGION_FROM_HOST_RE = re.compile(r"^oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$")
 REFRESH_CODES = frozenset({"SecurityTokenExpired", "InvalidAccessKeyId", "InvalidSecurityToken"})
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-DEFAULT_POLICY = BackoffPolicy(max_attempts=6, base=0.2, cap=5.0, deadline=60.0)
+# What OSS sends when it throttles (its "HTTP status code 503" and "429" pages, and the EC of
+# the per-account QPS limit): retried for the whole budget, and said once on stderr.
+THROTTLE_CODES = frozenset({
+    "SlowDown", "ServiceUnavailable", "QpsLimitExceeded", "TotalQpsLimitExceeded",
+    "MetaOperationQpsLimitExceeded", "ActiveRequestLimitExceeded", "CpuLimitExceeded",
+    "DownloadTrafficRateLimitExceeded", "UploadTrafficRateLimitExceeded",
+})
+THROTTLE_ECS = frozenset({"0004-00000302"})
+NETWORK_ERRORS = (oss2.exceptions.RequestError, requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+DEFAULT_POLICY = BackoffPolicy(max_attempts=None, base=0.2, cap=5.0, deadline=DEFAULT_RETRY_BUDGET)
+# 5xx, 429 and throttling codes: until the budget runs out; no reply at all (refused, reset,
+# timed out): 6 tries, so a wrong endpoint fails in seconds, not after the whole budget.
+OSS_RETRY = RetryPolicy(
+    backoff=DEFAULT_POLICY,
+    statuses=TRANSIENT_STATUSES,
+    codes=THROTTLE_CODES,
+    exceptions=NETWORK_ERRORS,
+    replyless_attempts=6,
+    throttle_codes=THROTTLE_CODES,
+    throttle_ecs=THROTTLE_ECS,
+)
 LISTING_BODY_CAP = 64 * 1024 * 1024
+MAX_RETRY_BUDGET = 86400.0
 _READ_CHUNK = 256 * 1024  # a 1000-key page is ~350 KB: two reads, and the cap still checked per read
 _SAFE_TOKEN_RE = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
 _THIRD_PARTY_LOGGERS = ("urllib3", "requests")
+
+log = logging.getLogger(__name__)
 
 
 class _DropAll(logging.Filter):
@@ -135,8 +165,9 @@ class BucketClient:
         endpoint: str,
         region: str | None,
         signature_version: int,
-        policy: BackoffPolicy = DEFAULT_POLICY,
+        retry_policy: RetryPolicy = OSS_RETRY,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bucket_name: str = bucket.bucket_name
         self.endpoint = endpoint
@@ -145,10 +176,12 @@ class BucketClient:
         self.provider = adapter.provider
         self._bucket = bucket
         self._adapter = adapter
-        self._policy = policy
+        self._retry = retry_policy
         self._sleep = sleep
+        self._clock = clock
         self._count_lock = threading.Lock()
         self._requests_made = 0
+        self._throttling_said = False
 
     def __repr__(self) -> str:
         return f"BucketClient(bucket={self.bucket_name!r}, endpoint={self.endpoint!r})"
@@ -160,27 +193,49 @@ class BucketClient:
             return self._requests_made
 
     def get_listing_page(self, params: dict[str, str]) -> bytes:
-        """One signed ``GET /?<params>``: retried on 5xx/429/network errors (the same request
-        again, so nothing is skipped or duplicated); one forced credential refresh and one
-        retry on a key/token error; any other refusal raises :class:`OssRefused`."""
-        refreshed = False
-        last: Exception | None = None
-        for _attempt in attempts(self._policy, sleep=self._sleep):
-            try:
-                return self._send(params)
-            except oss2.exceptions.ServerError as exc:
-                if exc.status in RETRYABLE_STATUS:
-                    last = exc
-                    continue
-                if exc.code in REFRESH_CODES and not refreshed:
-                    refreshed, last = True, exc
-                    self.provider.force_refresh(self._adapter.last_used())
-                    continue
-                raise self._error(OssRefused, exc) from _scrubbed(exc)
-            except (oss2.exceptions.RequestError, requests.RequestException,
-                    urllib3.exceptions.HTTPError, OSError) as exc:
-                last = exc
-        raise self._error(OssUnavailable, last, gave_up=True) from _scrubbed(last)
+        """One signed ``GET /?<params>``, retried under the OSS retry policy (the same request
+        again, so nothing is skipped or duplicated): 5xx, 429 and throttling until the budget
+        runs out, network errors a few times. Any other refusal raises :class:`OssRefused`.
+
+        The budget is per call, that is per page: a page that succeeds starts the next one
+        with the whole budget again, so a range that makes progress never runs out.
+        """
+        recovery = _Recovery()
+        try:
+            return retry(lambda: self._send_signed(params, recovery), self._retry,
+                         sleep=self._sleep, clock=self._clock, on_retry=self._note_retry)
+        except oss2.exceptions.ServerError as exc:
+            raise self._error(OssRefused, exc) from _scrubbed(exc)
+        except RetriesExhausted as gave_up:
+            last = gave_up.last if isinstance(gave_up.last, Exception) else None
+            raise self._error(OssUnavailable, last, gave_up=gave_up) from _scrubbed(last)
+
+    def _send_signed(self, params: dict[str, str], recovery: _Recovery) -> bytes:
+        """Send one signed request, and the one recovery a refusal allows per page: a key or
+        token error forces a credential refresh and the request goes again at once. oss2
+        errors are raised as they are; the retry policy and ``get_listing_page`` sort them."""
+        try:
+            return self._send(params)
+        except oss2.exceptions.ServerError as exc:
+            if exc.code not in REFRESH_CODES or recovery.refreshed:
+                raise
+            recovery.refreshed = True
+            self.provider.force_refresh(self._adapter.last_used())
+        return self._send(params)
+
+    def _note_retry(self, last: object) -> None:
+        """Before each retry: a debug line, and the first time OSS throttles, one warning."""
+        log.debug("retrying GET / on bucket %s after %s", self.bucket_name, _describe(last))
+        if self._throttling_said or not self._retry.throttling(last):
+            return
+        with self._count_lock:
+            if self._throttling_said:
+                return
+            self._throttling_said = True
+        log.warning(
+            "OSS is throttling requests (%s); backing off and retrying each page for up to "
+            "%g s (--retry-budget)", _describe(last), self._retry.budget,
+        )
 
     def _count_request(self) -> None:
         with self._count_lock:
@@ -209,24 +264,43 @@ class BucketClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _error(self, kind: type[OssError], exc: Exception | None, *, gave_up: bool = False) -> OssError:
+    def _error(
+        self, kind: type[OssError], exc: Exception | None, *, gave_up: RetriesExhausted | None = None
+    ) -> OssError:
         """Our error for an oss2/requests failure: bucket, endpoint, status, code, request id;
         never the body (OSS error bodies can echo the security token)."""
         status = getattr(exc, "status", None)
         status = status if isinstance(status, int) and status > 0 else None
         code = _safe(getattr(exc, "code", None))
         request_id = _safe(getattr(exc, "request_id", None))
-        if status is None:
-            what = f"network error ({type(getattr(exc, 'exception', exc)).__name__})"
-        else:
-            what = f"HTTP {status} {code or 'no error code'}"
-        prefix = "gave up after retries: " if gave_up else ""
+        prefix = ""
+        if gave_up is not None:
+            prefix = (f"gave up after {gave_up.tries} tries in {gave_up.elapsed:.0f} s "
+                      f"(retry budget {self._retry.budget:g} s): ")
         message = (
-            f"GET / on bucket {self.bucket_name} at {self.endpoint}: {prefix}{what}, "
+            f"GET / on bucket {self.bucket_name} at {self.endpoint}: {prefix}{_describe(exc)}, "
             f"request id {request_id or 'none'}"
         )
         return kind(message, status=status, code=code, request_id=request_id,
                     bucket=self.bucket_name, endpoint=self.endpoint)
+
+
+class _Recovery:
+    """What one page has already tried to cure (one credential refresh)."""
+
+    __slots__ = ("refreshed",)
+
+    def __init__(self) -> None:
+        self.refreshed = False
+
+
+def _describe(outcome: object) -> str:
+    """``HTTP 503 ServiceUnavailable`` or ``network error (ConnectionError)``; no body, ever."""
+    status = getattr(outcome, "status", None)
+    if not isinstance(status, int) or status <= 0:
+        return f"network error ({type(getattr(outcome, 'exception', outcome)).__name__})"
+    code = _safe(getattr(outcome, "code", None))
+    return f"HTTP {status} {code or 'no error code'}"
 
 
 def _scrubbed(exc: Exception | None) -> Exception | None:
@@ -258,12 +332,15 @@ def make_bucket_client(
     read_timeout: float = 30.0,
     pool_size: int = 10,
     policy: BackoffPolicy = DEFAULT_POLICY,
+    retry_budget: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> BucketClient:
     """Validate everything (UsageError, no network call), then build the oss2 Bucket.
 
     V4 signing needs a region: from ``oss-<region>[-internal].aliyuncs.com`` or ``region``.
     One ``oss2.Session`` carries a pool of ``pool_size`` connections for all threads.
+    ``policy`` sets the backoff delays; ``retry_budget`` (seconds) replaces its deadline.
     """
     validate_bucket_name(bucket)
     url = normalize_endpoint(endpoint)
@@ -279,22 +356,64 @@ def make_bucket_client(
         )
     if pool_size < 1 or connect_timeout <= 0 or read_timeout <= 0:
         raise UsageError("pool size and timeouts must be positive")
+    retry_policy = OSS_RETRY.with_backoff(policy)
+    if retry_budget is not None:
+        if not 0 <= retry_budget <= MAX_RETRY_BUDGET:
+            raise UsageError(f"--retry-budget must be between 0 and {MAX_RETRY_BUDGET:g} seconds")
+        retry_policy = retry_policy.with_budget(retry_budget)
     silence_third_party_logs()
     adapter = Oss2CredentialsAdapter(provider)
     auth = oss2.ProviderAuthV4(adapter) if signature_version == 4 else oss2.ProviderAuth(adapter)
-    session = oss2.Session(pool_size=pool_size)
-    settle_environment(session.session, url)
-    never_follow_redirects(session.session)
     oss_bucket = oss2.Bucket(
         auth,
         url,
         bucket,
-        session=session,
+        session=oss_session(url, pool_size),
         connect_timeout=(connect_timeout, read_timeout),
         region=region,
     )
     return BucketClient(bucket=oss_bucket, adapter=adapter, endpoint=url, region=region,
-                        signature_version=signature_version, policy=policy, sleep=sleep)
+                        signature_version=signature_version, retry_policy=retry_policy,
+                        sleep=sleep, clock=clock)
+
+
+# -- the seam to oss2 and requests ----------------------------------------------------------------
+#
+# The one private call is ``oss2.Bucket._do(method, bucket_name, key, **kwargs)`` in
+# ``BucketClient._send``: it signs and sends a request and raises oss2's exceptions, but leaves
+# the body unparsed, so pages.py's expat pass replaces oss2's ElementTree parsing (CONTRIBUTING
+# says why). pyproject pins the oss2 versions it is tested with; tests/test_client.py fails
+# when its signature or behaviour changes. The HTTP settings below go through oss2's public
+# ``Session`` (whose ``session`` attribute is the requests.Session it sends with) and requests'
+# documented extension points; nothing is patched on an instance.
+
+
+class OssHttpSession(requests.Session):
+    """The requests session under oss2: never follows a redirect, reads the environment once.
+
+    ``get_redirect_target`` is requests' hook for "where does this response redirect to":
+    answering None hands a 3xx back to oss2, which raises it as a refusal. oss2 does not pass
+    ``allow_redirects``, and requests, on a redirect to another host, strips only
+    ``Authorization``: ``x-oss-security-token`` would follow. OSS never redirects a listing,
+    so a 3xx comes from a wrong endpoint or someone in the path.
+    """
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        super().__init__()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+        settle_environment(self, url)
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
+def oss_session(url: str, pool_size: int) -> oss2.Session:
+    """oss2's Session carrying an :class:`OssHttpSession` (one pool for every thread)."""
+    session = oss2.Session(pool_size=pool_size)
+    session.session = OssHttpSession(url, pool_size)
+    return session
 
 
 def settle_environment(session: requests.Session, url: str) -> None:
@@ -312,20 +431,6 @@ def settle_environment(session: requests.Session, url: str) -> None:
     session.trust_env = False
 
 
-def never_follow_redirects(session: requests.Session) -> None:
-    """Hand a 3xx back to oss2 (which raises it as a refusal) instead of following it.
-
-    oss2 does not pass ``allow_redirects``, and requests, on a redirect to another host, strips
-    only ``Authorization``: ``x-oss-security-token`` would be sent to the target. OSS never
-    redirects a listing, so a 3xx comes from a wrong endpoint or someone in the path.
-    """
-    session.resolve_redirects = _no_redirects  # type: ignore[method-assign]
-
-
-def _no_redirects(*_args: Any, **_kwargs: Any) -> Iterator[requests.Response]:
-    return iter(())
-
-
 def describe_identity(provider: Provider) -> dict[str, Any]:
     """What ``osslist whoami`` prints: source, role name, masked key id, expiration, hardened
     mode. Fetches credentials first (CredentialsError when there are none); no secret."""
@@ -338,10 +443,13 @@ def describe_identity(provider: Provider) -> dict[str, Any]:
 
 __all__ = [
     "BucketClient",
+    "OSS_RETRY",
     "Oss2CredentialsAdapter",
+    "OssHttpSession",
     "describe_identity",
     "make_bucket_client",
     "normalize_endpoint",
+    "oss_session",
     "region_of",
     "silence_third_party_logs",
     "validate_bucket_name",

@@ -34,7 +34,7 @@ class Emulator:
         base = config or EmulatorConfig()
         self.config = dataclasses.replace(base, **overrides) if overrides else base
         clock = self.config.clock
-        self.faults = Faults()
+        self.faults = Faults(clock)
         self.buckets = BucketStore()
         self.credential_store = CredentialStore(clock)
         for key_id, secret in self.config.static_keys.items():
