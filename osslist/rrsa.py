@@ -150,7 +150,7 @@ class RrsaFetcher:
                 "ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and the role's trust policy"
             )
         role = credentials_from_document(doc.get("Credentials"), what=what, error=StsError)
-        return Credentials.from_role(role)
+        return Credentials.from_role(role, origin="STS")
 
 
 def _sts_error_fields(doc: Any) -> tuple[str, str]:

@@ -207,6 +207,24 @@ def test_a_20_second_throttling_burst_mid_listing_is_survived_by_default(emulato
     assert result.stderr.count(THROTTLING) == 1
 
 
+@pytest.mark.parametrize("variable, value", [
+    ("ALIBABA_CLOUD_SECURITY_TOKEN", "CAIS-token\nsecond-line"),
+    ("ALIBABA_CLOUD_SECURITY_TOKEN", "CAIS-token-€"),
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tAbc\ndef0123"),
+])
+def test_env_credentials_no_header_can_carry_exit_3_naming_the_variable(emulator, variable, value):
+    """Issue 10 item 11: these were retried as network errors for seconds, then exit 1."""
+    put(emulator, ["k"])
+    keys = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tAbcdef0123", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s3cr3t-value",
+            "ALIBABA_CLOUD_SECURITY_TOKEN": None, variable: value}
+    result = osslist(emulator, env=keys)
+    assert result.exit_code == 3 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and variable in lines[0]
+    assert "second-line" not in result.stderr and "€" not in result.stderr and "def0123" not in result.stderr
+    assert emulator.requests_for("oss") == []
+
+
 def test_no_such_bucket_exits_4_naming_bucket_endpoint_and_code(emulator):
     result = osslist(emulator, bucket="missing-bucket")
     assert result.exit_code == 4
