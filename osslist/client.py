@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
 import oss2
@@ -69,6 +69,7 @@ _SAFE_TOKEN_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")
 _THIRD_PARTY_LOGGERS = ("urllib3", "requests")
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class _DropAll(logging.Filter):
@@ -214,6 +215,11 @@ class BucketClient:
         with self._count_lock:
             return self._requests_made
 
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """What this client retries and for how long (``--retry-budget``)."""
+        return self._retry
+
     def get_listing_page(self, params: dict[str, str]) -> bytes:
         """One signed ``GET /?<params>``, retried under the OSS retry policy (the same request
         again, so nothing is skipped or duplicated): 5xx, 429 and throttling until the budget
@@ -222,42 +228,61 @@ class BucketClient:
         The budget is per call, that is per page: a page that succeeds starts the next one
         with the whole budget again, so a range that makes progress never runs out.
         """
-        recovery = _Recovery()
         try:
-            return retry(lambda: self._send_signed(params, recovery), self._retry,
-                         sleep=self._sleep, clock=self._clock, on_retry=self._note_retry)
+            return self.retrying(lambda: self._send(params))
         except oss2.exceptions.ServerError as exc:
             raise self._error(OssRefused, exc) from _scrubbed(exc)
         except RetriesExhausted as gave_up:
             last = gave_up.last if isinstance(gave_up.last, Exception) else None
             raise self._error(OssUnavailable, last, gave_up=gave_up) from _scrubbed(last)
 
-    def _send_signed(self, params: dict[str, str], recovery: _Recovery) -> bytes:
-        """Send one signed request, and the one recovery a refusal allows per page: a key or
+    def retrying(self, send: Callable[[], T], policy: RetryPolicy | None = None) -> T:
+        """``send()`` (one signed oss2 call) under ``policy`` (default this client's), with the
+        one recovery a refusal allows per call and the throttling note. Raises what is not
+        retried unchanged (oss2's errors, ours) and :class:`RetriesExhausted`; the caller maps
+        them. The listing and ``ossobjects`` both send through here."""
+        recovery = _Recovery()
+        chosen = policy or self._retry
+        return retry(lambda: self._send_signed(send, recovery), chosen, sleep=self._sleep, clock=self._clock,
+                     on_retry=lambda last: self._note_retry(last, chosen))
+
+    def _send_signed(self, send: Callable[[], T], recovery: _Recovery) -> T:
+        """Send one signed request, and the one recovery a refusal allows per call: a key or
         token error forces a credential refresh and the request goes again at once. oss2
-        errors are raised as they are; the retry policy and ``get_listing_page`` sort them."""
+        errors are raised as they are; the retry policy and the caller sort them."""
         try:
-            return self._send(params)
+            return send()
         except oss2.exceptions.ServerError as exc:
             if exc.code not in REFRESH_CODES or recovery.refreshed:
                 raise
             recovery.refreshed = True
-            self.provider.force_refresh(self._adapter.last_used())
-        return self._send(params)
+            self.refresh_credentials()
+        return send()
 
-    def _note_retry(self, last: object) -> None:
+    def _note_retry(self, last: object, policy: RetryPolicy) -> None:
         """Before each retry: a debug line, and the first time OSS throttles, one warning."""
-        log.debug("retrying GET / on bucket %s after %s", self.bucket_name, _describe(last))
-        if self._throttling_said or not self._retry.throttling(last):
+        log.debug("retrying a request on bucket %s after %s", self.bucket_name, _describe(last))
+        if self._throttling_said or not policy.throttling(last):
             return
         with self._count_lock:
             if self._throttling_said:
                 return
             self._throttling_said = True
         log.warning(
-            "OSS is throttling requests (%s); backing off and retrying each page for up to "
-            "%g s (--retry-budget)", _describe(last), self._retry.budget,
+            "OSS is throttling requests (%s); backing off and retrying each request for up to "
+            "%g s (--retry-budget)", _describe(last), policy.budget,
         )
+
+    @property
+    def oss2_bucket(self) -> oss2.Bucket:
+        """The signed oss2 Bucket (this client's credentials, session and no-redirect rule), for
+        the object calls of ``ossobjects``."""
+        return self._bucket
+
+    def refresh_credentials(self) -> None:
+        """Force one refresh of the set that signed this thread's last request (after a key or
+        token error), unless another thread already replaced it."""
+        self.provider.force_refresh(self._adapter.last_used())
 
     def _count_request(self) -> None:
         with self._count_lock:
@@ -489,8 +514,13 @@ def describe_identity(provider: Provider) -> dict[str, Any]:
     return info
 
 
+# For ossobjects, which maps its own oss2 errors the same way.
+scrubbed = _scrubbed
+safe_text = _safe
+
 __all__ = [
     "BucketClient",
+    "NETWORK_ERRORS",
     "OSS_RETRY",
     "Oss2CredentialsAdapter",
     "OssHttpSession",

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 from osslist import filters
 from osslist.backoff import DEFAULT_RETRY_BUDGET
+from osslist.filters import Predicate, keep_all
 from osslist.connect import open_client
 from osslist.errors import UsageError
 from osslist.listing import ListingSpec
 from osslist.output import FORMATS
-from osslist.pages import Record
 from osslist.ranges import KeyRange
 from osslist.sharding import ShardPlan, checked_shard_plan, run_ranges
 
@@ -111,10 +111,6 @@ class ListJob:
     selection: Selection = field(default_factory=Selection)
     output: OutputOptions = field(default_factory=OutputOptions)
     scale: Scale = field(default_factory=Scale)
-
-
-Predicate = Callable[[Record], bool]
-"""Which records a run keeps (``keep_all`` without filters)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,8 +281,3 @@ def _shard_plan(job: ListJob, spec: ListingSpec) -> ShardPlan | None:
     assert scale.shard_index is not None, "_check_scale checks --shard-plan has --shard-index"
     return checked_shard_plan(scale.shard_plan, bucket=job.connection.bucket, spec=spec,
                               shard_index=scale.shard_index, shard_count=scale.shard_count)
-
-
-def keep_all(record: Record) -> bool:
-    """The predicate of a run without filters; ``runner`` recognises it and skips the calls."""
-    return True

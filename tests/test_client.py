@@ -495,7 +495,7 @@ def test_throttling_is_said_once_and_other_5xx_not_at_all(
     assert len(warnings) == (1 if throttling else 0)
     if throttling:
         assert "OSS is throttling requests (HTTP %d" % failure in warnings[0] and "--retry-budget" in warnings[0]
-    assert sum("retrying GET /" in r.getMessage() for r in caplog.records) >= 4  # each retry at debug
+    assert sum("retrying a request" in r.getMessage() for r in caplog.records) >= 4  # each retry at debug
 
 
 def test_no_reply_at_all_gets_a_few_tries_not_the_whole_budget() -> None:
