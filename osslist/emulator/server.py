@@ -8,13 +8,18 @@ connections and joins the thread, so a test leaves no socket behind.
 
 from __future__ import annotations
 
+import errno
+import logging
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterable, Protocol
 from urllib.parse import parse_qsl, unquote
+
+log = logging.getLogger(__name__)
 
 # Header values that are credentials: recorded as "[redacted]" (the scheme of Authorization is
 # kept, so a test can still tell a V1 from a V4 signature).
@@ -152,6 +157,10 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: "_Server"
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header from the service's clock (it moves with ``clock_offset``)."""
+        return super().date_time_string(self.server.date_clock() if timestamp is None else timestamp)
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         """Silent: the request log is the record, and stderr stays clean for tests."""
 
@@ -213,16 +222,29 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _dispatch
 
 
+_GONE_ERRNOS = frozenset({errno.ENOTCONN, errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ESHUTDOWN})
+
+
+def _client_went_away(exc: BaseException | None) -> bool:
+    """Reset, broken pipe, aborted, timed out, or a shutdown() on a socket already closed."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _GONE_ERRNOS
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256  # parallel listings open many connections at once
 
-    def __init__(self, address: tuple[str, int], service: Service, log: RequestLog) -> None:
+    def __init__(
+        self, address: tuple[str, int], service: Service, log: RequestLog, date_clock: Callable[[], float]
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.service = service
         self.log = log
+        self.date_clock = date_clock
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -238,9 +260,13 @@ class _Server(ThreadingHTTPServer):
         super().shutdown_request(request)
 
     def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
-        """A client that resets its keep-alive connection (or a test's stop()) is normal."""
-        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
-            super().handle_error(request, client_address)
+        """A client that goes away mid-request (reset, killed, timed out, or a test's stop())
+        is normal for a server: one debug line, no traceback. Anything else is a bug of ours."""
+        exc = sys.exc_info()[1]
+        if _client_went_away(exc):
+            log.debug("client %s went away mid-request (%s)", client_address, type(exc).__name__)
+            return
+        super().handle_error(request, client_address)
 
     def close_open_connections(self) -> None:
         with self._open_lock:
@@ -255,8 +281,16 @@ class _Server(ThreadingHTTPServer):
 class ServiceServer:
     """One service on one loopback port, served from a daemon thread."""
 
-    def __init__(self, service: Service, log: RequestLog, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), service, log)
+    def __init__(
+        self,
+        service: Service,
+        log: RequestLog,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        date_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._server = _Server((host, port), service, log, date_clock)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": _POLL_INTERVAL},

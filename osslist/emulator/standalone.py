@@ -10,7 +10,13 @@ from __future__ import annotations
 import threading
 from typing import TextIO
 
-from osslist.emulator.config import DEFAULT_OIDC_PROVIDER_ARN, DEFAULT_OIDC_TOKEN, DEFAULT_ROLE_ARN, EmulatorConfig
+from osslist.emulator.config import (
+    DEFAULT_OIDC_PROVIDER_ARN,
+    DEFAULT_OIDC_TOKEN,
+    DEFAULT_ROLE_ARN,
+    DEFAULT_ROTATION_WINDOW,
+    EmulatorConfig,
+)
 from osslist.emulator.emulator import Emulator
 
 DEFAULT_BUCKET = "emulator-bucket"
@@ -30,6 +36,19 @@ OPTION_HELP = {
 }
 
 
+class SetupError(ValueError):
+    """The standalone emulator cannot start as asked (a port given twice or already in use)."""
+
+
+def _check_ports(**ports: int) -> None:
+    """Each service needs a port of its own; 0 (a free one) may repeat."""
+    seen: dict[int, str] = {}
+    for service, number in ports.items():
+        if number and number in seen:
+            raise SetupError(f"port {number} given for both {seen[number]} and {service}: each service needs its own")
+        seen[number] = service
+
+
 def describe(emu: Emulator, bucket: str, objects: int, total_bytes: int) -> str:
     """The banner: endpoints and the environment lines that point osslist at ``emu``."""
     cfg = emu.config
@@ -44,7 +63,7 @@ def describe(emu: Emulator, bucket: str, objects: int, total_bytes: int) -> str:
             f"export ALIBABA_CLOUD_IMDS_ENDPOINT={emu.metadata_url}",
             f"export OSSLIST_ENDPOINT={emu.oss_endpoint}",
             f"export OSSLIST_BUCKET={bucket}",
-            "export OSSLIST_REGION=cn-hangzhou",
+            f"export OSSLIST_REGION={cfg.region}",
             "export OSSLIST_CREDENTIALS=metadata",
             "# Or RRSA (STS AssumeRoleWithOIDC) instead of the metadata server:",
             f"printf '%s' '{DEFAULT_OIDC_TOKEN}' > {OIDC_TOKEN_FILE}",
@@ -68,7 +87,7 @@ def run_standalone(
     seed: int = 0,
     metadata_mode: str = "optional",
     credential_lifetime: float = 3600.0,
-    rotation_window: float = 600.0,
+    rotation_window: float = DEFAULT_ROTATION_WINDOW,
     latency: float = 0.0,
     out: TextIO,
     stop: threading.Event | None = None,
@@ -84,9 +103,15 @@ def run_standalone(
         metadata_port=metadata_port,
         sts_port=sts_port,
     )
+    _check_ports(oss=port, metadata=metadata_port, sts=sts_port)
     emu = Emulator(config)
     total = emu.seed(bucket, objects, seed=seed)
     emu.faults.oss_latency = latency
+    try:
+        emu.start()
+    except OSError as exc:
+        ports = ", ".join(str(p) for p in (port, metadata_port, sts_port) if p)
+        raise SetupError(f"cannot listen on {config.host} port {ports}: {exc.strerror or exc}") from exc
     with emu:
         out.write(describe(emu, bucket, objects, total))
         out.write("Serving until interrupted (Ctrl-C).\n")
