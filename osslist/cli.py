@@ -21,7 +21,7 @@ from click.core import ParameterSource
 from osslist import job as jobs
 from osslist import runner
 from osslist.checkpoint import StopFlag
-from osslist.connect import whoami
+from osslist.connect import open_client, whoami
 from osslist.du import DU_FORMATS
 from osslist.errors import ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
@@ -223,8 +223,7 @@ credential_options = _stack(
     ),
 )
 
-connection_options = _stack(
-    _opt("--bucket", env="BUCKET", required=True, help="Bucket to list."),
+endpoint_options = _stack(
     _opt(
         "--endpoint",
         env="ENDPOINT",
@@ -251,6 +250,11 @@ connection_options = _stack(
         "a page that succeeds resets it. 0: no retries.",
     ),
     credential_options,
+)
+
+connection_options = _stack(
+    _opt("--bucket", env="BUCKET", required=True, help="Bucket to list."),
+    endpoint_options,
 )
 
 list_api_option = _opt(
@@ -639,6 +643,36 @@ def _plan_summary(shards: Any, estimates: list[float], requests: int) -> str:
         f"plan: {shards.shard_count} shards, {len(shards.cuts)} cuts, about {round(sum(estimates)):,} keys "
         f"(per shard: {per_shard}; estimated from {requests} requests)"
     )
+
+
+@main.command("cat", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, c4="OSS refused: NoSuchKey, AccessDenied, ..."))
+@click.argument("url", metavar="oss://BUCKET/KEY")
+@endpoint_options
+@_opt(
+    "--gunzip/--no-gunzip",
+    env="CAT_GUNZIP",
+    default=None,
+    help="Decompress gzip (default: when the key ends in .gz); --no-gunzip writes the stored bytes.",
+)
+@verbose_option
+@edge
+def cat_command(url: str, **params: Any) -> None:
+    """Stream an object to stdout, e.g. a report written with --output oss://... .
+
+    A key ending in .gz is gunzipped. The same credentials and endpoint options as ls apply
+    (the object's bucket may be in another region: pass --endpoint/--region).
+    """
+    from osslist.osscat import cat
+    from osslist.ossobjects import ObjectClient
+    from osslist.ossurl import split_oss_url
+
+    out = _stdout().buffer  # closed: refuse before fetching anything
+    source = split_oss_url(url)
+    client = open_client(
+        source.bucket, params["endpoint"], region=params["region"], signature_version=params["signature_version"],
+        credentials=params["credentials"], role_name=params["role_name"], metadata_endpoint=params["metadata_endpoint"],
+    )
+    cat(ObjectClient(client), source.key, out, gunzip=params["gunzip"])
 
 
 @main.command("whoami", epilog=exit_codes_epilog(0, 1, 2, 3, 130, 141, c1="anything else",
