@@ -32,6 +32,7 @@ from osslist.backoff import (
     RetryPolicy,
     retry,
 )
+from osslist.clock import ServerClock, make_auth
 from osslist.credentials import Credentials, Provider
 from osslist.errors import CredentialsError, OssError, OssRefused, OssUnavailable, UsageError
 
@@ -202,6 +203,8 @@ class BucketClient:
         self._retry = retry_policy
         self._sleep = sleep
         self._clock = clock
+        # OSS's clock as learned from RequestTimeTooSkewed; the signer dates requests with it.
+        self.server_clock: ServerClock = getattr(bucket.auth, "server_clock", None) or ServerClock()
         self._count_lock = threading.Lock()
         self._requests_made = 0
         self._throttling_said = False
@@ -247,17 +250,27 @@ class BucketClient:
                      on_retry=lambda last: self._note_retry(last, chosen))
 
     def _send_signed(self, send: Callable[[], T], recovery: _Recovery) -> T:
-        """Send one signed request, and the one recovery a refusal allows per call: a key or
-        token error forces a credential refresh and the request goes again at once. oss2
-        errors are raised as they are; the retry policy and the caller sort them."""
-        try:
-            return send()
-        except oss2.exceptions.ServerError as exc:
-            if exc.code not in REFRESH_CODES or recovery.refreshed:
-                raise
+        """Send one signed request, with the recoveries a refusal allows, each once per call
+        and sent again at once (OSS executed nothing): a key or token error forces a credential
+        refresh; RequestTimeTooSkewed teaches the signer OSS's clock (clock.py). oss2 errors
+        are otherwise raised as they are; the retry policy and the caller sort them."""
+        while True:
+            try:
+                return send()
+            except oss2.exceptions.ServerError as exc:
+                if not self._recover(exc, recovery):
+                    raise
+
+    def _recover(self, exc: oss2.exceptions.ServerError, recovery: _Recovery) -> bool:
+        """Apply the cure for ``exc`` if this call has not used it yet; True when applied."""
+        if exc.code in REFRESH_CODES and not recovery.refreshed:
             recovery.refreshed = True
             self.refresh_credentials()
-        return send()
+            return True
+        if not recovery.skew_corrected and self.server_clock.corrected(exc):
+            recovery.skew_corrected = True
+            return True
+        return False
 
     def _note_retry(self, last: object, policy: RetryPolicy) -> None:
         """Before each retry: a debug line, and the first time OSS throttles, one warning."""
@@ -333,12 +346,13 @@ class BucketClient:
 
 
 class _Recovery:
-    """What one page has already tried to cure (one credential refresh)."""
+    """What one call has already tried to cure (a credential refresh, the clock skew)."""
 
-    __slots__ = ("refreshed",)
+    __slots__ = ("refreshed", "skew_corrected")
 
     def __init__(self) -> None:
         self.refreshed = False
+        self.skew_corrected = False
 
 
 def _describe(outcome: object) -> str:
@@ -404,7 +418,7 @@ def make_bucket_client(
     retry_policy = _oss_retry(policy, retry_budget)
     silence_third_party_logs()
     adapter = Oss2CredentialsAdapter(provider)
-    auth = oss2.ProviderAuthV4(adapter) if signature_version == 4 else oss2.ProviderAuth(adapter)
+    auth = make_auth(adapter, signature_version, ServerClock())
     oss_bucket = _oss2_bucket(auth, url, bucket, session=oss_session(url, pool_size),
                               connect_timeout=(connect_timeout, read_timeout), region=region)
     return BucketClient(bucket=oss_bucket, adapter=adapter, endpoint=url, region=region,
