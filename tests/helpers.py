@@ -193,3 +193,18 @@ class RangeBucket:
             yield Page(kept, truncated, marker, None), Position(marker, None, done)
             if done:
                 return
+
+
+# --- reports written and read back ---------------------------------------------------------
+
+
+def listing_report(emulator, bucket: str, fmt: str = "jsonl", *args: str) -> bytes:
+    """What `osslist ls --format FMT` writes for ``bucket`` of the emulator (a report to read back)."""
+    from click.testing import CliRunner
+
+    from osslist.cli import main
+
+    argv = ["ls", "--bucket", bucket, "--endpoint", emulator.oss_endpoint, "--format", fmt, *args]
+    result = CliRunner().invoke(main, argv, env=clean_env(emulator))
+    assert result.exit_code == 0, result.stderr
+    return result.stdout_bytes
