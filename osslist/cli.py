@@ -560,24 +560,25 @@ def ls_command(**params: Any) -> None:
         _print_plan(plan.to_dict())
         return
     progress = _Progress(disabled=params["no_progress"])
-    try:
-        summary = _run_listing(plan, progress)
-    finally:
-        progress.close()
-    _finish(summary, params["summary_json"])
-
-
-def _run_listing(plan: jobs.PreparedRun, progress: _Progress) -> Any:
-    """Plain runs stream to stdout or --output; --checkpoint runs save after every page. Either
-    way SIGTERM (what Kubernetes sends first) stops cleanly after the current page: exit 143."""
-    with StopFlag() as stop:
-        if plan.job.scale.checkpoint is not None:
-            return runner.run_resumable(plan, on_page=progress, stop=stop)
-        stream = _open_output(plan.job.output.path)
+    with StopFlag() as stop:  # kept through the summary: a SIGTERM after the listing changes nothing
         try:
-            return runner.run(plan, stream=stream, on_page=progress, stop=stop)
+            summary = _run_listing(plan, progress, stop)
         finally:
-            _release(stream)
+            progress.close()
+        _finish(summary, params["summary_json"])
+
+
+def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) -> Any:
+    """Plain runs stream to stdout or --output; --checkpoint runs save after every page. Either
+    way SIGTERM (what Kubernetes sends first) ends the run after the page being committed,
+    abandoning requests in flight: exit 143 (see runner.Stopper)."""
+    if plan.job.scale.checkpoint is not None:
+        return runner.run_resumable(plan, on_page=progress, stop=stop)
+    stream = _open_output(plan.job.output.path)
+    try:
+        return runner.run(plan, stream=stream, on_page=progress, stop=stop)
+    finally:
+        _release(stream)
 
 
 

@@ -97,9 +97,13 @@ class RoleCredentials:
     access_key_secret: str = field(repr=False)
     security_token: str = field(repr=False)
     expiration: datetime
+    server_date: str | None = field(default=None, compare=False)
+    """The answer's HTTP ``Date`` (the server's clock), to judge expiry when the local clock is off."""
 
 
-def credentials_from_document(doc: Any, *, what: str, error: type[Exception]) -> RoleCredentials:
+def credentials_from_document(
+    doc: Any, *, what: str, error: type[Exception], server_date: str | None = None
+) -> RoleCredentials:
     """Validate a credentials JSON object (metadata or STS) and build the value.
 
     Shared by the metadata and RRSA sources: every field must be a non-empty string and
@@ -119,6 +123,7 @@ def credentials_from_document(doc: Any, *, what: str, error: type[Exception]) ->
         access_key_secret=doc["AccessKeySecret"],
         security_token=doc["SecurityToken"],
         expiration=expiration,
+        server_date=server_date,
     )
 
 
@@ -126,6 +131,7 @@ def credentials_from_document(doc: Any, *, what: str, error: type[Exception]) ->
 class _Reply:
     status: int
     body: bytes
+    date: str | None = None
 
 
 class _TokenUnavailable(Exception):
@@ -200,7 +206,7 @@ class MetadataClient:
                 "check the role name and the pod annotation k8s.aliyun.com/eci-ram-role-name"
             )
         self._require_ok("GET", path, reply)
-        return _parse_credentials(reply.body, path)
+        return _parse_credentials(reply.body, path, reply.date)
 
     # -- hardened mode -------------------------------------------------------------------
 
@@ -289,7 +295,7 @@ class MetadataClient:
                         "with a redirect, which osslist never follows"
                     )
                 body = read_capped(response, cap, what=f"{method} {path}", clock=self._clock)
-                return _Reply(response.status_code, body)
+                return _Reply(response.status_code, body, response.headers.get("date"))
         except httpx.TimeoutException as exc:
             raise _NetworkFailure("timeout") from exc
         except httpx.TransportError as exc:
@@ -347,7 +353,7 @@ def read_capped(
     return b"".join(chunks)
 
 
-def _parse_credentials(body: bytes, path: str) -> RoleCredentials:
+def _parse_credentials(body: bytes, path: str, date: str | None = None) -> RoleCredentials:
     what = f"GET {path}"
     try:
         doc = json.loads(body)
@@ -357,15 +363,20 @@ def _parse_credentials(body: bytes, path: str) -> RoleCredentials:
     if code != "Success":
         shown = code if isinstance(code, str) and code.isidentifier() and len(code) < 40 else "missing"
         raise MetadataError(f"{what}: the metadata server answered Code={shown}, not Success")
-    return credentials_from_document(doc, what=what, error=MetadataError)
+    return credentials_from_document(doc, what=what, error=MetadataError, server_date=date)
 
 
 def _check_endpoint(url: str) -> str:
-    """Accept only an http(s) URL with a host and no path, query or credentials."""
+    """Accept only an http(s) URL with a host and no path, query or credentials; no space or
+    control character (httpx would percent-encode one into the host) and no port 0."""
+    if not url.strip().isprintable() or " " in url.strip():
+        raise UsageError(f"invalid metadata endpoint {url.strip()!r}: spaces or control characters")
     try:
         parsed = httpx.URL(url.strip())
     except httpx.InvalidURL as exc:
         raise UsageError("invalid metadata endpoint: not a URL") from exc
+    if parsed.port == 0:
+        raise UsageError(f"invalid metadata endpoint {url.strip()!r}: port 0 (give the port the server listens on)")
     if parsed.userinfo:
         raise UsageError("invalid metadata endpoint: it must not carry user:password@")
     if parsed.scheme not in ("http", "https") or not parsed.host:
