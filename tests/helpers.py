@@ -333,3 +333,18 @@ def assert_same_as_oss2(body: bytes, api: str) -> None:
         assert ours.next_marker == theirs.next_marker
     if api == "v2" and theirs.is_truncated:
         assert ours.next_token == theirs.next_continuation_token
+
+
+# --- reports written and read back ---------------------------------------------------------
+
+
+def listing_report(emulator, bucket: str, fmt: str = "jsonl", *args: str) -> bytes:
+    """What `osslist ls --format FMT` writes for ``bucket`` of the emulator (a report to read back)."""
+    from click.testing import CliRunner
+
+    from osslist.cli import main
+
+    argv = ["ls", "--bucket", bucket, "--endpoint", emulator.oss_endpoint, "--format", fmt, *args]
+    result = CliRunner().invoke(main, argv, env=clean_env(emulator))
+    assert result.exit_code == 0, result.stderr
+    return result.stdout_bytes
