@@ -117,7 +117,8 @@ class ObjectClient:
             except CredentialsError:
                 raise
             except oss2.exceptions.ServerError as exc:
-                if exc.status in RETRYABLE_STATUS or exc.code in RETRYABLE_CODES:
+                retry = exc.status in RETRYABLE_STATUS or exc.code in RETRYABLE_CODES
+                if retry or self._client.server_clock.corrected(exc):
                     last = exc
                     continue
                 if exc.code in REFRESH_CODES and not refreshed:
