@@ -45,6 +45,8 @@ LAYERS = {
     "summary": 5,
     "du": 5,
     "connect": 5,
+    "reports": 6,
+    "diff": 6,
     "sharding": 7,
     "parallel": 7,
     "checkpoint": 7,
