@@ -21,7 +21,7 @@ from osslist import job as jobs
 from osslist import runner
 from osslist.checkpoint import StopFlag
 from osslist.du import DU_FORMATS
-from osslist.errors import ListingError, OsslistError, UsageError
+from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,9 +29,10 @@ log = logging.getLogger("osslist")
 
 EXIT_CODES_EPILOG = """\b
 Exit codes:
-  0    success (also when --limit stopped the listing)
+  0    success (also when --limit stopped the listing; a finished --checkpoint lists nothing)
   1    anything else: OSS kept failing past the retries, the listing protocol broke
-  2    usage or bad input (bad option, invalid bucket name); no network call was made
+  2    usage or bad input (bad option, invalid bucket name, a checkpoint of another run or
+       output, one file in two roles); no network call was made
   3    credentials: no role attached, metadata server unreachable, STS refused
   4    OSS refused: AccessDenied, NoSuchBucket, a key or token a refresh did not cure
   143  SIGTERM: stopped after the current page (saved, with --checkpoint)
@@ -333,6 +334,7 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             null=params.get("null", False),
             human=params.get("human", False),
             path=params.get("output"),
+            summary_json=params.get("summary_json"),
         ),
         scale=jobs.Scale(
             parallel=params.get("parallel", 1),
@@ -450,6 +452,9 @@ def ls_command(**params: Any) -> None:
     progress = _Progress(disabled=params["no_progress"])
     try:
         summary = _run_listing(plan, progress)
+    except CheckpointFinished as note:  # exit 0, one line, and no old summary shown as new
+        click.echo(str(note), err=True)
+        return
     finally:
         progress.close()
     _finish(summary, params["summary_json"])
