@@ -20,9 +20,11 @@ import click
 from osslist import job as jobs
 from osslist import runner
 from osslist.checkpoint import StopFlag
+from osslist.connect import whoami
 from osslist.du import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
+from osslist.sharding import make_shard_plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("osslist")
@@ -460,7 +462,7 @@ def ls_command(**params: Any) -> None:
     _finish(summary, params["summary_json"])
 
 
-def _run_listing(plan: jobs.Plan, progress: _Progress) -> Any:
+def _run_listing(plan: jobs.PreparedRun, progress: _Progress) -> Any:
     """Plain runs stream to stdout or --output; --checkpoint runs save after every page. Either
     way SIGTERM (what Kubernetes sends first) stops cleanly after the current page: exit 143."""
     with StopFlag() as stop:
@@ -512,7 +514,9 @@ def plan_command(**params: Any) -> None:
     )
     plan = jobs.prepare(job)
     _check_writable("--output", params["output"])
-    shards, estimates = jobs.make_shard_plan(plan, count=params["shard_count"])
+    shards, estimates = make_shard_plan(
+        plan.client, plan.spec, bucket=plan.job.connection.bucket, count=params["shard_count"]
+    )
     stream = _open_output(params["output"])
     try:
         stream.write(json.dumps(shards.to_json(), indent=2, ensure_ascii=False) + "\n")
@@ -548,7 +552,7 @@ def whoami_command(**params: Any) -> None:
 
     It fetches credentials once (so it proves the role works) and prints no secret.
     """
-    identity = jobs.whoami(
+    identity = whoami(
         params["credentials"], role_name=params["role_name"], metadata_endpoint=params["metadata_endpoint"]
     )
     if params["fmt"] == "json":

@@ -1,34 +1,37 @@
-"""The listing job the CLI runs: options in, validated plan out.
+"""The listing job the CLI runs: options in, a validated ``PreparedRun`` out, no network call.
 
 The CLI parses and hands over plain values; this module validates them all before any network
-call (so a bad option exits 2 having sent nothing) and builds a ``Plan``: the bucket client,
-the ``ListingSpec``, the record predicate, and (``key_ranges``) the ranges this run lists --
-the whole range, or a shard's cells from the fixed rule or a shard plan file. Running a plan
-is ``runner``'s business. Nothing here imports click or writes to the terminal.
-
-The credential and oss2 modules are imported inside the functions that need them: oss2 alone
-takes a quarter of a second to import, which ``--help`` should not pay.
+call (so a bad option exits 2 having sent nothing) and builds a ``PreparedRun``: the bucket
+client (built, not yet used), the ``ListingSpec``, the record predicate, and the key ranges this
+run lists (decided once, by ``sharding``: the whole range, or a shard's cells from the fixed
+rule or a shard plan file). Running it is ``runner``'s business; opening clients and providers
+is ``connect``'s. Nothing here imports click or writes to the terminal.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import stat
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 from osslist import filters
 from osslist.checkpoint import lock_path, temp_path
+from osslist.connect import open_client
 from osslist.errors import UsageError
 from osslist.listing import ListingSpec
 from osslist.output import FORMATS
-from osslist.ranges import KeyRange, shard_ranges
-from osslist.shardplan import ShardPlan, balanced_cuts
+from osslist.pages import Record
+from osslist.ranges import KeyRange
+from osslist.sharding import ShardPlan, checked_shard_plan, run_ranges
+
+if TYPE_CHECKING:
+    from osslist.client import BucketClient
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_ENDPOINT = "oss-cn-hangzhou-internal.aliyuncs.com"
 LIST_APIS = ("v1", "v2")
@@ -106,19 +109,25 @@ class ListJob:
     scale: Scale = field(default_factory=Scale)
 
 
+Predicate = Callable[[Record], bool]
+"""Which records a run keeps (``keep_all`` without filters)."""
+
+
 @dataclass(frozen=True, kw_only=True)
-class Plan:
-    """A validated job: parsed sizes and times, the listing spec, the record predicate."""
+class PreparedRun:
+    """A validated job: the client, the listing spec, the record predicate and the key ranges
+    this run lists (decided once here, so every later step lists the same ones)."""
 
     job: ListJob
-    client: Any  # client.BucketClient, built but not yet used
+    client: BucketClient  # built but not yet used
     spec: ListingSpec
-    predicate: Callable[[Any], bool]
-    filters: dict[str, Any]
+    predicate: Predicate
+    filters: dict[str, Any]  # Any: the parsed filter values by name (lists, ints, floats, None) for --dry-run
+    ranges: tuple[KeyRange, ...]
     shard_plan: ShardPlan | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The resolved plan printed by --dry-run: every value the run would use, no secret."""
+    def to_dict(self) -> dict[str, Any]:  # Any: JSON values of the --dry-run view
+        """The resolved run printed by --dry-run: every value it would use, no secret."""
         conn = asdict(self.job.connection)
         conn["endpoint"] = self.client.endpoint
         conn["region"] = self.client.region
@@ -132,12 +141,12 @@ class Plan:
             "scale": {**asdict(self.job.scale), **self._shard_view()},
         }
 
-    def _shard_view(self) -> dict[str, Any]:
+    def _shard_view(self) -> dict[str, Any]:  # Any: JSON values
         """The shard's count (the plan's when there is one) and the ranges it lists."""
         if self.job.scale.shard_index is None:
             return {}
         count = self.shard_plan.shard_count if self.shard_plan else self.job.scale.shard_count
-        return {"shard_count": count, "shard_ranges": [r.to_json() for r in key_ranges(self)]}
+        return {"shard_count": count, "shard_ranges": [r.to_json() for r in self.ranges]}
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -257,11 +266,11 @@ def _check_connection(conn: Connection) -> None:
     _check_choice("--credentials", conn.credentials, CREDENTIAL_SOURCES)
 
 
-def _maybe(parse: Callable[[str], Any], text: str | None) -> Any:
+def _maybe(parse: Callable[[str], T], text: str | None) -> T | None:
     return None if text is None else parse(text)
 
 
-def _build_filter(sel: Selection, *, now: float) -> tuple[Callable[[Any], bool], dict[str, Any]]:
+def _build_filter(sel: Selection, *, now: float) -> tuple[Predicate, dict[str, Any]]:  # Any: as PreparedRun.filters
     """Parse sizes and times with the filters module; return the predicate and its plan view."""
     parsed: dict[str, Any] = {
         "include": list(sel.include),
@@ -291,8 +300,9 @@ def _listing_spec(sel: Selection) -> ListingSpec:
     )
 
 
-def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str] | None = None) -> Plan:
-    """Validate every option and build the client; raises UsageError, makes no network call.
+def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str] | None = None) -> PreparedRun:
+    """Validate every option, decide the key ranges and build the client; raises UsageError,
+    makes no network call.
 
     The bucket client is built here (the credential provider fetches lazily) so --dry-run
     checks exactly what a run would use: bucket name, endpoint, region for V4 signing."""
@@ -302,126 +312,30 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     _check_scale(job.scale, job.output.path)
     _check_checkpoint_files(job.scale, job.output.path)
     _check_distinct_files(job)
-    shards = None if job.scale.shard_plan is None else _shard_plan_for(job)
     predicate, parsed = _build_filter(job.selection, now=time.time() if now is None else now)
     spec = _listing_spec(job.selection)
-    client = open_client(job.connection, environ=environ)
-    return Plan(job=job, client=client, spec=spec, predicate=predicate, filters=parsed, shard_plan=shards)
+    shards = _shard_plan(job, spec)
+    ranges = run_ranges(spec, shard_index=job.scale.shard_index, shard_count=job.scale.shard_count, shard_plan=shards)
+    conn = job.connection
+    client = open_client(
+        conn.bucket, conn.endpoint, region=conn.region, signature_version=conn.signature_version,
+        credentials=conn.credentials, role_name=conn.role_name, metadata_endpoint=conn.metadata_endpoint,
+        environ=environ,
+    )
+    return PreparedRun(job=job, client=client, spec=spec, predicate=predicate, filters=parsed,
+                       ranges=tuple(ranges), shard_plan=shards)
 
 
-# --- shard plans -----------------------------------------------------------------------------
+def _shard_plan(job: ListJob, spec: ListingSpec) -> ShardPlan | None:
+    """--shard-plan's file, checked against the command line; None without one."""
+    scale = job.scale
+    if scale.shard_plan is None:
+        return None
+    assert scale.shard_index is not None, "_check_scale checks --shard-plan has --shard-index"
+    return checked_shard_plan(scale.shard_plan, bucket=job.connection.bucket, spec=spec,
+                              shard_index=scale.shard_index, shard_count=scale.shard_count)
 
 
-def load_shard_plan(path: str) -> ShardPlan:
-    """Read a plan file written by `osslist plan`; a missing or corrupt one is bad input."""
-    try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read(1 << 20))
-        return ShardPlan.from_json(data)
-    except OSError as exc:
-        raise UsageError(f"cannot read --shard-plan {path}: {exc.strerror}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--shard-plan {path} is not a valid plan ({_first_line(exc)}); rerun osslist plan") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-
-
-def _shard_plan_for(job: ListJob) -> ShardPlan:
-    """The plan of --shard-plan, checked against this command line: a plan made for another
-    bucket, prefix or range would shard the wrong key space, so it is refused (exit 2)."""
-    path, scale, sel = job.scale.shard_plan, job.scale, job.selection
-    assert path is not None and scale.shard_index is not None, "_check_scale checks --shard-index"
-    shards = load_shard_plan(path)
-    made_for = {"bucket": shards.bucket, "prefix": shards.prefix, "start-after": shards.start_after,
-                "end-before": shards.end_before}
-    given = {"bucket": job.connection.bucket, "prefix": sel.prefix, "start-after": sel.start_after,
-             "end-before": sel.end_before}
-    for name, value in made_for.items():
-        if given[name] != value:
-            raise UsageError(f"--shard-plan {path} was made for --{name} {value!r}, not {given[name]!r}")
-    if scale.shard_count is not None and scale.shard_count != shards.shard_count:
-        raise UsageError(f"--shard-count {scale.shard_count} differs from the plan's {shards.shard_count} shards")
-    if not scale.shard_index < shards.shard_count:
-        raise UsageError(f"--shard-index must be in 0..{shards.shard_count - 1} (the plan has {shards.shard_count})")
-    return shards
-
-
-def make_shard_plan(plan: Plan, *, count: int, workers: int = 8) -> tuple[ShardPlan, list[float]]:
-    """Sample the bucket once (a few dozen requests) and return the plan every pod will share,
-    with the estimated keys of each shard."""
-    spec = plan.spec
-    cuts, estimates = balanced_cuts(plan.client, spec, count=count, workers=workers)
-    shards = ShardPlan(bucket=plan.job.connection.bucket, prefix=spec.prefix, start_after=spec.start_after,
-                       end_before=spec.end_before, shard_count=count, cuts=tuple(cuts))
-    return shards, estimates
-
-
-# --- what a run lists ----------------------------------------------------------------------------
-
-
-def keep_all(record: Any) -> bool:
-    """The predicate of a run without filters; ``runner.select`` recognises it and skips the calls."""
+def keep_all(record: Record) -> bool:
+    """The predicate of a run without filters; ``runner`` recognises it and skips the calls."""
     return True
-
-
-def key_ranges(plan: Plan) -> list[KeyRange]:
-    """The key ranges this run lists, in key order: this shard's cells, or the whole range."""
-    spec, scale = plan.spec, plan.job.scale
-    if plan.shard_plan is not None and scale.shard_index is not None:
-        return plan.shard_plan.ranges(scale.shard_index, delimiter=spec.delimiter)
-    if scale.shard_count is None or scale.shard_index is None:
-        return [KeyRange(spec.start_after, spec.end_before)]
-    return shard_ranges(
-        index=scale.shard_index,
-        count=scale.shard_count,
-        prefix=spec.prefix,
-        delimiter=spec.delimiter,
-        start_after=spec.start_after,
-        end_before=spec.end_before,
-    )
-
-
-def open_provider(
-    source: str,
-    *,
-    role_name: str | None = None,
-    metadata_endpoint: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Any:
-    """The credential provider (auto, env, rrsa or metadata); it fetches lazily, on first use."""
-    from osslist.sources import resolve_provider
-
-    return resolve_provider(source, role_name=role_name, metadata_endpoint=metadata_endpoint, environ=environ)
-
-
-def open_client(conn: Connection, *, environ: Mapping[str, str] | None = None) -> Any:
-    """Credential provider, then the bucket client (which validates bucket name, endpoint and
-    region); neither contacts the network yet."""
-    from osslist.client import make_bucket_client
-
-    provider = open_provider(
-        conn.credentials, role_name=conn.role_name, metadata_endpoint=conn.metadata_endpoint, environ=environ
-    )
-    return make_bucket_client(
-        conn.bucket,
-        conn.endpoint,
-        provider,
-        region=conn.region,
-        signature_version=int(conn.signature_version),
-    )
-
-
-def whoami(
-    source: str,
-    *,
-    role_name: str | None = None,
-    metadata_endpoint: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """Fetch credentials once and describe them: source, role, masked key id, expiry, hardened mode."""
-    from osslist.client import describe_identity
-
-    provider = open_provider(source, role_name=role_name, metadata_endpoint=metadata_endpoint, environ=environ)
-    return describe_identity(provider)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Sequence
 
 from osslist.pages import record_name
-from osslist.planning import piece_cuts
+from osslist.keymodel import piece_cuts
 from osslist.ranges import KeyRange, successor
 
 _PAGE = 1000.0
@@ -94,7 +94,7 @@ class ParallelLister:
     neighbour simply continues into it, so a boundary costs a request only where two workers
     meet; fresh slots right behind a live listing are left to it until ``piece_pages`` pages
     of them are queued. With no pending slot, an idle worker cuts the nearest slot
-    ``piece_pages`` pages past its last key (``planning.piece_cuts``: on a page boundary for
+    ``piece_pages`` pages past its last key (``keymodel.piece_cuts``: on a page boundary for
     numbered keys, so the piece below ends without a wasted request). One cut at a time:
     guesses chained past the first land in gaps between folders and cost empty requests."""
 
@@ -132,7 +132,6 @@ class ParallelLister:
         self._head_position: Any = None
         self._error: BaseException | None = None
         self._closed = False
-        self._idle = 0
         self._keys_seen = 0
         self._slots_done = 0
         self._buffered = 0
@@ -226,25 +225,21 @@ class ParallelLister:
     def _take(self) -> _Slot | None:
         """Under the lock: the pending slot nearest the consumer (cutting one if none waits)
         while the page budget has room; None = stop."""
-        self._idle += 1
-        try:
-            while True:
-                if self._closed:
-                    return None
-                if self._head_starving() or self._buffered < self._shared:
-                    slot, behind = self._nearest_pending()
-                    slot = slot or behind
-                    if slot is None and self._split and self._split_one():
-                        continue
-                    if slot is not None:
-                        slot.state = "running"
-                        slot.listing_end = self._chain_end(slot)
-                        return slot
-                if all(s.state == "done" for s in self._slots):
-                    return None
-                self._cond.wait()
-        finally:
-            self._idle -= 1
+        while True:
+            if self._closed:
+                return None
+            if self._head_starving() or self._buffered < self._shared:
+                slot, behind = self._nearest_pending()
+                slot = slot or behind
+                if slot is None and self._split and self._split_one():
+                    continue
+                if slot is not None:
+                    slot.state = "running"
+                    slot.listing_end = self._chain_end(slot)
+                    return slot
+            if all(s.state == "done" for s in self._slots):
+                return None
+            self._cond.wait()
 
     def _nearest_pending(self) -> tuple[_Slot | None, _Slot | None]:
         """Under the lock: (the pending slot nearest the consumer that no listing is running
@@ -442,27 +437,3 @@ class ParallelLister:
         page is kept and the slot parked, see :meth:`_accept`)."""
         return self._over_budget(slot) and not self._head_starving()
 
-
-def iter_pages_parallel(
-    list_range: ListRange,
-    ranges: Sequence[KeyRange],
-    *,
-    workers: int,
-    positions: Sequence[Any] | None = None,
-    max_pages_ahead: int = 8,
-    split: bool = True,
-    prefix: str = "",
-    delimiter: str = "",
-) -> Iterator[PageEvent]:
-    """Convenience wrapper: the events of a :class:`ParallelLister` (see its docstring)."""
-    lister = ParallelLister(
-        list_range,
-        ranges,
-        workers=workers,
-        positions=positions,
-        max_pages_ahead=max_pages_ahead,
-        split=split,
-        prefix=prefix,
-        delimiter=delimiter,
-    )
-    yield from lister

@@ -4,7 +4,7 @@
 same Sink in key order, and ``Sink.commit`` is the one place a finished page is acknowledged;
 with --checkpoint the resumable loop then makes the output durable and saves the state
 (``run_resumable``). ``run`` writes records, ``run_du`` sums them per prefix; both go through
-``execute``. Which ranges a run lists is the plan's (``job.key_ranges``). Nothing here imports
+``execute``. Which ranges a run lists was decided before (``PreparedRun.ranges``). Nothing here imports
 click or writes to the terminal.
 """
 
@@ -16,12 +16,12 @@ from typing import IO, Any, Callable, Iterable
 
 from osslist import checkpoint
 from osslist.du import DuTotals
-from osslist.job import Plan, keep_all, key_ranges
+from osslist.job import PreparedRun, keep_all
 from osslist.listing import iter_pages
 from osslist.output import make_writer
 from osslist.parallel import ParallelLister
-from osslist.planning import folder_lister, plan_folder_cuts
-from osslist.ranges import KeyRange, range_spec, ranges_from_cuts
+from osslist.ranges import KeyRange, range_spec
+from osslist.sharding import spread_ranges
 from osslist.summary import Summary
 
 RECORD_PAGES_AHEAD = 8
@@ -142,11 +142,11 @@ def list_range(client: Any, spec: Any, sink: Sink, *, position: Any = None) -> N
             return
 
 
-def _list_plan(plan: Plan, sink: Sink) -> None:
+def _list_plan(plan: PreparedRun, sink: Sink) -> None:
     """One range with one worker: the plain sequential listing. Otherwise ranges go to the
     parallel lister, which merges pages back in key order (and splits ranges while they run
     when there are spare workers), so the output is the same either way."""
-    ranges, workers = key_ranges(plan), plan.job.scale.parallel
+    ranges, workers = list(plan.ranges), plan.job.scale.parallel
     if workers == 1 and len(ranges) == 1:
         list_range(plan.client, range_spec(plan.spec, ranges[0]), sink)
         return
@@ -161,23 +161,15 @@ def _list_plan(plan: Plan, sink: Sink) -> None:
         lister.close()
 
 
-def _planned(plan: Plan, ranges: list[KeyRange], positions: list[Any] | None) -> list[KeyRange]:
-    """One fresh range with spare workers and no delimiter: cut before each folder of the
-    tree (a few concurrent delimiter requests) so the workers start spread out at once;
-    the parallel lister cuts big folders further while it runs. Otherwise as given."""
-    workers = plan.job.scale.parallel
-    fresh = positions is None or all(p is None for p in positions)
-    if workers < 2 or len(ranges) != 1 or not fresh or plan.spec.delimiter:
+def _planned(plan: PreparedRun, ranges: list[KeyRange], positions: list[Any] | None) -> list[KeyRange]:
+    """A fresh run spreads its workers over the folders of the tree (``sharding.spread_ranges``)."""
+    if positions is not None and any(p is not None for p in positions):
         return ranges
-    whole = ranges[0]
-    cuts = plan_folder_cuts(
-        folder_lister(plan.client, plan.spec), prefix=plan.spec.prefix, target=8 * workers, workers=workers
-    )
-    return ranges_from_cuts(cuts, start_after=whole.start_after, end_before=whole.end_before)
+    return spread_ranges(plan.client, plan.spec, ranges, workers=plan.job.scale.parallel)
 
 
 def _parallel_lister(
-    plan: Plan, ranges: list[KeyRange], positions: list[Any] | None = None, *, pack: Any = None
+    plan: PreparedRun, ranges: list[KeyRange], positions: list[Any] | None = None, *, pack: Any = None
 ) -> ParallelLister:
     """Pages of ``ranges`` (resumed from ``positions``) in key order, --parallel workers;
     ``pack`` (``Sink.packer``) turns each page into bytes in the worker that listed it."""
@@ -198,7 +190,7 @@ def _parallel_lister(
     )
 
 
-def checkpoint_fingerprint(plan: Plan) -> str:
+def checkpoint_fingerprint(plan: PreparedRun) -> str:
     """What a checkpoint must agree with: everything that changes the records or their bytes.
 
     Page size and parallelism only change speed, so a resumed run may change them."""
@@ -215,7 +207,7 @@ def checkpoint_fingerprint(plan: Plan) -> str:
     return checkpoint.fingerprint(arguments)
 
 
-def run_resumable(plan: Plan, *, on_page: OnPage | None = None, stop: Any = None) -> Summary:
+def run_resumable(plan: PreparedRun, *, on_page: OnPage | None = None, stop: Any = None) -> Summary:
     """--checkpoint: list into --output, saving the state after every page; rerunning the same
     command continues where the last save left off. A finished checkpoint lists nothing and
     raises CheckpointFinished; another run holding it, CheckpointBusy (see ``checkpoint``).
@@ -228,7 +220,7 @@ def run_resumable(plan: Plan, *, on_page: OnPage | None = None, stop: Any = None
     with checkpoint.RunLock(path):  # one run per checkpoint, held until the output is closed
         saved = checkpoint.resume_state(path, expected_fingerprint=printed, output=job.output.path)
         if saved is None:
-            todo, summary = [(r, None) for r in key_ranges(plan)], Summary()
+            todo, summary = [(r, None) for r in list(plan.ranges)], Summary()
         else:
             todo, summary = saved.remaining, checkpoint.restore_summary(saved.summary)
         stream = checkpoint.open_output(job.output.path, saved)
@@ -246,7 +238,7 @@ def run_resumable(plan: Plan, *, on_page: OnPage | None = None, stop: Any = None
 
 
 def _resume_into(
-    plan: Plan, todo: list[tuple[KeyRange, Any]], writer: Any, summary: Summary, saver: Any, *,
+    plan: PreparedRun, todo: list[tuple[KeyRange, Any]], writer: Any, summary: Summary, saver: Any, *,
     on_page: OnPage | None, stop: Any,
 ) -> None:
     """The checkpointed loop: per page, write -> make durable -> save; stop at the limit."""
@@ -280,7 +272,7 @@ def _resume_into(
     save([])
 
 
-def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None, stop: Any = None) -> Summary:
+def run(plan: PreparedRun, *, stream: IO[Any], on_page: OnPage | None = None, stop: Any = None) -> Summary:
     """Run a prepared listing, writing records to ``stream`` in the chosen format; return the
     Summary."""
     out = plan.job.output
@@ -288,7 +280,7 @@ def run(plan: Plan, *, stream: IO[Any], on_page: OnPage | None = None, stop: Any
     return execute(plan, writer, on_page=on_page, stop=stop)
 
 
-def run_du(plan: Plan, *, depth: int, by_class: bool, on_page: OnPage | None = None) -> tuple[list[Any], Summary]:
+def run_du(plan: PreparedRun, *, depth: int, by_class: bool, on_page: OnPage | None = None) -> tuple[list[Any], Summary]:
     """Run a prepared listing into per-prefix totals; return (rows sorted by size, Summary)."""
     totals = DuTotals(prefix=plan.spec.prefix, depth=depth, by_class=by_class)
     summary = execute(plan, _TotalsWriter(totals), on_page=on_page)
@@ -308,7 +300,7 @@ class _TotalsWriter:
         """Nothing buffered: the totals are read after the run."""
 
 
-def execute(plan: Plan, writer: Any, *, on_page: OnPage | None = None, stop: Any = None) -> Summary:
+def execute(plan: PreparedRun, writer: Any, *, on_page: OnPage | None = None, stop: Any = None) -> Summary:
     """List the plan's range into ``writer`` through a Sink; the Summary gets requests and time."""
     summary = Summary()
     started = time.monotonic()

@@ -1,10 +1,14 @@
 """The layout is the architecture: imports flow one way, and the edges stay at the edge.
 
-cli -> runner -> job, runner -> (parallel, checkpoint, du, output, summary), job -> (shardplan, filters),
-(parallel, shardplan) -> planning -> (ranges, listing) -> pages,
-job -> (client, sources) -> (rrsa, credentials) -> metadata -> (errors, backoff). The emulator
+cli -> runner -> job, runner -> (parallel, checkpoint, du, output, summary), job -> (sharding, connect, filters),
+(parallel, sharding) -> keymodel -> ranges -> listing -> pages,
+connect -> (client, sources) -> (rrsa, credentials) -> metadata -> (errors, backoff). The emulator
 imports nothing of the client side, the client side never imports the emulator (only cli and demo
 bring both together), and only cli imports click or tqdm or calls sys.exit.
+
+Imports under ``if TYPE_CHECKING:`` are for annotations only (they never run): they may name a
+module of any layer, so a seam can say its type instead of ``Any``, as long as they close no
+cycle -- the module they name must not import, by any chain, the one importing it.
 """
 
 from __future__ import annotations
@@ -30,17 +34,18 @@ LAYERS = {
     "filters": 4,
     "output": 4,
     "listing": 4,
-    "ranges": 4,
-    "planning": 5,
-    "shardplan": 6,
+    "ranges": 5,
+    "keymodel": 6,
     "summary": 5,
     "du": 5,
-    "parallel": 6,
-    "checkpoint": 6,
-    "job": 7,
-    "runner": 8,
-    "demo": 9,
-    "cli": 10,
+    "connect": 5,
+    "sharding": 7,
+    "parallel": 7,
+    "checkpoint": 7,
+    "job": 8,
+    "runner": 9,
+    "demo": 10,
+    "cli": 11,
 }
 
 
@@ -48,16 +53,58 @@ def _modules() -> dict[str, Path]:
     return {p.stem: p for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
 
 
-def _imports(path: Path) -> set[str]:
-    """Every absolute module name a file imports (``from osslist import x`` counts as osslist.x)."""
+def _names(nodes: list[ast.AST]) -> set[str]:
+    """Every absolute module name the import statements under ``nodes`` import (``from osslist
+    import x`` counts as osslist.x)."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in (n for top in nodes for n in ast.walk(top)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _split_imports(path: Path) -> tuple[set[str], set[str]]:
+    """(imports that run, imports under a module-level ``if TYPE_CHECKING:``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = [n for n in tree.body if _is_type_checking(n)]
+    running = [n for n in tree.body if not _is_type_checking(n)]
+    return _names(running), _names(typing_only)
+
+
+def _imports(path: Path) -> set[str]:
+    """The imports of a file that run (type-only imports excluded)."""
+    return _split_imports(path)[0]
+
+
+def _graph() -> dict[str, set[str]]:
+    """Our module -> the modules of ours it imports, at run time or for types."""
+    graph: dict[str, set[str]] = {}
+    for module, path in _modules().items():
+        running, typing_only = _split_imports(path)
+        graph[module] = {t for t in map(_own, running | typing_only) if t in LAYERS and t != module}
+    return graph
+
+
+def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return False
 
 
 def _own(name: str) -> str | None:
@@ -77,6 +124,22 @@ def test_imports_flow_one_way(module: str) -> None:
         if target is None or target == "emulator" or target not in LAYERS:
             continue
         assert LAYERS[target] < LAYERS[module] or target == module, f"{module} imports {name}"
+
+
+@pytest.mark.parametrize("module", sorted(LAYERS))
+def test_type_only_imports_close_no_cycle(module: str) -> None:
+    graph = _graph()
+    for name in _split_imports(_modules()[module])[1]:
+        target = _own(name)
+        if target in LAYERS and target != module:
+            assert not _reaches(graph, target, module), f"{module} imports {name} for types: a cycle"
+
+
+def test_guard_catches_a_type_only_cycle() -> None:
+    """The check itself: a type-only import of a module that imports us back is a cycle."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": set()}  # a imports b, b imports c
+    assert not _reaches(graph, "c", "a")  # so a may import c for types: no cycle
+    assert _reaches(graph, "a", "c")  # but c may not import a for types: a reaches c
 
 
 @pytest.mark.parametrize("module", sorted(set(LAYERS) - {"cli", "demo"}))

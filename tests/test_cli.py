@@ -19,22 +19,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from osslist.cli import main
+from tests.helpers import BUCKET, byte_order, clean_env, ok, out, put
 
-BUCKET = "cli-bucket"
-_CREDENTIAL_VARS = (
-    "ALIBABA_CLOUD_ACCESS_KEY_ID",
-    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    "ALIBABA_CLOUD_SECURITY_TOKEN",
-    "OSS_ACCESS_KEY_ID",
-    "OSS_ACCESS_KEY_SECRET",
-    "OSS_SESSION_TOKEN",
-    "ALIBABA_CLOUD_ROLE_ARN",
-    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
-    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
-    "ALIBABA_CLOUD_ECS_METADATA",
-    "ALIBABA_CLOUD_IMDSV1_DISABLED",
-    "ALIBABA_CLOUD_ECS_METADATA_DISABLED",
-)
 
 TRICKY_KEYS = [
     "with space",
@@ -57,42 +43,10 @@ TRICKY_KEYS = [
 ]
 
 
-def byte_order(keys) -> list[str]:
-    return sorted(keys, key=lambda k: k.encode("utf-8"))
-
-
-def clean_env(emulator, **extra: str | None) -> dict[str, str | None]:
-    """Only the emulator's metadata endpoint and a region; no ambient keys, RRSA or other
-    OSSLIST_* settings."""
-    env: dict[str, str | None] = {name: None for name in _CREDENTIAL_VARS}
-    env.update({name: None for name in os.environ if name.startswith("OSSLIST_")})
-    env["ALIBABA_CLOUD_IMDS_ENDPOINT"] = emulator.metadata_url
-    # An IP endpoint names no region and V4 signing needs one: give it the way a pod would.
-    env["OSSLIST_REGION"] = "cn-hangzhou"
-    env.update(extra)
-    return env
-
-
 def osslist(emulator, *args: str, bucket: str = BUCKET, env: dict | None = None) -> Result:
     """Run the seed's invocation (no command name: ls is the default) plus ``args``."""
     argv = ["--bucket", bucket, "--endpoint", emulator.oss_endpoint, *args]
     return CliRunner().invoke(main, argv, env=clean_env(emulator, **(env or {})))
-
-
-def out(result: Result) -> str:
-    """stdout exactly as written (CliRunner's .stdout folds \\r\\n)."""
-    return result.stdout_bytes.decode("utf-8")
-
-
-def put(emulator, keys, **attrs) -> None:
-    emulator.create_bucket(BUCKET)
-    for key in keys:
-        emulator.put_object(BUCKET, key, **attrs)
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.stderr
-    return result
 
 
 # --- the seed's job -----------------------------------------------------------------------------

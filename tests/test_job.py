@@ -157,7 +157,7 @@ def test_no_filter_means_no_call_per_record(emulator):
 # --- a run against the emulator ------------------------------------------------------------------
 
 
-def _emulator_job(emulator, **selection) -> jobs.Plan:
+def _emulator_job(emulator, **selection) -> jobs.PreparedRun:
     conn = jobs.Connection(bucket="job-bucket", endpoint=emulator.oss_endpoint, region="cn-hangzhou",
                            credentials="metadata", metadata_endpoint=emulator.metadata_url)
     return jobs.prepare(jobs.ListJob(connection=conn, selection=jobs.Selection(**selection)), environ={})

@@ -10,13 +10,11 @@ from dataclasses import asdict
 
 import pytest
 
-from osslist.backoff import BackoffPolicy
-from osslist.client import BucketClient, make_bucket_client
-from osslist.sources import resolve_provider
 from osslist.emulator import Emulator
 from osslist.errors import ListingError, UsageError
 from osslist.listing import ListingSpec, Position, iter_pages, iter_records
 from osslist.pages import ObjectRecord, PrefixRecord, record_name
+from tests.helpers import emulator_client
 from tests.test_pages import TRICKY_KEYS, assert_same_as_oss2, make_body
 
 
@@ -242,13 +240,6 @@ def test_spec_validation(kwargs: dict) -> None:
 
 
 # --- against the emulator and the real bucket client ----------------------------------------
-
-FAST = BackoffPolicy(max_attempts=4, base=0.001, cap=0.01, deadline=5.0)
-
-
-def emulator_client(emu: Emulator, bucket: str) -> BucketClient:
-    provider = resolve_provider("auto", environ={"ALIBABA_CLOUD_IMDS_ENDPOINT": emu.metadata_url})
-    return make_bucket_client(bucket, emu.oss_endpoint, provider, region="cn-hangzhou", policy=FAST)
 
 
 def expected(keys: list[str], prefix: str = "", delimiter: str = "") -> list[str]:

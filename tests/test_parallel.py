@@ -7,7 +7,6 @@ hands out are counted, so buffering can be measured independently of the lister.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,9 +18,9 @@ from osslist.emulator import Emulator
 from osslist.errors import ListingError
 from osslist.listing import ListingSpec, Position, iter_pages, iter_records
 from osslist.pages import ObjectRecord, Page, PrefixRecord, record_name
-from osslist.parallel import ParallelLister, iter_pages_parallel
+from osslist.parallel import ParallelLister
 from osslist.ranges import KeyRange, range_spec, ranges_from_cuts
-from tests.test_listing import emulator_client
+from tests.helpers import emulator_client, flat_keys, hex_keys, tree_keys
 
 
 def Obj(key: str) -> ObjectRecord:
@@ -96,20 +95,8 @@ def sequential(bucket: FakeBucket) -> list[str]:
     return [record_name(r) for page, _ in bucket.list_range(KeyRange(), None) for r in page.records]
 
 
-def flat_keys(n: int) -> list[str]:
-    return [f"obj-{i:07d}" for i in range(n)]
-
-
-def tree_keys() -> list[str]:
-    return sorted(f"d{a:02d}/s{b:02d}/f{c:04d}.dat" for a in range(6) for b in range(7) for c in range(37))
-
-
-def hex_keys(n: int) -> list[str]:
-    return sorted(hashlib.md5(str(i).encode()).hexdigest() for i in range(n))
-
-
 def run(bucket: FakeBucket, ranges: list[KeyRange], **kw: Any) -> list[str]:
-    events = iter_pages_parallel(bucket.list_range, ranges, **kw)
+    events = ParallelLister(bucket.list_range, ranges, **kw)
     return [record_name(r) for e in events for r in e.page.records]
 
 
@@ -264,7 +251,6 @@ def test_parked_slots_resume_exactly_within_the_page_budget() -> None:
 
 
 # --- against the emulator, with the real listing and bucket client ----------------------------
-
 
 
 def emulator_lister(emu: Emulator, bucket: str, spec: ListingSpec, *, workers: int) -> ParallelLister:

@@ -1,4 +1,5 @@
-"""osslist.emulator: a loopback Alibaba Cloud (instance metadata server, STS, OSS listing).
+"""osslist.emulator: a loopback Alibaba Cloud (instance metadata server, STS, OSS listing,
+objects and multipart uploads).
 
 Standard library only, and it imports nothing of osslist's client side: tests, the demo and
 the benchmark run the real client against it. See ``Emulator`` for the surface.

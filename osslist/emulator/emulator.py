@@ -20,6 +20,7 @@ from osslist.emulator.seeding import synthetic_objects
 from osslist.emulator.server import RequestLog, RequestRecord, ServiceServer
 from osslist.emulator.state import Bucket, BucketStore
 from osslist.emulator.sts import StsService
+from osslist.emulator.uploads import UploadStore
 
 
 class Emulator:
@@ -47,12 +48,13 @@ class Emulator:
             window=self.config.rotation_window,
             clock=clock,
         )
+        self.uploads = UploadStore()
         self._log = RequestLog(enabled=self.config.log_requests, clock=clock)
         self._sts = StsService(self.config, self.credential_store, self.faults)
         self._services = {
             "metadata": MetadataService(self.config, self.role, self.faults),
             "sts": self._sts,
-            "oss": OssService(self.config, self.buckets, self.credential_store, self.faults),
+            "oss": OssService(self.config, self.buckets, self.credential_store, self.faults, self.uploads),
         }
         self._servers: dict[str, ServiceServer] = {}
 
@@ -133,6 +135,20 @@ class Emulator:
         self.buckets.require(bucket).put(
             key, size=size, storage_class=storage_class, object_type=object_type, last_modified=int(mtime), etag=etag
         )
+
+    def object_data(self, bucket: str, key: str) -> bytes | None:
+        """The bytes of a written object (PutObject or a completed multipart upload); None
+        for a missing key or a seeded object, which has a size but no content."""
+        found = self.buckets.require(bucket).read(key)
+        return found[1].data if found and found[1] else None
+
+    def open_uploads(self, bucket: str) -> list[tuple[str, str]]:
+        """(key, upload id) of every multipart upload in progress in ``bucket``: what
+        ListMultipartUploads shows, i.e. the parts still billed."""
+        page = self.uploads.list_uploads(
+            bucket, prefix="", delimiter="", key_marker="", upload_id_marker="", max_uploads=10**9
+        )
+        return [(u.key, u.upload_id) for u in page.uploads]
 
     def delete_object(self, bucket: str, key: str) -> bool:
         """Delete an object; False when it did not exist."""

@@ -69,6 +69,50 @@ class EveryKth:
             self._count = 0
 
 
+# RAM actions a write-only refusal covers by default: what writing a report needs.
+WRITE_ACTIONS = frozenset({"oss:PutObject", "oss:AbortMultipartUpload", "oss:DeleteObject"})
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A policy statement that refuses ``actions`` on keys of ``bucket`` starting with ``prefix``."""
+
+    bucket: str
+    prefix: str
+    actions: frozenset[str]
+
+
+class PartFaults:
+    """Faults aimed at UploadPart by part number: the next ``times`` uploads of part N answer
+    a 5xx, or lose their connection after half the body was read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[int, list[int]] = {}  # part number -> statuses; 0 means drop
+
+    def add(self, number: int, status: int, times: int) -> None:
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        with self._lock:
+            self._pending.setdefault(number, []).extend([status] * times)
+
+    def peek(self, number: int) -> int | None:
+        """The fault waiting for part ``number`` (a status, 0 for a drop), without taking it."""
+        with self._lock:
+            waiting = self._pending.get(number)
+            return waiting[0] if waiting else None
+
+    def take(self, number: int) -> int | None:
+        with self._lock:
+            waiting = self._pending.get(number)
+            if not waiting:
+                return None
+            status = waiting.pop(0)
+            if not waiting:
+                del self._pending[number]
+            return status
+
+
 class Faults:
     """The fault knobs. OSS ones apply to every OSS request; metadata ones are described below.
 
@@ -80,6 +124,12 @@ class Faults:
                              correct NextMarker / token) while more remain; 0 = off
       ``denied_buckets``     buckets that exist but answer 403 AccessDenied
       ``oss_redirect``       answer every OSS request 302 with Location set to this URL
+    Uploads:
+      ``fail_part(n, status, times)``  the next ``times`` UploadParts of part n answer status
+      ``drop_part(n, times)``          ... have their connection closed mid-body, no response
+      ``part_latency``       seconds slept before answering each UploadPart
+      ``deny(bucket, prefix, actions)``  403 AccessDenied for those RAM actions on keys under
+                             prefix (default: the write actions), listing still allowed
     Metadata (the credentials document ``/latest/meta-data/ram/security-credentials/<role>``):
       ``metadata_latency``   seconds slept before answering each metadata request
       ``metadata.fail_next(n, status, match=...)``  next n requests (path containing match)
@@ -105,6 +155,9 @@ class Faults:
         self._oss_errors = EveryKth()
         self.oss_error_status = 503
         self._drops = EveryKth()
+        self.part_latency = 0.0
+        self.parts = PartFaults()
+        self.denials: list[Denial] = []
 
     def error_every(self, k: int, status: int = 503) -> None:
         """Every k-th OSS request answers ``status`` (503 SlowDown or 500 InternalError)."""
@@ -121,6 +174,23 @@ class Faults:
     def oss_error(self) -> int | None:
         """The status to fail this OSS request with, or None."""
         return self.oss_error_status if self._oss_errors.hit() else None
+
+    def fail_part(self, number: int, status: int = 503, times: int = 1) -> None:
+        """The next ``times`` uploads of part ``number`` answer ``status`` (500 or 503)."""
+        if not 500 <= status <= 599:
+            raise ValueError("status must be a 5xx")
+        self.parts.add(number, status, times)
+
+    def drop_part(self, number: int, times: int = 1) -> None:
+        """The next ``times`` uploads of part ``number`` lose their connection mid-body."""
+        self.parts.add(number, 0, times)
+
+    def deny(self, bucket: str, prefix: str = "", actions: frozenset[str] | set[str] = WRITE_ACTIONS) -> None:
+        """Refuse ``actions`` (RAM names, e.g. ``oss:PutObject``) on keys under ``prefix``."""
+        self.denials.append(Denial(bucket, prefix, frozenset(actions)))
+
+    def denied(self, bucket: str, key: str, action: str) -> bool:
+        return any(d.bucket == bucket and key.startswith(d.prefix) and action in d.actions for d in self.denials)
 
     def reset(self) -> None:
         """Turn every fault off."""

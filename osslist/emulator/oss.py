@@ -1,7 +1,9 @@
-"""OSS handlers: addressing, faults, authentication, then ListObjects (v1) / ListObjectsV2.
+"""The OSS endpoint: addressing, faults, authentication, routing, then the handlers.
 
-Only bucket listing is implemented; any other operation answers 501 NotImplemented (405 for
-a method OSS would not accept on a bucket). Every reply carries ``x-oss-request-id``.
+Bucket listing (ListObjects v1 / ListObjectsV2) is handled here; object and multipart
+operations in ``objects`` (routes in ``routes``). Any other operation answers 501
+NotImplemented (405 for a method OSS would not accept on that resource). Every reply carries
+``x-oss-request-id``; a policy denial (``Faults.deny``) answers 403 AccessDenied.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from osslist.emulator.config import EmulatorConfig
 from osslist.emulator.credentials import CredentialStore
 from osslist.emulator.faults import Faults
 from osslist.emulator.listing_xml import ListingParams, render_listing
+from osslist.emulator.objects import ObjectHandlers, ObjectRequest
+from osslist.emulator.routes import Route, UnknownOperation, route
 from osslist.emulator.server import HttpRequest, HttpResponse
-from osslist.emulator.state import BucketStore
+from osslist.emulator.state import Bucket, BucketStore
+from osslist.emulator.uploads import UploadStore
 from osslist.emulator.wire import (
     AccessDenied,
     InvalidArgument,
@@ -104,11 +109,20 @@ class OssService:
 
     name = "oss"
 
-    def __init__(self, config: EmulatorConfig, buckets: BucketStore, store: CredentialStore, faults: Faults):
+    def __init__(
+        self, config: EmulatorConfig, buckets: BucketStore, store: CredentialStore, faults: Faults, uploads: UploadStore
+    ) -> None:
         self._config = config
         self._buckets = buckets
         self._store = store
         self._faults = faults
+        self._objects = ObjectHandlers(uploads, faults, config.clock)
+
+    def cut_body(self, head: HttpRequest) -> int | None:
+        """A waiting ``Faults.drop_part`` for this UploadPart: read half its body, then drop."""
+        if head.method != "PUT" or "uploadId" not in head.params:
+            return None
+        return self._objects.cut_for_part(head.params, int(head.headers.get("content-length") or 0))
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = new_request_id()
@@ -126,7 +140,7 @@ class OssService:
                 raise server_error(status)
             response = self._handle(request, request_id)
         except OssWireError as error:
-            return error_response(error, request_id)
+            return error_response(error, request_id, head=request.method == "HEAD")
         response.headers["x-oss-request-id"] = request_id
         return response
 
@@ -136,34 +150,64 @@ class OssService:
         signed = SignedRequest(request.method, bucket_name, key, params, request.headers)
         auth = authenticate(signed, self._store, self._config.clock())
         try:
-            body = self._dispatch(request.method, bucket_name, key, params)
+            response = self._dispatch(request, bucket_name, key, params)
         except OssWireError as error:
             error.access_key_id, error.credentials_valid = auth.access_key_id, True
             raise
-        return HttpResponse(
-            200,
-            body,
-            {"Content-Type": "application/xml"},
-            access_key_id=auth.access_key_id,
-            credentials_valid=True,
-            signature_version=auth.signature_version,
-        )
+        response.access_key_id, response.credentials_valid = auth.access_key_id, True
+        response.signature_version = auth.signature_version
+        return response
 
-    def _dispatch(self, method: str, bucket_name: str, key: str, params: dict[str, str]) -> bytes:
+    def _dispatch(self, request: HttpRequest, bucket_name: str, key: str, params: dict[str, str]) -> HttpResponse:
         if not bucket_name:
-            raise NotImplementedOperation("The emulator implements bucket listing only.")
+            raise NotImplementedOperation("The emulator does not implement service-level operations.")
         bucket = self._buckets.get(bucket_name)
         if bucket is None:
             raise NoSuchBucket("The specified bucket does not exist.")
         if bucket_name in self._faults.denied_buckets:
             raise AccessDenied("You have no right to access this bucket.")
-        if key or set(params) - _LISTING_PARAMS:
-            raise NotImplementedOperation("The emulator implements bucket listing only.")
-        if method != "GET":
-            raise MethodNotAllowed("The specified method is not allowed against this resource.")
+        op = _route(request.method, key, params)
+        scope = key if key else params.get("prefix", "")
+        if self._faults.denied(bucket_name, scope, op.action):
+            raise AccessDenied(f"You have no right to access this object because of bucket acl. ({op.action})")
+        if op.operation == "ListObjects":
+            return HttpResponse(200, self._list_objects(bucket, params), {"Content-Type": "application/xml"})
+        if op.operation == "ListMultipartUploads":
+            return self._objects.list_uploads(bucket, params)
+        req = ObjectRequest(request, bucket, key, params)
+        if op.operation == "CompleteMultipartUpload":
+            host = request.headers.get("host", "")
+            return self._objects.complete(req, f"http://{host}/{bucket_name}/{key}")
+        return _OBJECT_HANDLERS[op.operation](self._objects, req)
+
+    def _list_objects(self, bucket: Bucket, params: dict[str, str]) -> bytes:
+        if set(params) - _LISTING_PARAMS:
+            raise NotImplementedOperation("The emulator does not implement this bucket operation.")
         listing = parse_listing(params)
         limit = listing.max_keys
         if self._faults.short_pages:
             limit = min(limit, self._faults.short_pages)
         page = bucket.list(prefix=listing.prefix, delimiter=listing.delimiter, after=listing.after, max_keys=limit)
-        return render_listing(bucket_name, listing, page, encode_token)
+        return render_listing(bucket.name, listing, page, encode_token)
+
+
+_OBJECT_HANDLERS = {
+    "PutObject": ObjectHandlers.put_object,
+    "UploadPart": ObjectHandlers.upload_part,
+    "InitiateMultipartUpload": ObjectHandlers.initiate,
+    "AbortMultipartUpload": ObjectHandlers.abort,
+    "DeleteObject": ObjectHandlers.delete_object,
+    "ListParts": ObjectHandlers.list_parts,
+    "GetObject": ObjectHandlers.get_object,
+    "HeadObject": ObjectHandlers.head_object,
+    "GetObjectMeta": ObjectHandlers.get_object_meta,
+}
+
+
+def _route(method: str, key: str, params: dict[str, str]) -> Route:
+    try:
+        return route(method, bool(key), params)
+    except UnknownOperation as exc:
+        if exc.implemented:
+            raise MethodNotAllowed("The specified method is not allowed against this resource.") from exc
+        raise NotImplementedOperation("The emulator does not implement this operation.") from exc

@@ -9,6 +9,7 @@ connections and joins the thread, so a test leaves no socket behind.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +89,10 @@ class Service(Protocol):
 
     def handle(self, request: HttpRequest) -> HttpResponse: ...
 
+    # Optional: ``cut_body(head: HttpRequest) -> int | None``, the bytes of the body to read
+    # before dropping the connection (a mid-upload fault), or None to serve normally; ``head``
+    # carries no body yet.
+
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     """Header copy safe to keep in a log: tokens replaced, Authorization reduced to its scheme."""
@@ -151,11 +156,18 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: the request log is the record, and stderr stays clean for tests."""
 
     def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
         headers = {k.lower(): v for k, v in self.headers.items()}
-        request = HttpRequest(self.command, path, query, headers, body)
+        head = HttpRequest(self.command, path, query, headers)
+        cut_body = getattr(self.server.service, "cut_body", None)
+        cut = cut_body(head) if cut_body is not None else None
+        if cut is not None:
+            self.rfile.read(cut)
+            self.server.log.add(self.server.service.name, head, HttpResponse(0, drop=True, error_code="DroppedMidBody"))
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        request = HttpRequest(self.command, path, query, headers, self._read_body(headers))
         response = self.server.service.handle(request)
         self.server.log.add(self.server.service.name, request, response)
         if response.drop:
@@ -163,6 +175,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         self._write(request, response)
+
+    def _read_body(self, headers: dict[str, str]) -> bytes:
+        """The request body, by Content-Length or chunked transfer coding."""
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(headers.get("content-length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _write(self, request: HttpRequest, response: HttpResponse) -> None:
         body = response.body
@@ -209,6 +236,11 @@ class _Server(ThreadingHTTPServer):
         with self._open_lock:
             self._open.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
+        """A client that resets its keep-alive connection (or a test's stop()) is normal."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
     def close_open_connections(self) -> None:
         with self._open_lock:

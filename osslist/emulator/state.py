@@ -4,7 +4,8 @@ A bucket keeps its keys in one sorted Python list and the per-object attributes 
 compact arrays, so a million objects cost little more than their key strings. Python compares
 ``str`` by code point, which for valid Unicode is the same order as UTF-8 bytes: the order OSS
 lists in. ETags are derived from key and size unless one was given, so nothing per object is
-stored as a formatted string.
+stored as a formatted string. Only objects written with content (PutObject, a completed
+multipart upload) keep bytes, in a side dict; seeded objects have a size and no content.
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ class ObjectInfo(NamedTuple):
     etag: str
     storage_class: str
     object_type: str
+
+
+class StoredContent(NamedTuple):
+    """The bytes of a written object and the Content-Type it was written with."""
+
+    data: bytes
+    content_type: str
+
+
+class ObjectExists(Exception):
+    """A write-once put (``x-oss-forbid-overwrite``) found the key taken."""
 
 
 class Columns(NamedTuple):
@@ -98,6 +110,7 @@ class Bucket:
         self._classes = bytearray()
         self._types = bytearray()
         self._etags: dict[str, str] = {}
+        self._contents: dict[str, StoredContent] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -111,13 +124,22 @@ class Bucket:
         storage_class: str = "Standard",
         object_type: str = "Normal",
         etag: str | None = None,
+        content: StoredContent | None = None,
+        forbid_overwrite: bool = False,
     ) -> None:
-        """Create or replace one object."""
+        """Create or replace one object; with ``content`` its size is the content's length.
+        ``forbid_overwrite`` raises ObjectExists instead of replacing (checked under the lock,
+        so two racing write-once puts cannot both win)."""
         check_key(key)
         cls, typ = STORAGE_CLASSES.index(storage_class), OBJECT_TYPES.index(object_type)
+        if content is not None:
+            size = len(content.data)
         with self._lock:
             i = bisect_left(self._keys, key)
-            if i < len(self._keys) and self._keys[i] == key:
+            exists = i < len(self._keys) and self._keys[i] == key
+            if exists and forbid_overwrite:
+                raise ObjectExists(key)
+            if exists:
                 self._sizes[i], self._mtimes[i] = size, int(last_modified)
                 self._classes[i], self._types[i] = cls, typ
             else:
@@ -127,8 +149,24 @@ class Bucket:
                 self._classes.insert(i, cls)
                 self._types.insert(i, typ)
             self._etags.pop(key, None)
+            self._contents.pop(key, None)
             if etag is not None:
                 self._etags[key] = etag
+            if content is not None:
+                self._contents[key] = content
+
+    def exists(self, key: str) -> bool:
+        with self._lock:
+            i = bisect_left(self._keys, key)
+            return i < len(self._keys) and self._keys[i] == key
+
+    def read(self, key: str) -> tuple[ObjectInfo, StoredContent | None] | None:
+        """The object and its content (None for a seeded object, which has only a size)."""
+        with self._lock:
+            i = bisect_left(self._keys, key)
+            if i == len(self._keys) or self._keys[i] != key:
+                return None
+            return self._info(i), self._contents.get(key)
 
     def delete(self, key: str) -> bool:
         """Remove one object; False when it did not exist."""
@@ -139,6 +177,7 @@ class Bucket:
             for column in (self._keys, self._sizes, self._mtimes, self._classes, self._types):
                 del column[i]
             self._etags.pop(key, None)
+            self._contents.pop(key, None)
             return True
 
     def load(self, keys: list[str], sizes: array, mtimes: array, classes: bytearray, types: bytearray) -> None:

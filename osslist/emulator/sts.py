@@ -1,8 +1,15 @@
-"""STS ``AssumeRoleWithOIDC`` (RRSA): a POST form in, Alibaba-shaped JSON out.
+"""STS ``AssumeRoleWithOIDC`` (RRSA): an RPC-style call, answered in XML or JSON per ``Format``.
+
+Like every Alibaba Cloud RPC API, the parameters may come in the query string (GET, what
+``alibabacloud-credentials`` sends) or a POST form (what the Go SDK and ack-ram-tool send);
+``Version`` is required and ``Format`` is optional with XML as the default (the RPC "common
+parameters" pages). A success is ``<AssumeRoleWithOIDCResponse>`` (JSON: the same fields at the
+top level), an error ``<Error>`` with RequestId/HostId/Code/Message (the RPC "response
+structure" pages). The docs do not name the error code of a missing Version; the emulator
+answers ``MissingVersion`` like its other ``Missing<Parameter>`` refusals.
 
 No AccessKey signature is involved (that is the point of OIDC); the emulator checks the
-RoleArn, OIDCProviderArn and OIDCToken against its configuration. Errors are JSON with
-Code/Message/RequestId and the status STS uses for that kind of error.
+RoleArn, OIDCProviderArn and OIDCToken against its configuration.
 """
 
 from __future__ import annotations
@@ -17,8 +24,11 @@ from osslist.emulator.config import EmulatorConfig
 from osslist.emulator.credentials import CredentialStore
 from osslist.emulator.faults import Faults
 from osslist.emulator.server import HttpRequest, HttpResponse
+from osslist.emulator.xmltext import escape
 
-REQUIRED = ("RoleArn", "OIDCProviderArn", "OIDCToken", "RoleSessionName")
+REQUIRED = ("Version", "RoleArn", "OIDCProviderArn", "OIDCToken", "RoleSessionName")
+ACTION = "AssumeRoleWithOIDC"
+FORMATS = ("XML", "JSON")
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 900, 43200, 3600
 
 
@@ -30,8 +40,31 @@ class StsRefusal(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def _json(status: int, doc: dict[str, object], **record: object) -> HttpResponse:
-    return HttpResponse(status, json.dumps(doc).encode(), {"Content-Type": "application/json;charset=utf-8"}, **record)  # type: ignore[arg-type]
+Doc = dict[str, object]
+
+
+def _xml_fields(doc: Doc) -> str:
+    parts = []
+    for name, value in doc.items():
+        inner = _xml_fields(value) if isinstance(value, dict) else escape(str(value))  # type: ignore[arg-type]
+        parts.append(f"<{name}>{inner}</{name}>")
+    return "".join(parts)
+
+
+def render(status: int, root: str, doc: Doc, fmt: str, **record: object) -> HttpResponse:
+    """The reply in the caller's ``Format``: JSON, or XML with ``root`` as the root element."""
+    if fmt == "JSON":
+        body, ctype = json.dumps(doc).encode(), "application/json;charset=utf-8"
+    else:
+        body = f'<?xml version="1.0" encoding="UTF-8"?><{root}>{_xml_fields(doc)}</{root}>'.encode()
+        ctype = "text/xml;charset=utf-8"
+    return HttpResponse(status, body, {"Content-Type": ctype}, **record)  # type: ignore[arg-type]
+
+
+def response_format(params: dict[str, str]) -> str:
+    """``Format`` (case-insensitive); anything but JSON gets the default, XML."""
+    fmt = params.get("Format", "").upper()
+    return fmt if fmt in FORMATS else "XML"
 
 
 class StsService:
@@ -55,31 +88,33 @@ class StsService:
         if self._faults.sts_latency:
             time.sleep(self._faults.sts_latency)
         failure = self._faults.sts.take(request.path)
+        form = self._form(request)
+        fmt = response_format(form)
         try:
             if failure is not None:
                 raise StsRefusal(failure, "InternalError", "injected failure")
-            return self._assume(request, request_id)
+            return self._assume(request, form, fmt, request_id)
         except StsRefusal as refusal:
-            doc = {"RequestId": request_id, "HostId": "sts.emulator.localhost", "Code": refusal.code,
-                   "Message": refusal.message, "Recommend": "https://api.aliyun.com/troubleshoot"}
-            return _json(refusal.status, doc, error_code=refusal.code)
+            doc: Doc = {"RequestId": request_id, "HostId": "sts.emulator.localhost", "Code": refusal.code,
+                        "Message": refusal.message, "Recommend": "https://api.aliyun.com/troubleshoot"}
+            return render(refusal.status, "Error", doc, fmt, error_code=refusal.code)
 
     def _form(self, request: HttpRequest) -> dict[str, str]:
         """Query and form body together (the form wins), as STS accepts both."""
         form = dict(parse_qsl(request.query, keep_blank_values=True))
-        form.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        if request.method == "POST":
+            form.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
         return form
 
-    def _assume(self, request: HttpRequest, request_id: str) -> HttpResponse:
-        if request.method != "POST":
-            raise StsRefusal(405, "MethodNotAllowed", "AssumeRoleWithOIDC is a POST request.")
-        form = self._form(request)
+    def _assume(self, request: HttpRequest, form: dict[str, str], fmt: str, request_id: str) -> HttpResponse:
+        if request.method not in ("GET", "POST"):
+            raise StsRefusal(405, "MethodNotAllowed", "RPC APIs accept GET and POST only.")
         self._check(form)
         lifetime = self._config.sts_credential_lifetime or float(form.get("DurationSeconds") or DEFAULT_DURATION)
         creds = self._store.issue(source="sts", lifetime=lifetime)
         role = self._config.sts_role_arn.rsplit("/", 1)[-1]
         session = form["RoleSessionName"]
-        doc = {
+        doc: Doc = {
             "RequestId": request_id,
             "AssumedRoleUser": {
                 "AssumedRoleId": f"300000000000000000:{session}",
@@ -94,16 +129,16 @@ class StsService:
                 "Expiration": creds.expiration_iso,
             },
         }
-        return _json(200, doc, access_key_id=creds.access_key_id)
+        return render(200, f"{ACTION}Response", doc, fmt, access_key_id=creds.access_key_id)
 
     def _check(self, form: dict[str, str]) -> None:
-        if form.get("Action") != "AssumeRoleWithOIDC":
+        if form.get("Action") != ACTION:
             raise StsRefusal(400, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
-        if form.get("Version", "2015-04-01") != "2015-04-01":
-            raise StsRefusal(400, "InvalidVersion", "Specified parameter Version is not valid.")
         for name in REQUIRED:
             if not form.get(name):
                 raise StsRefusal(400, f"Missing{name}", f"{name} is mandatory for this action.")
+        if form["Version"] != "2015-04-01":
+            raise StsRefusal(400, "InvalidVersion", "Specified parameter Version is not valid.")
         duration = form.get("DurationSeconds") or str(DEFAULT_DURATION)
         if not duration.isdigit() or not MIN_DURATION <= int(duration) <= MAX_DURATION:
             raise StsRefusal(400, "InvalidParameter.DurationSeconds",

@@ -7,6 +7,8 @@ only have OSS's shape.
 
 from __future__ import annotations
 
+import base64
+
 from osslist.emulator.server import HttpResponse
 from osslist.emulator.xmltext import escape
 
@@ -65,6 +67,54 @@ class NotImplementedOperation(OssWireError):
     status, code, ec = 501, "NotImplemented", "0016-00000002"
 
 
+class InvalidObjectName(OssWireError):
+    status, code, ec = 400, "InvalidObjectName", "0016-00000005"
+
+
+class InvalidDigest(OssWireError):
+    """Content-MD5 does not match the body (OSS names this InvalidDigest, not S3's BadDigest)."""
+
+    status, code, ec = 400, "InvalidDigest", "0017-00000503"
+
+
+class MalformedDigest(InvalidDigest):
+    """Content-MD5 is not the base64 of 16 bytes: the same code, OSS's other EC."""
+
+    ec = "0017-00000502"
+
+
+class MalformedXML(OssWireError):
+    status, code, ec = 400, "MalformedXML", "0017-00000201"
+
+
+class InvalidPart(OssWireError):
+    status, code, ec = 400, "InvalidPart", "0042-00000210"
+
+
+class InvalidPartOrder(OssWireError):
+    status, code, ec = 400, "InvalidPartOrder", "0042-00000209"
+
+
+class EntityTooSmall(OssWireError):
+    status, code, ec = 400, "EntityTooSmall", "0042-00000213"
+
+
+class NoSuchKey(OssWireError):
+    status, code, ec = 404, "NoSuchKey", "0026-00000001"
+
+
+class NoSuchUpload(OssWireError):
+    status, code, ec = 404, "NoSuchUpload", "0017-00000244"
+
+
+class FileAlreadyExists(OssWireError):
+    status, code, ec = 409, "FileAlreadyExists", "0026-00000002"
+
+
+class InvalidRange(OssWireError):
+    status, code, ec = 416, "InvalidRange", "0039-00000001"
+
+
 class InternalError(OssWireError):
     status, code, ec = 500, "InternalError", "0000-00000001"
 
@@ -80,8 +130,9 @@ def server_error(status: int) -> OssWireError:
     )
 
 
-def error_response(error: OssWireError, request_id: str) -> HttpResponse:
-    """The XML error body and headers OSS sends; never echoes a secret."""
+def error_response(error: OssWireError, request_id: str, *, head: bool = False) -> HttpResponse:
+    """The XML error body and headers OSS sends; never echoes a secret. A HEAD reply has no
+    body, so OSS carries the same XML base64-encoded in ``x-oss-err`` (oss2 reads it there)."""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n'
         f"  <Code>{error.code}</Code>\n"
@@ -93,6 +144,8 @@ def error_response(error: OssWireError, request_id: str) -> HttpResponse:
         "</Error>\n"
     ).encode()
     headers = {"Content-Type": "application/xml", "x-oss-request-id": request_id, "x-oss-ec": error.ec}
+    if head:
+        headers["x-oss-err"] = base64.b64encode(body).decode()
     return HttpResponse(
         error.status,
         body,

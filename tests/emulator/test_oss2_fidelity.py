@@ -10,30 +10,10 @@ import pytest
 from oss2.credentials import StaticCredentialsProvider
 
 from osslist.emulator import Emulator, FakeClock, IssuedCredentials
+from tests.emulator.keys import BYTE_ORDER, TRICKY_KEYS
 
 MakeEmulator = Callable[..., Emulator]
 REGION = "cn-hangzhou"
-TRICKY_KEYS = [
-    "with space",
-    "a+b",
-    "literal%20percent",
-    "中文/文件.txt",
-    "emoji-😀.png",
-    "ctrl-\x01-char",
-    "new\nline",
-    "back\\slash",
-    'quote"d',
-    "double//slash",
-    "//leading",
-    "a",
-    "a/",
-    "a/b",
-    "amp&<lt>",
-    "é-accent",
-    "\U0010fffd-max",
-    "k" * 1023,
-]
-BYTE_ORDER = sorted(TRICKY_KEYS, key=lambda k: k.encode())
 
 
 @pytest.fixture(scope="module")

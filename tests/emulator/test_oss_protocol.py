@@ -125,7 +125,9 @@ def test_virtual_hosted_style(emu: Emulator) -> None:
 @pytest.mark.parametrize(
     ("method", "params", "key", "status", "code"),
     [
-        ("GET", {}, "some/object", 501, "NotImplemented"),
+        ("GET", {"tagging": ""}, "some/object", 501, "NotImplemented"),
+        ("POST", {}, "some/object", 405, "MethodNotAllowed"),
+        ("PUT", {"uploads": ""}, "some/object", 405, "MethodNotAllowed"),
         ("GET", {"acl": ""}, "", 501, "NotImplemented"),
         ("PUT", {}, "", 405, "MethodNotAllowed"),
         ("GET", {"encoding-type": "base64"}, "", 400, "InvalidArgument"),

@@ -1,8 +1,11 @@
-"""STS AssumeRoleWithOIDC: form checks, Alibaba-shaped JSON, credentials OSS accepts."""
+"""STS AssumeRoleWithOIDC: GET or POST, form checks, XML by default or JSON per Format,
+credentials OSS accepts."""
 
 from __future__ import annotations
 
 from typing import Callable
+
+import xml.etree.ElementTree as ET
 
 import httpx
 import oss2
@@ -68,6 +71,7 @@ def test_configured_lifetime_overrides_duration(make_emulator: MakeEmulator) -> 
         ({"RoleSessionName": "<omit>"}, 400, "MissingRoleSessionName"),
         ({"Action": "AssumeRole"}, 400, "InvalidAction.NotFound"),
         ({"Version": "2020-01-01"}, 400, "InvalidVersion"),
+        ({"Version": "<omit>"}, 400, "MissingVersion"),
     ],
 )
 def test_refusals_are_json_with_code_message_request_id(
@@ -81,8 +85,34 @@ def test_refusals_are_json_with_code_message_request_id(
     assert emulator.requests_for("sts")[-1].error_code == code
 
 
-def test_get_is_refused(emulator: Emulator) -> None:
-    assert httpx.get(emulator.sts_endpoint + "/", params=form()).status_code == 405
+def test_get_with_query_parameters_is_accepted(emulator: Emulator) -> None:
+    """alibabacloud-credentials sends AssumeRoleWithOIDC as a GET (was 405)."""
+    response = httpx.get(emulator.sts_endpoint + "/", params=form())
+    assert response.status_code == 200
+    assert response.json()["Credentials"]["AccessKeyId"] == emulator.issued_credentials[0].access_key_id
+
+
+def test_other_methods_are_refused(emulator: Emulator) -> None:
+    assert httpx.put(emulator.sts_endpoint + "/", params=form()).status_code == 405
+
+
+@pytest.mark.parametrize("fmt", ["<omit>", "XML", "xml"])
+def test_xml_is_the_default_format(emulator: Emulator, fmt: str) -> None:
+    """Without Format=JSON the answer is XML (was always JSON)."""
+    response = assume(emulator, Format=fmt)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/xml")
+    root = ET.fromstring(response.content)
+    issued = emulator.issued_credentials[0]
+    assert root.tag == "AssumeRoleWithOIDCResponse" and root.findtext("RequestId")
+    assert root.findtext("Credentials/AccessKeyId") == issued.access_key_id
+    assert root.findtext("Credentials/Expiration") == issued.expiration_iso
+    assert root.findtext("AssumedRoleUser/Arn").endswith("/osslist-rrsa/osslist-test")
+
+
+def test_errors_follow_the_format_too(emulator: Emulator) -> None:
+    root = ET.fromstring(assume(emulator, Format="<omit>", OIDCToken="forged").content)
+    assert root.tag == "Error" and root.findtext("Code") == "AuthenticationFail.OIDCToken.Invalid"
+    assert root.findtext("RequestId") and root.findtext("HostId") and root.findtext("Message")
 
 
 def test_oidc_token_can_be_rotated(emulator: Emulator) -> None:

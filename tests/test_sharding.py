@@ -1,8 +1,9 @@
-"""Shard plans: `osslist plan` writes even boundaries once, `ls --shard-plan` lists one shard of them.
+"""Sharding (osslist.sharding): the fixed shard rule, and shard plans (`osslist plan` writes even
+boundaries once, `ls --shard-plan` lists one shard of them).
 
 Unit tests of the plan file and the planner (fake folders and probes, no network), then the real
 command line against the emulator: balance on a seeded tree, exactness under churn, every refusal
-(exit 2, nothing sent), --dry-run, and the checkpoint fingerprint.
+(exit 2, nothing sent), --dry-run, and the checkpoint fingerprint; then the fixed rule.
 """
 
 from __future__ import annotations
@@ -16,16 +17,33 @@ import pytest
 from click.testing import CliRunner, Result
 
 from osslist.cli import main
-from osslist.listing import ListingSpec, iter_pages
+from osslist.emulator import Emulator
+from osslist.listing import ListingSpec, iter_pages, iter_records
 from osslist.pages import record_name
-from osslist.ranges import KeyRange, range_spec
-from osslist.shardplan import ShardPlan, balanced_cuts
-from tests.test_cli import byte_order, clean_env, ok, out, put
-from tests.test_listing import emulator_client
-from tests.test_parallel import flat_keys, hex_keys
-from tests.test_ranges import fake_folders, owners, sample_probe
-
-BUCKET = "cli-bucket"  # what tests.test_cli.osslist lists by default
+from osslist.ranges import KeyRange, clean_cut, range_spec, ranges_from_cuts
+from osslist.sharding import (
+    ShardPlan,
+    balanced_cuts,
+    folder_lister,
+    plan_folder_cuts,
+    shard_cuts,
+    shard_ranges,
+)
+from tests.helpers import (
+    BUCKET,
+    byte_order,
+    clean_env,
+    emulator_client,
+    fake_folders,
+    flat_keys,
+    hex_keys,
+    ok,
+    out,
+    owners,
+    put,
+    sample_probe,
+    tree_keys,
+)
 
 
 def osslist(emulator, *args: str, command: str = "ls") -> Result:  # type: ignore[no-untyped-def]
@@ -300,3 +318,114 @@ def test_plan_to_stdout_is_the_plan_file(emulator) -> None:
     assert plan.cuts == ("k029", "k059") and plan.bucket == BUCKET
     assert "30 / 30 / 30" in result.stderr
     assert bisect.bisect_left(list(plan.cuts), "k059") == 1
+
+
+TRICKY = ["", "-", ".", "0", "0\x00", "0\x01", "00", "09", "9", "A", "Z", "_", "a", "a/", "a/b", "z", "z~", "~",
+          "\x7f", "é", "日本", "😀", "k" * 300, "p/", "p/0", "p/z", "p0"]
+
+
+# --- the fixed shard rule --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 2, 4, 7, 100])
+def test_shards_partition_the_key_space(count: int) -> None:
+    keys = sorted(set(TRICKY + hex_keys(300) + flat_keys(50) + tree_keys()[:100]) - {""})
+    shards = [shard_ranges(index=i, count=count) for i in range(count)]
+    assert owners([r for s in shards for r in s], keys) == {k: 1 for k in keys}
+
+
+def test_shards_respect_prefix_and_bounds() -> None:
+    keys = sorted(set(TRICKY) - {""})
+    whole = KeyRange("p/", "p/z")
+    shards = [shard_ranges(index=i, count=3, prefix="p/", start_after="p/", end_before="p/z") for i in range(3)]
+    assert owners([r for s in shards for r in s], keys) == {k: int(whole.contains(k)) for k in keys}
+
+
+def test_shard_rule_spreads_hashed_keys_over_every_shard() -> None:
+    keys = hex_keys(4000)
+    counts = [sum(1 for k in keys for r in shard_ranges(index=i, count=4) if r.contains(k)) for i in range(4)]
+    assert min(counts) > 0.6 * max(counts)
+
+
+def test_shard_cuts_never_hold_the_delimiter() -> None:
+    cuts = shard_cuts(prefix="logs", delimiter="/")
+    assert "logs/" not in cuts and "logs0" in cuts
+
+
+def list_shard(emu: Emulator, bucket: str, spec: ListingSpec, index: int, count: int) -> list[str]:
+    client = emulator_client(emu, bucket)
+    ranges = shard_ranges(index=index, count=count, prefix=spec.prefix, delimiter=spec.delimiter,
+                          start_after=spec.start_after, end_before=spec.end_before)
+    return [record_name(r) for k in ranges for page, _ in iter_pages(client, range_spec(spec, k)) for r in page.records]
+
+
+@pytest.mark.parametrize("shape", ["deep", "flat"])
+def test_emulator_four_shards_give_the_sequential_listing(emulator: Emulator, shape: str) -> None:
+    if shape == "deep":
+        emulator.seed("bkt", 3000)
+    else:
+        emulator.create_bucket("bkt")
+        for key in hex_keys(1500) + flat_keys(500):
+            emulator.put_object("bkt", key)
+    spec = ListingSpec(max_keys=200)
+    sequential = [record_name(r) for r in iter_records(emulator_client(emulator, "bkt"), spec)]
+    shards = [list_shard(emulator, "bkt", spec, i, 4) for i in range(4)]
+    assert sorted(k for s in shards for k in s) == sequential
+    assert all(s == sorted(s) for s in shards)
+
+
+def test_emulator_shards_exact_while_keys_come_and_go(emulator: Emulator) -> None:
+    """Shards run one after another while keys change: keys present throughout, once each."""
+    emulator.create_bucket("live")
+    stable = hex_keys(1200)[::2]
+    churn = hex_keys(1200)[1::2]
+    for key in stable:
+        emulator.put_object("live", key)
+    seen: list[str] = []
+    for index in range(4):
+        for key in churn[index::4]:
+            emulator.put_object("live", key)
+        for key in churn[(index + 2) % 4 :: 4]:
+            emulator.delete_object("live", key)
+        seen += list_shard(emulator, "live", ListingSpec(max_keys=100), index, 4)
+    assert len(seen) == len(set(seen))
+    assert set(stable) <= set(seen)
+
+
+def test_emulator_sampled_cuts_with_the_real_listing_cover_everything(emulator: Emulator) -> None:
+    emulator.seed("bkt", 5000)
+    client = emulator_client(emulator, "bkt")
+    spec = ListingSpec(max_keys=1000)
+    keys = [record_name(r) for r in iter_records(client, spec)]
+    cuts, _estimates = balanced_cuts(client, spec, count=4, folders=lambda prefix: [])
+    shards = ranges_from_cuts(cuts)
+    assert len(shards) > 1 and owners(shards, keys) == {k: 1 for k in keys}
+
+
+def test_folder_plan_expands_levels_until_enough_folders() -> None:
+    keys = sorted(f"t{a}/d{b:02d}/f{c}" for a in range(3) for b in range(20) for c in range(3))
+    calls, folders = fake_folders(keys)
+    cuts = plan_folder_cuts(folders, prefix="", target=16)  # type: ignore[arg-type]
+    assert cuts == sorted(f"t{a}/d{b:02d}/" for a in range(3) for b in range(20))
+    assert calls[0] == "" and sorted(calls[1:]) == ["t0/", "t1/", "t2/"]
+    ranges = ranges_from_cuts(cuts)
+    assert all(v == 1 for v in owners(ranges, keys).values())
+
+
+def test_folder_plan_of_flat_keys_is_no_cut() -> None:
+    calls, folders = fake_folders(flat_keys(50))
+    assert plan_folder_cuts(folders, prefix="", target=16) == []  # type: ignore[arg-type]
+    assert calls == [""]
+
+
+def test_emulator_folder_plan_cuts_before_each_folder(emulator: Emulator) -> None:
+    emulator.seed("tree", 20_000)  # 5 areas x 10 days: 50 leaf folders, 3 levels deep
+    client = emulator_client(emulator, "tree")
+    spec = ListingSpec()
+    cuts = plan_folder_cuts(folder_lister(client, spec), prefix="", target=20)
+    assert client.requests_made == 1 + 5 + 5  # one request per folder expanded, not per leaf
+    keys = [record_name(r) for r in iter_records(client, spec)]
+    assert len(cuts) == 50 and all(c.count("/") == 3 for c in cuts)
+    assert all(v == 1 for v in owners(ranges_from_cuts(cuts), keys).values())
+    assert all(bisect.bisect_left(keys, c) < len(keys) and keys[bisect.bisect_left(keys, c)].startswith(c)
+               for c in cuts)  # folders are never empty
