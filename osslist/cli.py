@@ -266,10 +266,10 @@ scale_options = _stack(
     _opt(
         "--parallel",
         env="PARALLEL",
-        type=click.IntRange(min=1),
+        type=click.IntRange(1, jobs.MAX_PARALLEL),
         default=1,
         show_default=True,
-        help="List this many key ranges concurrently (output order unchanged).",
+        help=f"List this many key ranges concurrently, 1..{jobs.MAX_PARALLEL} (output order unchanged).",
     ),
     _opt("--shard-index", env="SHARD_INDEX", type=click.IntRange(min=0), help="This worker's shard (0-based)."),
     _opt("--shard-count", env="SHARD_COUNT", type=click.IntRange(min=1), help="Number of shards in all."),

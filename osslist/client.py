@@ -9,6 +9,7 @@ which dumps Authorization and x-oss-security-token headers at DEBUG, is silenced
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import threading
@@ -26,15 +27,20 @@ from osslist.backoff import BackoffPolicy, attempts
 from osslist.credentials import Credentials, Provider
 from osslist.errors import CredentialsError, OssError, OssRefused, OssUnavailable, UsageError
 
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-REGION_FROM_HOST_RE = re.compile(r"^oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$")
+# Every pattern here is used with fullmatch: "$" would also accept a trailing newline.
+BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+REGION_RE = re.compile(r"[a-z0-9-]{2,40}")
+REGION_FROM_HOST_RE = re.compile(r"oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com")
+_HOST_LABEL_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 REFRESH_CODES = frozenset({"SecurityTokenExpired", "InvalidAccessKeyId", "InvalidSecurityToken"})
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 DEFAULT_POLICY = BackoffPolicy(max_attempts=6, base=0.2, cap=5.0, deadline=60.0)
 LISTING_BODY_CAP = 64 * 1024 * 1024
 _READ_CHUNK = 256 * 1024  # a 1000-key page is ~350 KB: two reads, and the cap still checked per read
-_SAFE_TOKEN_RE = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+_SAFE_TOKEN_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")
 _THIRD_PARTY_LOGGERS = ("urllib3", "requests")
+
+log = logging.getLogger(__name__)
 
 
 class _DropAll(logging.Filter):
@@ -88,7 +94,7 @@ class Oss2CredentialsAdapter(oss2.credentials.CredentialsProvider):
 
 def validate_bucket_name(bucket: str) -> str:
     """OSS rules: 3-63 characters of lowercase letters, digits and hyphens, alphanumeric ends."""
-    if not BUCKET_RE.match(bucket or ""):
+    if not BUCKET_RE.fullmatch(bucket or ""):
         raise UsageError(
             f"invalid bucket name {bucket!r}: 3-63 lowercase letters, digits or hyphens, "
             "starting and ending with a letter or digit"
@@ -97,8 +103,13 @@ def validate_bucket_name(bucket: str) -> str:
 
 
 def normalize_endpoint(endpoint: str) -> str:
-    """``scheme://host[:port]``; a scheme-less endpoint means https (oss2 would use http)."""
+    """``scheme://host[:port]``; a scheme-less endpoint means https (oss2 would use http).
+
+    The host is a DNS name or an IP literal (IPv6 in brackets: ``http://[::1]:8080``); port 0
+    is refused rather than silently dropped (it would mean port 80 or 443)."""
     raw = (endpoint or "").strip()
+    if not raw.isprintable() or " " in raw:  # urlsplit would drop a tab or newline silently
+        raise UsageError(f"invalid endpoint {raw!r}: spaces or control characters")
     url = raw if "://" in raw else f"https://{raw}"
     try:
         parts = urlsplit(url)
@@ -111,16 +122,29 @@ def normalize_endpoint(endpoint: str) -> str:
         raise UsageError(f"invalid endpoint {raw!r}: expected [https://]HOST[:PORT]")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise UsageError(f"invalid endpoint {raw!r}: expected no path or query")
-    host = parts.hostname
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+    if port == 0:
+        raise UsageError(f"invalid endpoint {raw!r}: port 0 (give the port the server listens on)")
+    host = _endpoint_host(raw, parts.hostname)
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _endpoint_host(raw: str, hostname: str) -> str:
+    """The host as it goes in a URL: an IP literal (IPv6 bracketed) or a DNS name of dotted
+    labels; anything else (a space, a stray character) is refused before any request."""
+    try:
+        address = ipaddress.ip_address(hostname if "%" not in hostname else "")  # no IPv6 zone id
+    except ValueError:
+        labels = hostname.split(".")
+        if len(hostname) > 253 or not all(_HOST_LABEL_RE.fullmatch(label) for label in labels):
+            raise UsageError(f"invalid endpoint {raw!r}: {hostname!r} is not a host name or IP address") from None
+        return hostname
+    return f"[{address.compressed}]" if address.version == 6 else address.compressed
 
 
 def region_of(endpoint: str) -> str | None:
     """``cn-hangzhou`` from ``oss-cn-hangzhou[-internal].aliyuncs.com``; None otherwise."""
     host = urlsplit(endpoint).hostname or ""
-    match = REGION_FROM_HOST_RE.match(host)
+    match = REGION_FROM_HOST_RE.fullmatch(host)
     return match.group(1) if match else None
 
 
@@ -244,7 +268,7 @@ def _scrubbed(exc: Exception | None) -> Exception | None:
 
 def _safe(value: Any) -> str | None:
     """A server-sent code or request id, only when it looks like one (nothing echoed)."""
-    return value if isinstance(value, str) and _SAFE_TOKEN_RE.match(value) else None
+    return value if isinstance(value, str) and _SAFE_TOKEN_RE.fullmatch(value) else None
 
 
 def make_bucket_client(
@@ -269,9 +293,7 @@ def make_bucket_client(
     url = normalize_endpoint(endpoint)
     if signature_version not in (1, 4):
         raise UsageError(f"unsupported signature version {signature_version}: use 1 or 4")
-    if region is not None and not re.match(r"^[a-z0-9-]{2,40}$", region):
-        raise UsageError(f"invalid region {region!r}: e.g. cn-hangzhou")
-    region = region or region_of(url)
+    region = _signing_region(region, url)
     if signature_version == 4 and not region:
         raise UsageError(
             f"signature V4 needs a region: the endpoint {url} does not name one "
@@ -285,16 +307,38 @@ def make_bucket_client(
     session = oss2.Session(pool_size=pool_size)
     settle_environment(session.session, url)
     never_follow_redirects(session.session)
-    oss_bucket = oss2.Bucket(
-        auth,
-        url,
-        bucket,
-        session=session,
-        connect_timeout=(connect_timeout, read_timeout),
-        region=region,
-    )
+    oss_bucket = _oss2_bucket(auth, url, bucket, session=session,
+                              connect_timeout=(connect_timeout, read_timeout), region=region)
     return BucketClient(bucket=oss_bucket, adapter=adapter, endpoint=url, region=region,
                         signature_version=signature_version, policy=policy, sleep=sleep)
+
+
+def _oss2_bucket(auth: Any, url: str, bucket: str, **kwargs: Any) -> oss2.Bucket:
+    """oss2's Bucket on ``url``. oss2's endpoint check cannot read an IPv6 literal (its
+    normaliser drops the brackets), so that Bucket is built on a stand-in IPv4 endpoint, then
+    given the real one: its URL maker already takes a bracketed IPv6 host for an IP (path style)."""
+    parts = urlsplit(url)
+    if ":" not in (parts.hostname or ""):
+        return oss2.Bucket(auth, url, bucket, **kwargs)
+    oss_bucket = oss2.Bucket(auth, f"{parts.scheme}://127.0.0.1", bucket, **kwargs)
+    oss_bucket.endpoint = url
+    oss_bucket._make_url = type(oss_bucket._make_url)(url, False, False)
+    return oss_bucket
+
+
+def _signing_region(region: str | None, url: str) -> str | None:
+    """The region V4 signs with: the one given (checked), else the endpoint's. A given region
+    that contradicts the endpoint's is used as asked, with a warning: OSS would refuse the
+    signature, and the warning says why before the 403 does."""
+    if region is None:
+        return region_of(url)
+    if not REGION_RE.fullmatch(region):
+        raise UsageError(f"invalid region {region!r}: e.g. cn-hangzhou")
+    named = region_of(url)
+    if named is not None and named != region:
+        log.warning("--region %s contradicts the endpoint %s, which is in region %s; signing with %s",
+                    region, url, named, region)
+    return region
 
 
 def settle_environment(session: requests.Session, url: str) -> None:

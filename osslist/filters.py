@@ -5,7 +5,7 @@ Decisions (for the CLI's ``--help`` to repeat):
   (``logs/*.gz`` matches ``logs/2024/01/a.gz``). A key passes when it matches some
   ``--include`` (or there is none) and no ``--exclude``.
 - Sizes: a number with an optional suffix K, M, G, T (also KB/KiB, ...), all powers of 1024,
-  case-insensitive; decimals allowed (``1.5M``), rounded down to whole bytes. Bounds are
+  case-insensitive; decimals allowed (``1.5M``), rounded down to whole bytes; at most 2**63-1. Bounds are
   inclusive: ``--min-size 10K --max-size 10K`` keeps objects of exactly 10240 bytes.
 - Times: ISO 8601 (``2024-01-01``, ``2024-01-01T12:00:00Z``, ``...+08:00``; no offset means
   UTC) or a duration back from now (``90s``, ``30m``, ``12h``, ``7d``, ``2w``).
@@ -20,18 +20,22 @@ from __future__ import annotations
 import fnmatch
 import re
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Callable, Iterable
 
 from osslist.errors import UsageError
 from osslist.pages import ObjectRecord, Record
 
-__all__ = ["STORAGE_CLASSES", "build_filter", "parse_size", "parse_storage_class", "parse_time", "sort_classes"]
+__all__ = ["STORAGE_CLASSES", "build_filter", "iso_utc", "parse_size", "parse_storage_class", "parse_time", "sort_classes"]
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
-_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>[kmgt]?)(?:i?b)?", re.IGNORECASE)
+_SIZE = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*(?P<unit>[kmgt]?)(?:i?b)?", re.IGNORECASE)
+MAX_SIZE = 2**63 - 1
+"""The largest size accepted (OSS objects stop at about 48.8 TB)."""
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-_DURATION = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])", re.IGNORECASE)
+_DURATION = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[smhdw])", re.IGNORECASE)
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_YEAR_ONE = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
 
 Predicate = Callable[[Record], bool]
 
@@ -41,7 +45,11 @@ def parse_size(text: str) -> int:
     match = _SIZE.fullmatch(str(text).strip())
     if match is None:
         raise UsageError(f"invalid size {str(text)[:40]!r}: use a number with K, M, G or T (1024-based)")
-    return int(float(match["number"]) * _UNITS[match["unit"].lower()])
+    # Decimal, not float: a number of any length stays exact (a float of 400 digits is inf)
+    size = int(Decimal(match["number"]) * _UNITS[match["unit"].lower()])
+    if size > MAX_SIZE:
+        raise UsageError(f"invalid size {str(text)[:40]!r}: over {MAX_SIZE:,} bytes (8 EiB), bigger than any object")
+    return size
 
 
 def parse_time(text: str, *, now: float) -> float:
@@ -49,7 +57,10 @@ def parse_time(text: str, *, now: float) -> float:
     value = str(text).strip()
     duration = _DURATION.fullmatch(value)
     if duration is not None:
-        return now - float(duration["number"]) * _SECONDS[duration["unit"].lower()]
+        seconds = float(duration["number"]) * _SECONDS[duration["unit"].lower()]
+        if not seconds <= now - _YEAR_ONE:  # also catches inf
+            raise UsageError(f"invalid time {value[:40]!r}: that duration reaches back before year 1")
+        return now - seconds
     if value.endswith(("z", "Z")):
         value = value[:-1] + "+00:00"  # Python 3.10's fromisoformat does not read "Z"
     try:
@@ -62,6 +73,12 @@ def parse_time(text: str, *, now: float) -> float:
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
     return stamp.timestamp()
+
+
+def iso_utc(epoch: float) -> str:
+    """Epoch seconds as ISO 8601 UTC (``2024-01-01T00:00:00Z``), as OSS writes LastModified."""
+    text = datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+    return text.removesuffix("+00:00") + "Z"
 
 
 def parse_storage_class(text: str) -> str:

@@ -38,6 +38,13 @@ LIST_APIS = ("v1", "v2")
 OUTPUT_FORMATS = FORMATS
 CREDENTIAL_SOURCES = ("auto", "env", "rrsa", "metadata")
 SIGNATURE_VERSIONS = ("1", "4")
+MAX_KEY_BYTES = 1023
+"""The longest OSS object key, in UTF-8 bytes: --prefix, --start-after, --end-before longer
+than that cannot select anything."""
+MAX_PARALLEL = 64
+"""--parallel bound. Each worker holds up to a few pages (~0.5 MB each) plus one in flight,
+so 64 workers stay within a few hundred MB; one process parses pages on one core, which
+more workers only queue behind (more throughput: shards in more pods)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,18 +164,34 @@ def _check_choice(name: str, value: str, choices: Iterable[str]) -> None:
 
 
 def _check_selection(sel: Selection) -> None:
-    """Range and limit; list API, max-keys and UTF-8 are ListingSpec's own checks."""
+    """Range and limit; list API and max-keys are ListingSpec's own checks. The range options
+    are checked as keys: UTF-8 (bytes a terminal could not decode are refused, not mangled)
+    and at most 1,023 bytes, since no OSS key is longer."""
     if sel.limit is not None and sel.limit < 1:
         raise UsageError(f"invalid --limit {sel.limit}: must be at least 1")
-    if sel.end_before is not None and sel.end_before.encode() <= sel.start_after.encode():
+    _key_bytes("--delimiter", sel.delimiter, limit=None)
+    _key_bytes("--prefix", sel.prefix)
+    start = _key_bytes("--start-after", sel.start_after)
+    if sel.end_before is not None and _key_bytes("--end-before", sel.end_before) <= start:
         raise UsageError("--end-before must sort after --start-after (the range would be empty)")
+
+
+def _key_bytes(option: str, value: str, *, limit: int | None = MAX_KEY_BYTES) -> bytes:
+    """``value`` as UTF-8, or UsageError naming ``option`` (not UTF-8, or over ``limit`` bytes)."""
+    try:
+        data = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"invalid {option} {value[:40]!r}: not valid UTF-8 (OSS keys are UTF-8)") from None
+    if limit is not None and len(data) > limit:
+        raise UsageError(f"invalid {option}: {len(data):,} bytes, over the {limit:,} bytes of the longest OSS key")
+    return data
 
 
 def _check_scale(scale: Scale, output_path: str | None) -> None:
     if scale.checkpoint is not None and output_path is None:
         raise UsageError("--checkpoint needs --output FILE: a resumed run continues that file")
-    if scale.parallel < 1:
-        raise UsageError(f"invalid --parallel {scale.parallel}: must be at least 1")
+    if not 1 <= scale.parallel <= MAX_PARALLEL:
+        raise UsageError(f"invalid --parallel {scale.parallel}: must be 1..{MAX_PARALLEL}")
     if scale.shard_plan is not None:
         if scale.shard_index is None:
             raise UsageError("--shard-plan needs --shard-index (the shard count comes from the plan)")
@@ -259,6 +282,8 @@ def _check_output(out: OutputOptions) -> None:
     _check_choice("--format", out.format, OUTPUT_FORMATS)
     if out.null and out.format not in ("text", "long"):
         raise UsageError("-0/--null applies to --format text and long only")
+    if out.human and out.format != "long":
+        raise UsageError("--human-readable applies to --format long only (jsonl and csv keep exact bytes)")
 
 
 def _check_connection(conn: Connection) -> None:
@@ -271,7 +296,8 @@ def _maybe(parse: Callable[[str], T], text: str | None) -> T | None:
 
 
 def _build_filter(sel: Selection, *, now: float) -> tuple[Predicate, dict[str, Any]]:  # Any: as PreparedRun.filters
-    """Parse sizes and times with the filters module; return the predicate and its plan view."""
+    """Parse sizes and times with the filters module; return the predicate and its plan view
+    (times there as ISO 8601 UTC, what a person compares with the bucket's LastModified)."""
     parsed: dict[str, Any] = {
         "include": list(sel.include),
         "exclude": list(sel.exclude),
@@ -284,9 +310,14 @@ def _build_filter(sel: Selection, *, now: float) -> tuple[Predicate, dict[str, A
     lo, hi = parsed["min_size"], parsed["max_size"]
     if lo is not None and hi is not None and lo > hi:
         raise UsageError("--min-size is larger than --max-size: nothing could match")
+    after, before = parsed["modified_after"], parsed["modified_before"]
+    if after is not None and before is not None and after >= before:
+        raise UsageError("--modified-after is not earlier than --modified-before: nothing could match")
+    view = {**parsed, "modified_after": None if after is None else filters.iso_utc(after),
+            "modified_before": None if before is None else filters.iso_utc(before)}
     if all(value is None or value == [] for value in parsed.values()):
-        return keep_all, parsed
-    return filters.build_filter(**parsed), parsed
+        return keep_all, view
+    return filters.build_filter(**parsed), view
 
 
 def _listing_spec(sel: Selection) -> ListingSpec:

@@ -42,13 +42,13 @@ DEFAULT_TOKEN_TTL = 21600
 # Reuse a token for this share of its TTL, then fetch a new one before it can expire mid-call.
 TOKEN_REUSE_FRACTION = 0.8
 
-ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+ROLE_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: "$" accepts a trailing newline
 NO_ROLE_MESSAGE = (
     "no RAM role attached to this pod: add the annotation k8s.aliyun.com/eci-ram-role-name "
     "to the pod template"
 )
 _EXPIRATION_RE = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]00:?00)?$"
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-]00:?00)?"
 )
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _CREDENTIAL_FIELDS = ("AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration")
@@ -65,7 +65,7 @@ def parse_expiration(text: Any) -> datetime:
     The servers send ``%Y-%m-%dT%H:%M:%SZ``; some SDK fixtures add milliseconds or ``+00:00``.
     A naive time is taken as UTC, which is what every Alibaba credential endpoint means.
     """
-    match = _EXPIRATION_RE.match(text.strip()) if isinstance(text, str) else None
+    match = _EXPIRATION_RE.fullmatch(text.strip()) if isinstance(text, str) else None
     if not match:
         raise ValueError("Expiration is not an ISO 8601 UTC time")
     day, clock, fraction, _zone = match.groups()
@@ -82,7 +82,7 @@ def check_role_name(raw: str, *, origin: str, error: type[Exception] = MetadataE
     """
     lines = raw.strip().splitlines()
     name = lines[0].strip() if lines else ""
-    if not ROLE_NAME_RE.match(name):
+    if not ROLE_NAME_RE.fullmatch(name):
         raise error(
             f"invalid RAM role name from {origin}: expected 1-64 characters of A-Z a-z 0-9 . _ -"
         )

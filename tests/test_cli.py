@@ -200,6 +200,26 @@ def test_invalid_bucket_name_exits_2_before_any_request(emulator):
         ["--role-name", "../../latest/api/token"],
         ["--role-name", "bad/role", "--dry-run"],
         ["--metadata-endpoint", "ftp://127.0.0.1"],
+        # issue 10 item 8: --parallel is bounded
+        ["--parallel", "65"],
+        ["--parallel", "100000"],
+        # item 9: "$" accepted a trailing newline
+        ["--region", "cn-hangzhou\n"],
+        # item 11: exit 1 "unexpected" before
+        ["--endpoint", "http://exa mple.com"],
+        ["--min-size", "1" * 400],
+        ["--modified-after", "9" * 400 + "d"],
+        ["--end-before", "\udcff"],  # what Python makes of the byte 0xff in argv
+        ["--prefix", "logs/\udcff"],
+        # item 12: inconsistent checks
+        ["--modified-after", "2024-02-01", "--modified-before", "2024-01-01"],
+        ["--modified-after", "2024-01-01", "--modified-before", "2024-01-01"],
+        ["--prefix", "p" * 1024],
+        ["--start-after", "é" * 512],
+        ["--end-before", "z" * 1024],
+        ["--endpoint", "http://127.0.0.1:0"],
+        ["--format", "jsonl", "--human-readable"],
+        ["--format", "text", "--human-readable"],
     ],
 )
 def test_bad_values_exit_2_with_one_line_before_any_request(emulator, args):
@@ -207,6 +227,31 @@ def test_bad_values_exit_2_with_one_line_before_any_request(emulator, args):
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1
     assert emulator.requests == []
+
+
+def test_a_bucket_name_with_a_trailing_newline_exits_2_before_any_request(emulator):
+    put(emulator, ["a"])
+    result = osslist(emulator, bucket=BUCKET + "\n")
+    assert result.exit_code == 2 and "invalid bucket name" in result.stderr
+    assert emulator.requests == []
+
+
+def test_keys_of_1023_bytes_are_accepted_as_range_bounds(emulator):
+    put(emulator, ["a" * 1023, "b" * 1023, "c" * 1023])
+    result = ok(osslist(emulator, "--start-after", "a" * 1023, "--end-before", "c" * 1023, "--prefix", ""))
+    assert out(result) == "b" * 1023 + "\n"
+
+
+def test_an_ipv6_endpoint_lists_the_bucket(make_emulator):
+    emu = make_emulator(host="::1")
+    put(emu, ["a", "b/c"])
+    assert out(ok(osslist(emu))) == "a\nb/c\n"
+
+
+def test_a_region_contradicting_the_endpoint_warns_on_stderr(emulator):
+    result = ok(osslist(emulator, "--endpoint", "oss-cn-shanghai.aliyuncs.com", "--region", "cn-hangzhou", "--dry-run"))
+    assert json.loads(result.stdout)["connection"]["region"] == "cn-hangzhou"
+    assert result.stderr.startswith("WARNING: --region cn-hangzhou contradicts the endpoint")
 
 
 # --- range, limit, filters -----------------------------------------------------------------------

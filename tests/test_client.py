@@ -107,10 +107,43 @@ def test_endpoint_normalization_defaults_to_https(endpoint: str, normalized: str
 
 
 @pytest.mark.parametrize("endpoint", ["", "ftp://x.com", "https://u:p@x.com", "https://x.com/path", "http://x.com:99999",
-                                      "https://x.com?q=1"])
+                                      "https://x.com?q=1", "http://exa mple.com", "http://exa\tmple.com",
+                                      "http://127.0.0.1:0", "http://[::1]:0", "https://-x.com", "http://a..b",
+                                      "http://[::1%25eth0]:9"])
 def test_bad_endpoints_are_usage_errors(endpoint: str) -> None:
     with pytest.raises(UsageError, match="endpoint"):
         normalize_endpoint(endpoint)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"bucket": "bucket-a\n"}, {"region": "cn-hangzhou\n"}, {"endpoint": "http://127.0.0.\n1:9"}],
+)
+def test_a_trailing_newline_is_never_accepted(bad: dict[str, str]) -> None:
+    """``$`` in a regex matches before a final newline: every check must match the whole text."""
+    args: dict[str, Any] = {"bucket": "bucket-a", "endpoint": "http://127.0.0.1:9", "region": "cn-hangzhou", **bad}
+    with pytest.raises(UsageError):
+        make_bucket_client(args["bucket"], args["endpoint"], StaticProvider(Credentials("i", "s")),
+                           region=args["region"])
+
+
+def test_an_ipv6_literal_endpoint_lists_the_bucket(make_emulator: Callable[..., Emulator]) -> None:
+    emu = make_emulator(host="::1")
+    keys = seed_keys(emu, "bucket-a", 5)
+    client = client_for(emu, resolve_provider("auto", environ=metadata_env(emu)))
+    assert client.endpoint == emu.oss_endpoint and emu.oss_endpoint.startswith("http://[::1]:")
+    assert list_keys(client) == keys
+
+
+def test_a_region_contradicting_the_endpoint_is_used_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    provider = StaticProvider(Credentials("i", "s"))
+    with caplog.at_level(logging.WARNING, logger="osslist.client"):
+        client = make_bucket_client("bucket-a", "oss-cn-shanghai.aliyuncs.com", provider, region="cn-hangzhou")
+        make_bucket_client("bucket-a", "oss-cn-shanghai.aliyuncs.com", provider, region="cn-shanghai")
+        make_bucket_client("bucket-a", "http://127.0.0.1:9", provider, region="cn-hangzhou")
+    assert client.region == "cn-hangzhou"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "--region cn-hangzhou contradicts" in warnings[0] and "cn-shanghai" in warnings[0]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from osslist.errors import UsageError
-from osslist.filters import build_filter, parse_size, parse_storage_class, parse_time
+from osslist.filters import build_filter, iso_utc, parse_size, parse_storage_class, parse_time
 from osslist.pages import ObjectRecord, PrefixRecord
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
@@ -50,7 +50,14 @@ def test_parse_size(text: str, expected: int) -> None:
     assert parse_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "-1", "ten", "10X", "1.2.3K", "K", "10 KK"])
+def test_parse_size_is_exact_for_long_numbers() -> None:
+    """Decimal, not float: 2**53 + 1 survives, and a number too long for a float is no crash."""
+    assert parse_size(str(2**53 + 1)) == 2**53 + 1
+    assert parse_size(str(2**63 - 1)) == 2**63 - 1
+
+
+@pytest.mark.parametrize("text", ["", "-1", "ten", "10X", "1.2.3K", "K", "10 KK", "1" * 400, str(2**63), "8192P",
+                                  "\u0661\u0660", "10\n\n5"])
 def test_parse_size_refuses_bad_values(text: str) -> None:
     with pytest.raises(UsageError, match="invalid size"):
         parse_size(text)
@@ -74,10 +81,20 @@ def test_parse_time(text: str, expected: float) -> None:
     assert parse_time(text, now=NOW) == expected
 
 
-@pytest.mark.parametrize("text", ["", "yesterday", "7x", "2024-13-01", "-7d"])
+@pytest.mark.parametrize("text", ["", "yesterday", "7x", "2024-13-01", "-7d", "9" * 400 + "d", "1" * 12 + "w"])
 def test_parse_time_refuses_bad_values(text: str) -> None:
     with pytest.raises(UsageError, match="invalid time"):
         parse_time(text, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("epoch", "text"),
+    [(0, "1970-01-01T00:00:00Z"), (1704110400.5, "2024-01-01T12:00:00.500000Z"),
+     (parse_time("0001-01-01", now=NOW), "0001-01-01T00:00:00Z")],
+)
+def test_iso_utc_is_what_dry_run_shows(epoch: float, text: str) -> None:
+    assert iso_utc(epoch) == text
+    assert parse_time(text, now=NOW) == epoch
 
 
 def test_modified_after_is_inclusive_and_before_is_exclusive() -> None:

@@ -40,6 +40,12 @@ def _job(*, env_region: bool = True, **parts) -> jobs.ListJob:
         ({"scale": jobs.Scale(shard_index=0)}, "--shard-count"),
         ({"scale": jobs.Scale(shard_index=4, shard_count=4)}, "--shard-index"),
         ({"scale": jobs.Scale(parallel=0)}, "--parallel"),
+        ({"scale": jobs.Scale(parallel=jobs.MAX_PARALLEL + 1)}, f"--parallel {jobs.MAX_PARALLEL + 1}: must be 1..64"),
+        ({"selection": jobs.Selection(modified_after="2024-01-02", modified_before="2024-01-01")}, "--modified-after"),
+        ({"selection": jobs.Selection(end_before="\udcff")}, "--end-before"),
+        ({"selection": jobs.Selection(delimiter="\udcff")}, "--delimiter"),
+        ({"selection": jobs.Selection(prefix="p" * 1024)}, "--prefix: 1,024 bytes, over the 1,023"),
+        ({"output": jobs.OutputOptions(format="csv", human=True)}, "--human-readable"),
     ],
 )
 def test_prepare_rejects_bad_input_with_usage_error(parts, fragment):
@@ -64,7 +70,7 @@ def test_plan_resolves_sizes_times_endpoint_and_region():
     assert view["connection"]["endpoint"] == "https://oss-cn-shanghai-internal.aliyuncs.com"
     assert view["connection"]["region"] == "cn-shanghai"
     assert view["filters"]["min_size"] == 1024
-    assert view["filters"]["modified_after"] == 1_000_000.0 - 86400
+    assert view["filters"]["modified_after"] == "1970-01-11T13:46:40Z"  # 1,000,000 s - 1 day, as ISO 8601 UTC
     assert view["listing"]["max_keys"] == 1000 and view["listing"]["list_api"] == "v1"
 
 

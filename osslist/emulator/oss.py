@@ -79,7 +79,7 @@ def decode_token(token: str) -> str:
 def parse_listing(params: dict[str, str]) -> ListingParams:
     """Validate the query of a listing request (max-keys 1..1000, default 100)."""
     raw_max = params.get("max-keys", "") or "100"
-    if not raw_max.isdigit() or not 1 <= int(raw_max) <= 1000:
+    if not (raw_max.isascii() and raw_max.isdigit()) or not 1 <= int(raw_max) <= 1000:
         raise InvalidArgument("max-keys must be an integer between 1 and 1000.")
     encoding = params.get("encoding-type", "")
     if encoding not in ("", "url"):

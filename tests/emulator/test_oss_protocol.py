@@ -59,7 +59,7 @@ def test_max_keys_defaults_to_100(emu: Emulator) -> None:
     assert root.findtext("NextMarker") == texts(root, "Contents/Key")[-1]
 
 
-@pytest.mark.parametrize("value", ["0", "1001", "abc", "-1"])
+@pytest.mark.parametrize("value", ["0", "1001", "abc", "-1", "\u00b2", "\u0661\u0660"])  # superscript 2, Arabic-Indic 10
 def test_max_keys_out_of_range_is_invalid_argument(emu: Emulator, value: str) -> None:
     response = oss_get(emu, {"max-keys": value})
     root = xml(response)
