@@ -206,6 +206,17 @@ class BucketClient:
                 last = exc
         raise self._error(OssUnavailable, last, gave_up=True) from _scrubbed(last)
 
+    @property
+    def oss2_bucket(self) -> oss2.Bucket:
+        """The signed oss2 Bucket (this client's credentials, session and no-redirect rule), for
+        the object calls of ``ossobjects``."""
+        return self._bucket
+
+    def refresh_credentials(self) -> None:
+        """Force one refresh of the set that signed this thread's last request (after a key or
+        token error), unless another thread already replaced it."""
+        self.provider.force_refresh(self._adapter.last_used())
+
     def _count_request(self) -> None:
         with self._count_lock:
             self._requests_made += 1
@@ -379,6 +390,10 @@ def describe_identity(provider: Provider) -> dict[str, Any]:
     info.update(provider.describe())
     return info
 
+
+# For ossobjects, which maps its own oss2 errors the same way.
+scrubbed = _scrubbed
+safe_text = _safe
 
 __all__ = [
     "BucketClient",

@@ -2,7 +2,8 @@
 
 cli -> runner -> job, runner -> (parallel, checkpoint, du, output, summary), job -> (sharding, connect, filters),
 (parallel, sharding) -> keymodel -> ranges -> listing -> pages,
-connect -> (client, sources) -> (rrsa, credentials) -> metadata -> (errors, backoff). The emulator
+connect -> (client, sources) -> (rrsa, credentials) -> metadata -> (errors, backoff),
+ossout -> ossobjects -> client, ossurl -> errors. The emulator
 imports nothing of the client side, the client side never imports the emulator (only cli and demo
 bring both together), and only cli imports click or tqdm or calls sys.exit.
 
@@ -30,6 +31,9 @@ LAYERS = {
     "rrsa": 3,
     "sources": 4,
     "client": 3,
+    "ossurl": 1,
+    "ossobjects": 4,
+    "ossout": 5,
     "pages": 3,
     "filters": 4,
     "output": 4,

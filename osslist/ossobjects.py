@@ -1,0 +1,142 @@
+"""Object reads and writes on one bucket, for reports written into OSS: PutObject, the
+multipart upload calls, and a streamed GetObject. oss2 errors become ours here.
+
+It rides on the listing's :class:`~osslist.client.BucketClient`, so a destination gets the
+same credential chain and refresh, the same session and the same never-follow-a-redirect rule
+as the bucket being listed (the destination may still be another bucket, endpoint or region:
+it is its own BucketClient). Every call is retried on 5xx, 429, a corrupted upload
+(InvalidDigest) and network errors with backoff; a key or token error forces one credential
+refresh; any other refusal is :class:`OssRefused` naming ``oss://bucket/key`` (exit 4).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from typing import Callable, Iterator, TypeVar
+
+import oss2
+import oss2.exceptions
+import requests
+import urllib3.exceptions
+from oss2.models import PartInfo
+
+from osslist.backoff import BackoffPolicy, attempts
+from osslist.client import DEFAULT_POLICY, REFRESH_CODES, RETRYABLE_STATUS, BucketClient, safe_text, scrubbed
+from osslist.errors import CredentialsError, OssError, OssRefused, OssUnavailable
+
+T = TypeVar("T")
+RETRYABLE_CODES = frozenset({"InvalidDigest"})  # the bytes were damaged on the way: send again
+_NETWORK_ERRORS = (oss2.exceptions.RequestError, requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+_READ_CHUNK = 1024 * 1024
+
+
+def content_md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+class ObjectClient:
+    """The object calls of one destination bucket, each retried as a whole."""
+
+    def __init__(
+        self, client: BucketClient, *, policy: BackoffPolicy = DEFAULT_POLICY, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.bucket_name = client.bucket_name
+        self.endpoint = client.endpoint
+        self._client = client
+        self._bucket: oss2.Bucket = client.oss2_bucket
+        self._policy = policy
+        self._sleep = sleep
+
+    def url(self, key: str) -> str:
+        return f"oss://{self.bucket_name}/{key}"
+
+    def put(self, key: str, data: bytes, *, forbid_overwrite: bool = False) -> str:
+        """One PutObject with Content-MD5; returns the ETag."""
+        headers = {"Content-MD5": content_md5(data)}
+        if forbid_overwrite:
+            headers["x-oss-forbid-overwrite"] = "true"
+        return self._call("PutObject", key, lambda: self._bucket.put_object(key, data, headers=headers).etag)
+
+    def initiate(self, key: str) -> str:
+        """InitiateMultipartUpload; returns the upload id."""
+        return self._call("InitiateMultipartUpload", key, lambda: self._bucket.init_multipart_upload(key).upload_id)
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """UploadPart with Content-MD5 (the same part again on a retry); returns its ETag."""
+        headers = {"Content-MD5": content_md5(data)}
+        return self._call(
+            f"UploadPart {number}", key, lambda: self._bucket.upload_part(key, upload_id, number, data, headers=headers).etag
+        )
+
+    def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        """CompleteMultipartUpload with the parts in ascending order. A retry that finds the
+        upload gone while the object exists means the first try completed it."""
+        infos = [PartInfo(number, etag) for number, etag in sorted(parts)]
+        tried = False
+
+        def send() -> None:
+            nonlocal tried
+            try:
+                self._bucket.complete_multipart_upload(key, upload_id, infos)
+            except oss2.exceptions.NoSuchUpload:
+                if not tried or not self._bucket.object_exists(key):
+                    raise
+            finally:
+                tried = True
+
+        self._call("CompleteMultipartUpload", key, send)
+
+    def abort(self, key: str, upload_id: str) -> None:
+        """AbortMultipartUpload; an upload already gone is fine (that is what abort wants)."""
+
+        def send() -> None:
+            try:
+                self._bucket.abort_multipart_upload(key, upload_id)
+            except oss2.exceptions.NoSuchUpload:
+                pass
+
+        self._call("AbortMultipartUpload", key, send)
+
+    def stream(self, key: str) -> Iterator[bytes]:
+        """The object's bytes, streamed in chunks (GetObject; only its start is retried)."""
+        result = self._call("GetObject", key, lambda: self._bucket.get_object(key))
+        try:
+            while chunk := result.read(_READ_CHUNK):
+                yield chunk
+        except _NETWORK_ERRORS as exc:
+            raise self._error(OssUnavailable, "GetObject", key, exc) from scrubbed(exc)
+
+    def _call(self, operation: str, key: str, send: Callable[[], T]) -> T:
+        refreshed = False
+        last: Exception | None = None
+        for _attempt in attempts(self._policy, sleep=self._sleep):
+            try:
+                return send()
+            except CredentialsError:
+                raise
+            except oss2.exceptions.ServerError as exc:
+                if exc.status in RETRYABLE_STATUS or exc.code in RETRYABLE_CODES:
+                    last = exc
+                    continue
+                if exc.code in REFRESH_CODES and not refreshed:
+                    refreshed, last = True, exc
+                    self._client.refresh_credentials()
+                    continue
+                raise self._error(OssRefused, operation, key, exc) from scrubbed(exc)
+            except _NETWORK_ERRORS as exc:
+                last = exc
+        raise self._error(OssUnavailable, operation, key, last, gave_up=True) from scrubbed(last)
+
+    def _error(
+        self, kind: type[OssError], operation: str, key: str, exc: Exception | None, *, gave_up: bool = False
+    ) -> OssError:
+        """One line naming the destination, status, code and request id; never a body."""
+        status = getattr(exc, "status", None)
+        status = status if isinstance(status, int) and status > 0 else None
+        code, request_id = safe_text(getattr(exc, "code", None)), safe_text(getattr(exc, "request_id", None))
+        what = f"HTTP {status} {code or 'no error code'}" if status else f"network error ({type(getattr(exc, 'exception', exc)).__name__})"
+        prefix = "gave up after retries: " if gave_up else ""
+        message = f"{operation} {self.url(key)} at {self.endpoint}: {prefix}{what}, request id {request_id or 'none'}"
+        return kind(message, status=status, code=code, request_id=request_id, bucket=self.bucket_name, endpoint=self.endpoint)
