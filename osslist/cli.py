@@ -657,6 +657,7 @@ def _release(stream: Any) -> None:
 
 def _emulator_options(func: F) -> F:
     """The emulator command's options, their help taken from the emulator itself."""
+    from osslist.emulator.config import DEFAULT_ROTATION_WINDOW
     from osslist.emulator.standalone import OPTION_HELP
 
     specs: list[tuple[str, dict[str, Any]]] = [
@@ -668,7 +669,7 @@ def _emulator_options(func: F) -> F:
         ("seed", {"type": int, "default": 0}),
         ("metadata_mode", {"type": click.Choice(["optional", "required", "unsupported"]), "default": "optional"}),
         ("credential_lifetime", {"type": click.FloatRange(min=1.0), "default": 3600.0}),
-        ("rotation_window", {"type": click.FloatRange(min=0.0), "default": 600.0}),
+        ("rotation_window", {"type": click.FloatRange(min=0.0), "default": DEFAULT_ROTATION_WINDOW}),
         ("latency", {"type": click.FloatRange(min=0.0), "default": 0.0}),
     ]
     for name, spec in reversed(specs):

@@ -26,7 +26,10 @@ from typing import Callable, Iterable
 from osslist.errors import UsageError
 from osslist.pages import ObjectRecord, Record
 
-__all__ = ["STORAGE_CLASSES", "build_filter", "iso_utc", "parse_size", "parse_storage_class", "parse_time", "sort_classes"]
+__all__ = [
+    "STORAGE_CLASSES", "Predicate", "build_filter", "iso_utc", "keep_all", "parse_size", "parse_storage_class",
+    "parse_time", "sort_classes",
+]
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 _SIZE = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*(?P<unit>[kmgt]?)(?:i?b)?", re.IGNORECASE)
@@ -38,6 +41,11 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _YEAR_ONE = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
 
 Predicate = Callable[[Record], bool]
+
+
+def keep_all(record: Record) -> bool:
+    """The predicate of a run without filters; the run loop recognises it and skips the calls."""
+    return True
 
 
 def parse_size(text: str) -> int:

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 from osslist import filters
 from osslist.checkpoint import lock_path, temp_path
+from osslist.filters import Predicate, keep_all
 from osslist.connect import open_client
 from osslist.errors import UsageError
 from osslist.listing import ListingSpec
 from osslist.output import FORMATS
-from osslist.pages import Record
 from osslist.ranges import KeyRange
 from osslist.sharding import ShardPlan, checked_shard_plan, run_ranges
 
@@ -114,10 +114,6 @@ class ListJob:
     selection: Selection = field(default_factory=Selection)
     output: OutputOptions = field(default_factory=OutputOptions)
     scale: Scale = field(default_factory=Scale)
-
-
-Predicate = Callable[[Record], bool]
-"""Which records a run keeps (``keep_all`` without filters)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -254,7 +250,7 @@ def _check_distinct_files(job: ListJob) -> None:
     if scale.checkpoint is not None:
         roles += [("--checkpoint's lock file", str(lock_path(scale.checkpoint))),
                   ("--checkpoint's temporary file", str(temp_path(scale.checkpoint)))]
-    seen: dict[tuple[Any, ...], tuple[str, str]] = {}
+    seen: dict[tuple[str | int, ...], tuple[str, str]] = {}
     null = file_identity(os.devnull)
     for role, path in roles:
         if path is None or (key := file_identity(path)) == null:
@@ -268,7 +264,7 @@ def _check_distinct_files(job: ListJob) -> None:
 STDOUT_PATH = "/dev/stdout"
 
 
-def file_identity(path: str) -> tuple[Any, ...]:
+def file_identity(path: str) -> tuple[str | int, ...]:
     """Device and inode of an existing file (symlinks followed, so /dev/stdout is fd 1's file);
     else the path with every symlink resolved."""
     try:
@@ -365,8 +361,3 @@ def _shard_plan(job: ListJob, spec: ListingSpec) -> ShardPlan | None:
     assert scale.shard_index is not None, "_check_scale checks --shard-plan has --shard-index"
     return checked_shard_plan(scale.shard_plan, bucket=job.connection.bucket, spec=spec,
                               shard_index=scale.shard_index, shard_count=scale.shard_count)
-
-
-def keep_all(record: Record) -> bool:
-    """The predicate of a run without filters; ``runner`` recognises it and skips the calls."""
-    return True

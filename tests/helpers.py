@@ -6,12 +6,19 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
 
 from click.testing import Result
 
 from osslist.backoff import BackoffPolicy
 from osslist.client import BucketClient, make_bucket_client
 from osslist.emulator import Emulator
+from osslist.errors import ListingError
+from osslist.listing import Position
+from osslist.pages import ObjectRecord, Page, PrefixRecord, record_name
 from osslist.ranges import KeyRange
 from osslist.sources import resolve_provider
 
@@ -114,3 +121,75 @@ def fake_folders(keys: list[str]) -> tuple[list[str], object]:
         return sorted(found)
 
     return calls, folders
+
+
+# --- an in-memory bucket listed range by range ------------------------------------------------
+
+
+def Obj(key: str) -> ObjectRecord:
+    return ObjectRecord(key, 1, "2024-06-22T13:13:58.000Z", "etag", "Standard", "Normal")
+
+
+@dataclass
+class RangeBucket:
+    """Sorted keys plus OSS's v1 listing rules, listed range by range the way
+    ``listing.iter_pages`` does (``list_range``); keys may change between pages."""
+
+    keys: list[str]
+    prefix: str = ""
+    delimiter: str = ""
+    max_keys: int = 10
+    delay: dict[int, float] = field(default_factory=dict)  # origin-free: by range start
+    fail_after: int | None = None
+    requests: int = 0
+    produced: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    on_page: Any = None
+
+    def page_after(self, marker: str) -> tuple[list[Any], bool]:
+        """One ListObjects page strictly after ``marker``."""
+        with self.lock:
+            self.requests += 1
+            if self.fail_after is not None and self.requests > self.fail_after:
+                raise ListingError("marker did not advance")
+            keys = self.keys
+            out: list[Any] = []
+            for i in range(bisect.bisect_right(keys, marker), len(keys)):
+                key = keys[i]
+                if not key.startswith(self.prefix):
+                    if key > self.prefix:
+                        break
+                    continue
+                record: Any = Obj(key)
+                cut = key.find(self.delimiter, len(self.prefix)) if self.delimiter else -1
+                if cut != -1:
+                    record = PrefixRecord(key[: cut + len(self.delimiter)])
+                    if record.prefix <= marker or (out and out[-1] == record):
+                        continue
+                if len(out) == self.max_keys:
+                    return out, True
+                out.append(record)
+            return out, False
+
+    def list_range(self, key_range: KeyRange, position: Position | None) -> Iterator[tuple[Page, Position]]:
+        """The contract of listing.iter_pages for one range."""
+        if position is not None and position.done:
+            return
+        marker = position.marker if position is not None else key_range.start_after
+        while True:
+            pause = self.delay.get(key_range.start_after)
+            if pause:
+                time.sleep(pause)
+            records, truncated = self.page_after(marker)
+            end = key_range.end_before
+            kept = [r for r in records if end is None or record_name(r) < end]
+            done = not truncated or len(kept) < len(records) or not records
+            if records:
+                marker = record_name(records[-1])
+            with self.lock:
+                self.produced += 1
+            if self.on_page is not None:
+                self.on_page()
+            yield Page(kept, truncated, marker, None), Position(marker, None, done)
+            if done:
+                return

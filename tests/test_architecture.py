@@ -46,6 +46,7 @@ LAYERS = {
     "sharding": 7,
     "parallel": 7,
     "checkpoint": 7,
+    "feed": 8,
     "job": 8,
     "runner": 9,
     "demo": 10,
@@ -173,3 +174,40 @@ def test_guard_catches_an_upward_import(tmp_path: Path) -> None:
     bad.write_text("from osslist.client import BucketClient\n", encoding="utf-8")
     names = _imports(bad)
     assert any(LAYERS[_own(n)] > LAYERS["metadata"] for n in names if _own(n) in LAYERS)
+
+
+# --- the middle floor stays readable -------------------------------------------------------------
+
+PIPELINE = ("runner", "feed", "parallel", "sharding")
+TYPED_SEAMS = ("runner", "feed", "job")
+
+
+def _functions(module: str) -> list[ast.FunctionDef]:
+    tree = ast.parse(_modules()[module].read_text(encoding="utf-8"))
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("module", PIPELINE)
+def test_pipeline_functions_fit_on_a_screen(module: str) -> None:
+    long = [f"{f.name} ({f.end_lineno - f.lineno + 1} lines)" for f in _functions(module)
+            if f.end_lineno is not None and f.end_lineno - f.lineno + 1 > 40]
+    assert not long, f"{module}: functions over 40 lines: {long}"
+
+
+def _mentions_any(node: ast.AST | None) -> bool:
+    return node is not None and any(isinstance(n, ast.Name) and n.id == "Any" for n in ast.walk(node)) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, str) and "Any" in node.value
+    )
+
+
+@pytest.mark.parametrize("module", TYPED_SEAMS)
+def test_any_in_a_signature_says_why(module: str) -> None:
+    """``Any`` at a seam hides the type a reader needs; where it stays, a comment on the
+    signature's lines says why (``# Any: ...``)."""
+    lines = _modules()[module].read_text(encoding="utf-8").splitlines()
+    for func in _functions(module):
+        args = func.args.posonlyargs + func.args.args + func.args.kwonlyargs + [func.args.vararg, func.args.kwarg]
+        annotations = [a.annotation for a in args if a is not None] + [func.returns]
+        if any(_mentions_any(a) for a in annotations):
+            header = "\n".join(lines[func.lineno - 1 : func.body[0].lineno - 1])
+            assert "# Any:" in header, f"{module}.{func.name} has Any in its signature without a reason"

@@ -1,16 +1,14 @@
-"""The job and its runner (osslist.job, osslist.runner): validation before any network call,
-the Sink's filter/limit/commit, and a prepared job run against the emulator."""
+"""The job (osslist.job): options -> a validated PreparedRun before any network call."""
 
 from __future__ import annotations
 
-import io
 import os
 
 import pytest
 
 from osslist import job as jobs
-from osslist import runner
 from osslist.errors import UsageError
+from osslist.filters import keep_all
 
 ENDPOINT = "http://127.0.0.1:9"
 
@@ -74,92 +72,6 @@ def test_plan_resolves_sizes_times_endpoint_and_region():
     assert view["listing"]["max_keys"] == 1000 and view["listing"]["list_api"] == "v1"
 
 
-# --- the sink ------------------------------------------------------------------------------------
-
-
-class _Writer:
-    def __init__(self) -> None:
-        self.written: list[str] = []
-
-    def write_many(self, records) -> None:
-        self.written.extend(records)
-
-
-class _Summary:
-    def __init__(self) -> None:
-        self.added: list[str] = []
-
-    def add_many(self, records) -> None:
-        self.added.extend(records)
-
-
-def _sink(limit=None, predicate=lambda r: True):
-    writer, summary, pages = _Writer(), _Summary(), []
-    sink = runner.Sink(writer=writer, summary=summary, predicate=predicate, limit=limit, on_page=pages.append)
-    return sink, writer, summary, pages
-
-
-def test_sink_writes_and_counts_only_what_the_filter_keeps():
-    sink, writer, summary, pages = _sink(predicate=lambda r: r.endswith("x"))
-    sink.feed(["ax", "b", "cx"])
-    sink.commit(None)
-    assert writer.written == summary.added == ["ax", "cx"]
-    assert pages == [2]
-
-
-def test_sink_stops_at_the_limit_mid_page_and_reports_per_page():
-    sink, writer, _summary, pages = _sink(limit=3)
-    sink.feed(["a", "b"])
-    sink.commit(None)
-    assert not sink.full
-    sink.feed(["c", "d", "e"])
-    sink.commit(None)
-    assert sink.full
-    assert writer.written == ["a", "b", "c"]
-    assert pages == [2, 1]
-
-
-class _Page:
-    def __init__(self, records) -> None:
-        self.records = records
-
-
-def test_packed_pages_write_and_count_what_feed_would():
-    """Parallel workers pack pages (filter, render, totals); the consumer's bytes and totals
-    must equal the records path's."""
-    from osslist.output import make_writer
-    from osslist.pages import ObjectRecord, PrefixRecord
-    from osslist.summary import Summary
-
-    page = [ObjectRecord(f"k{i}", i, "2024-06-22T13:13:58.000Z", "e", "IA" if i % 2 else "Standard", "Normal")
-            for i in range(10)] + [PrefixRecord("d/")]
-    runs = []
-    for packed in (False, True):
-        stream, summary, pages = io.BytesIO(), Summary(), []
-        sink = runner.Sink(writer=make_writer("jsonl", stream), summary=summary,
-                           predicate=lambda r: not r.key.endswith("3") if hasattr(r, "key") else True,
-                           on_page=pages.append)
-        pack = sink.packer()
-        assert pack is not None
-        sink.feed_page(pack(page) if packed else _Page(page))
-        sink.commit(None)
-        runs.append((stream.getvalue(), summary.to_dict(), pages))
-    assert runs[0] == runs[1]
-    assert runs[0][2] == [10] and runs[0][1]["prefixes"] == 1
-
-
-def test_pages_stay_records_when_a_page_may_be_cut_or_the_writer_cannot_render():
-    assert _sink(limit=3)[0].packer() is None  # --limit: cutting records is simply correct
-    assert _sink()[0].packer() is None  # _Writer has no render (like du's totals)
-
-
-def test_no_filter_means_no_call_per_record(emulator):
-    plan = _emulator_job(emulator)
-    assert plan.predicate is jobs.keep_all
-    assert runner.select(iter(["a", "b"]), jobs.keep_all) == ["a", "b"]
-    assert _emulator_job(emulator, min_size="0").predicate is not jobs.keep_all
-
-
 # --- a run against the emulator ------------------------------------------------------------------
 
 
@@ -169,31 +81,14 @@ def _emulator_job(emulator, **selection) -> jobs.PreparedRun:
     return jobs.prepare(jobs.ListJob(connection=conn, selection=jobs.Selection(**selection)), environ={})
 
 
-def test_limit_stops_requesting_pages(emulator):
-    emulator.create_bucket("job-bucket")
-    for i in range(100):
-        emulator.put_object("job-bucket", f"k{i:03d}")
-    stream = io.StringIO()
-    pages: list[int] = []
-    summary = runner.run(_emulator_job(emulator, max_keys=10, limit=15), stream=stream, on_page=pages.append)
-    assert stream.getvalue().split() == [f"k{i:03d}" for i in range(15)]
-    assert pages == [10, 5]
-    assert summary.objects == 15
-    assert len(emulator.requests_for("oss")) == 2
-
-
-def test_run_counts_requests_and_bytes(emulator):
-    emulator.create_bucket("job-bucket")
-    for i in range(25):
-        emulator.put_object("job-bucket", f"k{i:03d}", size=i)
-    summary = runner.run(_emulator_job(emulator, max_keys=10), stream=io.StringIO())
-    assert summary.objects == 25 and summary.bytes == sum(range(25))
-    assert summary.requests == len(emulator.requests_for("oss")) == 3
-
-
 def test_prepare_makes_no_request(emulator):
     _emulator_job(emulator, max_keys=10)
     assert emulator.requests == []
+
+
+def test_no_filter_means_the_keep_all_predicate(emulator):
+    assert _emulator_job(emulator).predicate is keep_all
+    assert _emulator_job(emulator, min_size="0").predicate is not keep_all
 
 
 # --- one file, one role (through the real command line) ------------------------------------------

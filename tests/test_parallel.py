@@ -6,10 +6,6 @@ hands out are counted, so buffering can be measured independently of the lister.
 
 from __future__ import annotations
 
-import bisect
-import threading
-import time
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import pytest
@@ -17,85 +13,17 @@ import pytest
 from osslist.emulator import Emulator
 from osslist.errors import ListingError
 from osslist.listing import ListingSpec, Position, iter_pages, iter_records
-from osslist.pages import ObjectRecord, Page, PrefixRecord, record_name
+from osslist.pages import Page, record_name
 from osslist.parallel import ParallelLister
 from osslist.ranges import KeyRange, range_spec, ranges_from_cuts
-from tests.helpers import emulator_client, flat_keys, hex_keys, tree_keys
+from tests.helpers import RangeBucket, emulator_client, flat_keys, hex_keys, tree_keys
 
 
-def Obj(key: str) -> ObjectRecord:
-    return ObjectRecord(key, 1, "2024-06-22T13:13:58.000Z", "etag", "Standard", "Normal")
-
-
-@dataclass
-class FakeBucket:
-    """Sorted keys plus OSS's listing rules; keys may change between pages."""
-
-    keys: list[str]
-    prefix: str = ""
-    delimiter: str = ""
-    max_keys: int = 10
-    delay: dict[int, float] = field(default_factory=dict)  # origin-free: by range start
-    fail_after: int | None = None
-    requests: int = 0
-    produced: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    on_page: Any = None
-
-    def page_after(self, marker: str) -> tuple[list[Any], bool]:
-        """One ListObjects page strictly after ``marker``."""
-        with self.lock:
-            self.requests += 1
-            if self.fail_after is not None and self.requests > self.fail_after:
-                raise ListingError("marker did not advance")
-            keys = self.keys
-            out: list[Any] = []
-            for i in range(bisect.bisect_right(keys, marker), len(keys)):
-                key = keys[i]
-                if not key.startswith(self.prefix):
-                    if key > self.prefix:
-                        break
-                    continue
-                record: Any = Obj(key)
-                cut = key.find(self.delimiter, len(self.prefix)) if self.delimiter else -1
-                if cut != -1:
-                    record = PrefixRecord(key[: cut + len(self.delimiter)])
-                    if record.prefix <= marker or (out and out[-1] == record):
-                        continue
-                if len(out) == self.max_keys:
-                    return out, True
-                out.append(record)
-            return out, False
-
-    def list_range(self, key_range: KeyRange, position: Position | None) -> Iterator[tuple[Page, Position]]:
-        """The contract of listing.iter_pages for one range."""
-        if position is not None and position.done:
-            return
-        marker = position.marker if position is not None else key_range.start_after
-        while True:
-            pause = self.delay.get(key_range.start_after)
-            if pause:
-                time.sleep(pause)
-            records, truncated = self.page_after(marker)
-            end = key_range.end_before
-            kept = [r for r in records if end is None or record_name(r) < end]
-            done = not truncated or len(kept) < len(records) or not records
-            if records:
-                marker = record_name(records[-1])
-            with self.lock:
-                self.produced += 1
-            if self.on_page is not None:
-                self.on_page()
-            yield Page(kept, truncated, marker, None), Position(marker, None, done)
-            if done:
-                return
-
-
-def sequential(bucket: FakeBucket) -> list[str]:
+def sequential(bucket: RangeBucket) -> list[str]:
     return [record_name(r) for page, _ in bucket.list_range(KeyRange(), None) for r in page.records]
 
 
-def run(bucket: FakeBucket, ranges: list[KeyRange], **kw: Any) -> list[str]:
+def run(bucket: RangeBucket, ranges: list[KeyRange], **kw: Any) -> list[str]:
     events = ParallelLister(bucket.list_range, ranges, **kw)
     return [record_name(r) for e in events for r in e.page.records]
 
@@ -103,12 +31,12 @@ def run(bucket: FakeBucket, ranges: list[KeyRange], **kw: Any) -> list[str]:
 @pytest.mark.parametrize("keys", [flat_keys(1500), tree_keys(), hex_keys(1200)], ids=["flat", "tree", "hex"])
 @pytest.mark.parametrize("workers", [1, 4, 8])
 def test_parallel_output_is_the_sequential_listing(keys: list[str], workers: int) -> None:
-    bucket = FakeBucket(keys=keys, max_keys=50)
+    bucket = RangeBucket(keys=keys, max_keys=50)
     assert run(bucket, [KeyRange()], workers=workers) == sequential(bucket) == keys
 
 
 def test_ranges_are_split_while_running_and_stay_exact() -> None:
-    bucket = FakeBucket(keys=flat_keys(3000), max_keys=20)
+    bucket = RangeBucket(keys=flat_keys(3000), max_keys=20)
     lister = ParallelLister(bucket.list_range, [KeyRange()], workers=6)
     got = [record_name(r) for e in lister for r in e.page.records]
     assert got == bucket.keys
@@ -117,14 +45,14 @@ def test_ranges_are_split_while_running_and_stay_exact() -> None:
 
 def test_split_off_ranges_are_not_relisted_wholesale() -> None:
     """A guessed cut lands about one page ahead: splitting wastes few requests."""
-    bucket = FakeBucket(keys=flat_keys(4000), max_keys=40)
+    bucket = RangeBucket(keys=flat_keys(4000), max_keys=40)
     assert run(bucket, [KeyRange()], workers=8) == bucket.keys
     assert bucket.requests < 2 * (4000 // 40)
 
 
 def test_given_ranges_in_order_without_splitting() -> None:
     keys = tree_keys()
-    bucket = FakeBucket(keys=keys, max_keys=25)
+    bucket = RangeBucket(keys=keys, max_keys=25)
     ranges = [KeyRange("", "d02\x00"), KeyRange("d02", "d04/s03\x00"), KeyRange("d04/s03", None)]
     assert run(bucket, ranges, workers=3, split=False) == keys
 
@@ -136,7 +64,7 @@ def test_memory_bound_holds_while_the_first_range_is_slow() -> None:
     ranges = [KeyRange("", cuts[0] + "\x00")] + [
         KeyRange(a, b + "\x00") for a, b in zip(cuts, cuts[1:])
     ] + [KeyRange(cuts[-1], None)]
-    bucket = FakeBucket(keys=keys, max_keys=10, delay={"": 0.01})
+    bucket = RangeBucket(keys=keys, max_keys=10, delay={"": 0.01})
     workers, ahead, per = 4, 3, 2
     lister = ParallelLister(
         bucket.list_range, ranges, workers=workers, max_pages_ahead=per, max_ranges_ahead=ahead, split=False
@@ -151,7 +79,7 @@ def test_memory_bound_holds_while_the_first_range_is_slow() -> None:
 
 
 def test_worker_error_reaches_the_consumer_and_stops_everyone() -> None:
-    bucket = FakeBucket(keys=flat_keys(500), max_keys=10, fail_after=7)
+    bucket = RangeBucket(keys=flat_keys(500), max_keys=10, fail_after=7)
     lister = ParallelLister(bucket.list_range, [KeyRange()], workers=4)
     with pytest.raises(ListingError):
         for _ in lister:
@@ -160,7 +88,7 @@ def test_worker_error_reaches_the_consumer_and_stops_everyone() -> None:
 
 
 def test_closing_early_stops_the_workers() -> None:
-    bucket = FakeBucket(keys=flat_keys(5000), max_keys=10)
+    bucket = RangeBucket(keys=flat_keys(5000), max_keys=10)
     lister = ParallelLister(bucket.list_range, [KeyRange()], workers=4)
     for _ in lister:
         break
@@ -171,7 +99,7 @@ def test_closing_early_stops_the_workers() -> None:
 def test_remaining_resumes_exactly_from_any_page() -> None:
     """Stop after each k pages, resume from remaining(): every key once, in order."""
     keys = hex_keys(600)
-    bucket = FakeBucket(keys=keys, max_keys=20)
+    bucket = RangeBucket(keys=keys, max_keys=20)
     for stop_after in (1, 3, 7, 15, 29):
         lister = ParallelLister(bucket.list_range, [KeyRange()], workers=4)
         first: list[str] = []
@@ -189,7 +117,7 @@ def test_keys_added_and_deleted_during_the_run() -> None:
     """Keys present throughout appear exactly once; the output stays in key order."""
     stable = flat_keys(1200)[::2]
     churn = flat_keys(1200)[1::2]
-    bucket = FakeBucket(keys=sorted(stable + churn[::2]), max_keys=15)
+    bucket = RangeBucket(keys=sorted(stable + churn[::2]), max_keys=15)
     flips = iter(range(10**6))
 
     def mutate() -> None:
@@ -208,7 +136,7 @@ def test_keys_added_and_deleted_during_the_run() -> None:
 
 def test_delimiter_listing_reports_each_common_prefix_once() -> None:
     keys = sorted([f"top{i:04d}" for i in range(300)] + [f"dir{i:02d}/x{j:03d}" for i in range(30) for j in range(40)])
-    bucket = FakeBucket(keys=keys, delimiter="/", max_keys=10)
+    bucket = RangeBucket(keys=keys, delimiter="/", max_keys=10)
     expected = sequential(bucket)
     assert len(expected) == 330
     lister = ParallelLister(bucket.list_range, [KeyRange()], workers=6, delimiter="/")
@@ -223,7 +151,7 @@ def folder_keys(folders: int, per: int) -> list[str]:
 def test_small_folder_ranges_are_listed_as_chains_not_one_request_each() -> None:
     """60 folders of 6 keys, 10-key pages: a listing runs on into fresh neighbours."""
     keys = folder_keys(60, 6)
-    bucket = FakeBucket(keys=keys, max_keys=10)
+    bucket = RangeBucket(keys=keys, max_keys=10)
     ranges = ranges_from_cuts([f"f{a:03d}/" for a in range(1, 60)])
     assert run(bucket, ranges, workers=4, max_pages_ahead=3) == keys
     assert len(ranges) == 60 and bucket.requests < 50  # 36 sequential; one per folder would be 60
@@ -231,7 +159,7 @@ def test_small_folder_ranges_are_listed_as_chains_not_one_request_each() -> None
 
 def test_a_piece_ending_on_a_page_boundary_costs_no_extra_request() -> None:
     keys = flat_keys(1000)
-    bucket = FakeBucket(keys=keys, max_keys=100)
+    bucket = RangeBucket(keys=keys, max_keys=100)
     ranges = [KeyRange("", keys[299] + "\x00"), KeyRange(keys[299], None)]
     assert run(bucket, ranges, workers=2, split=False) == keys
     assert bucket.requests == 3 + 7  # the first range stops at its last key, no request past it
@@ -242,7 +170,7 @@ def test_parked_slots_resume_exactly_within_the_page_budget() -> None:
     and the pages buffered never exceed max_ranges_ahead x max_pages_ahead."""
     keys = flat_keys(2000)
     cuts = [keys[i] for i in range(199, 2000, 200)]
-    bucket = FakeBucket(keys=keys, max_keys=20, delay={"": 0.02})
+    bucket = RangeBucket(keys=keys, max_keys=20, delay={"": 0.02})
     lister = ParallelLister(bucket.list_range, ranges_from_cuts(cuts), workers=4, max_pages_ahead=2,
                             max_ranges_ahead=3, split=False)
     got = [record_name(r) for e in lister for r in e.page.records]
@@ -317,7 +245,7 @@ def test_emulator_keys_added_and_deleted_while_listing(emulator: Emulator) -> No
 def test_packed_pages_hold_exactly_each_pages_records_even_when_cut(keys: list[str]) -> None:
     """With ``pack``, workers hand over what pack made of each page; a page cut at its slot's
     end must be packed again from its kept part only (else keys would repeat)."""
-    bucket = FakeBucket(keys, max_keys=37)
+    bucket = RangeBucket(keys, max_keys=37)
     packed_calls: list[int] = []
 
     def pack(records: list[Any]) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from osslist.cli import main
 from osslist.emulator import Emulator
 from osslist.listing import ListingSpec, iter_pages, iter_records
 from osslist.pages import record_name
-from osslist.ranges import KeyRange, clean_cut, range_spec, ranges_from_cuts
+from osslist.ranges import KeyRange, range_spec, ranges_from_cuts
 from osslist.sharding import (
     ShardPlan,
     balanced_cuts,

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 METADATA_MODES = ("optional", "required", "unsupported")
+# The real metadata server issues a new set 30 minutes before the current one expires; with the
+# official SDKs' 15-minute refresh lead, a shorter window hands every early refresh the old set.
+DEFAULT_ROTATION_WINDOW = 30 * 60.0
 
 DEFAULT_ROLE_ARN = "acs:ram::1234567890123456:role/osslist-rrsa"
 DEFAULT_OIDC_PROVIDER_ARN = "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0ffee"
@@ -40,7 +43,7 @@ class EmulatorConfig:
     """Serve the role name with a trailing newline, as some metadata servers do."""
     credential_lifetime: float = 6 * 3600.0
     """Lifetime of each credential set the metadata server issues."""
-    rotation_window: float = 30 * 60.0
+    rotation_window: float = DEFAULT_ROTATION_WINDOW
     """A new set is issued once the current one is within this many seconds of expiry."""
     metadata_token_max_ttl: int = 21600
     """Largest accepted ``X-aliyun-ecs-metadata-token-ttl-seconds`` (smallest is 1)."""
@@ -59,6 +62,13 @@ class EmulatorConfig:
 
     clock: Callable[[], float] = time.time
     """Wall clock for expirations and token TTLs; inject a fake one to expire credentials."""
+    clock_offset: float = 0.0
+    """Seconds the emulated servers' clocks run ahead of the caller's (negative: behind). It is
+    added to ``clock`` (expirations, Date headers of metadata and STS) and to the real time the
+    OSS request-date check and its Date header use: ``-1200`` makes every client look 20
+    minutes fast, ``+1200`` 20 minutes slow."""
+    region: str = "cn-hangzhou"
+    """The region OSS is in: a V4 signature must name it in its scope."""
     log_requests: bool = True
     """Keep ``Emulator.requests``; turn off for benchmarks so a long listing keeps flat memory."""
     host: str = "127.0.0.1"
@@ -89,3 +99,14 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class ShiftedClock:
+    """``clock() + offset``: the emulator's servers' clock when ``clock_offset`` is set."""
+
+    def __init__(self, clock: Callable[[], float], offset: float) -> None:
+        self.clock = clock
+        self.offset = offset
+
+    def __call__(self) -> float:
+        return self.clock() + self.offset

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from osslist.emulator.config import EmulatorConfig
+from osslist.emulator.config import EmulatorConfig, ShiftedClock
 from osslist.emulator.credentials import CredentialStore, IssuedCredentials, RotatingRole
 from osslist.emulator.faults import Faults
 from osslist.emulator.metadata import MetadataService
@@ -34,6 +34,9 @@ class Emulator:
     def __init__(self, config: EmulatorConfig | None = None, **overrides: Any) -> None:
         base = config or EmulatorConfig()
         self.config = dataclasses.replace(base, **overrides) if overrides else base
+        if self.config.clock_offset:
+            shifted = ShiftedClock(self.config.clock, self.config.clock_offset)
+            self.config = dataclasses.replace(self.config, clock=shifted)
         clock = self.config.clock
         self.faults = Faults()
         self.buckets = BucketStore()
@@ -51,11 +54,14 @@ class Emulator:
         self.uploads = UploadStore()
         self._log = RequestLog(enabled=self.config.log_requests, clock=clock)
         self._sts = StsService(self.config, self.credential_store, self.faults)
+        oss = OssService(self.config, self.buckets, self.credential_store, self.faults, self.uploads)
         self._services = {
             "metadata": MetadataService(self.config, self.role, self.faults),
             "sts": self._sts,
-            "oss": OssService(self.config, self.buckets, self.credential_store, self.faults, self.uploads),
+            "oss": oss,
         }
+        # The clock each service's Date header reads: the one it judges by.
+        self._date_clocks = {"metadata": clock, "sts": clock, "oss": oss.server_time}
         self._servers: dict[str, ServiceServer] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -67,7 +73,8 @@ class Emulator:
         ports = {"metadata": self.config.metadata_port, "sts": self.config.sts_port, "oss": self.config.oss_port}
         try:
             for name, service in self._services.items():
-                server = ServiceServer(service, self._log, host=self.config.host, port=ports[name])
+                server = ServiceServer(service, self._log, host=self.config.host, port=ports[name],
+                                       date_clock=self._date_clocks[name])
                 self._servers[name] = server
                 server.start()
         except BaseException:

@@ -15,7 +15,7 @@ import secrets
 import time
 from urllib.parse import unquote
 
-from osslist.emulator.auth import SignedRequest, authenticate
+from osslist.emulator.auth import SignedRequest, authenticate, without_query_auth
 from osslist.emulator.config import EmulatorConfig
 from osslist.emulator.credentials import CredentialStore
 from osslist.emulator.faults import Faults
@@ -39,6 +39,10 @@ from osslist.emulator.wire import (
 _LISTING_PARAMS = frozenset(
     "prefix delimiter marker max-keys encoding-type list-type continuation-token start-after fetch-owner".split()
 )
+# OSS refuses these of 1024 bytes or more (400 InvalidArgument; the ECs of prefix and marker are
+# OSS's error pages'; no page found gives start-after's, so it keeps the generic one).
+_LENGTH_LIMITED: dict[str, str | None] = {"prefix": "0015-00000403", "marker": "0015-00000405", "start-after": None}
+MAX_PARAMETER_BYTES = 1023
 
 
 def split_address(host: str, path: str) -> tuple[str, str]:
@@ -77,7 +81,11 @@ def decode_token(token: str) -> str:
 
 
 def parse_listing(params: dict[str, str]) -> ListingParams:
-    """Validate the query of a listing request (max-keys 1..1000, default 100)."""
+    """Validate the query of a listing request (max-keys 1..1000, default 100; prefix, marker
+    and start-after under 1024 bytes)."""
+    for name, ec in _LENGTH_LIMITED.items():
+        if len(params.get(name, "").encode("utf-8")) > MAX_PARAMETER_BYTES:
+            raise InvalidArgument(f"The {name} must be less than 1024 bytes.", ec=ec)
     raw_max = params.get("max-keys", "") or "100"
     if not (raw_max.isascii() and raw_max.isdigit()) or not 1 <= int(raw_max) <= 1000:
         raise InvalidArgument("max-keys must be an integer between 1 and 1000.")
@@ -118,6 +126,10 @@ class OssService:
         self._faults = faults
         self._objects = ObjectHandlers(uploads, faults, config.clock)
 
+    def server_time(self) -> float:
+        """What OSS's clock reads: the real time (clients sign with it) plus ``clock_offset``."""
+        return time.time() + self._config.clock_offset
+
     def cut_body(self, head: HttpRequest) -> int | None:
         """A waiting ``Faults.drop_part`` for this UploadPart: read half its body, then drop."""
         if head.method != "PUT" or "uploadId" not in head.params:
@@ -146,9 +158,10 @@ class OssService:
 
     def _handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
         bucket_name, key = split_address(request.headers.get("host", ""), unquote(request.path))
-        params = request.params
-        signed = SignedRequest(request.method, bucket_name, key, params, request.headers)
-        auth = authenticate(signed, self._store, self._config.clock())
+        signed = SignedRequest(request.method, bucket_name, key, request.params, request.headers)
+        auth = authenticate(signed, self._store, self._config.clock(), server_now=self.server_time(),
+                            region=self._config.region)
+        params = without_query_auth(signed.params)
         try:
             response = self._dispatch(request, bucket_name, key, params)
         except OssWireError as error:

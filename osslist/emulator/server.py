@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterable, Protocol
@@ -152,6 +153,10 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: "_Server"
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header from the service's clock (it moves with ``clock_offset``)."""
+        return super().date_time_string(self.server.date_clock() if timestamp is None else timestamp)
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         """Silent: the request log is the record, and stderr stays clean for tests."""
 
@@ -218,11 +223,14 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256  # parallel listings open many connections at once
 
-    def __init__(self, address: tuple[str, int], service: Service, log: RequestLog) -> None:
+    def __init__(
+        self, address: tuple[str, int], service: Service, log: RequestLog, date_clock: Callable[[], float]
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.service = service
         self.log = log
+        self.date_clock = date_clock
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -255,8 +263,16 @@ class _Server(ThreadingHTTPServer):
 class ServiceServer:
     """One service on one loopback port, served from a daemon thread."""
 
-    def __init__(self, service: Service, log: RequestLog, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), service, log)
+    def __init__(
+        self,
+        service: Service,
+        log: RequestLog,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        date_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._server = _Server((host, port), service, log, date_clock)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": _POLL_INTERVAL},

@@ -10,7 +10,13 @@ from __future__ import annotations
 import threading
 from typing import TextIO
 
-from osslist.emulator.config import DEFAULT_OIDC_PROVIDER_ARN, DEFAULT_OIDC_TOKEN, DEFAULT_ROLE_ARN, EmulatorConfig
+from osslist.emulator.config import (
+    DEFAULT_OIDC_PROVIDER_ARN,
+    DEFAULT_OIDC_TOKEN,
+    DEFAULT_ROLE_ARN,
+    DEFAULT_ROTATION_WINDOW,
+    EmulatorConfig,
+)
 from osslist.emulator.emulator import Emulator
 
 DEFAULT_BUCKET = "emulator-bucket"
@@ -44,7 +50,7 @@ def describe(emu: Emulator, bucket: str, objects: int, total_bytes: int) -> str:
             f"export ALIBABA_CLOUD_IMDS_ENDPOINT={emu.metadata_url}",
             f"export OSSLIST_ENDPOINT={emu.oss_endpoint}",
             f"export OSSLIST_BUCKET={bucket}",
-            "export OSSLIST_REGION=cn-hangzhou",
+            f"export OSSLIST_REGION={cfg.region}",
             "export OSSLIST_CREDENTIALS=metadata",
             "# Or RRSA (STS AssumeRoleWithOIDC) instead of the metadata server:",
             f"printf '%s' '{DEFAULT_OIDC_TOKEN}' > {OIDC_TOKEN_FILE}",
@@ -68,7 +74,7 @@ def run_standalone(
     seed: int = 0,
     metadata_mode: str = "optional",
     credential_lifetime: float = 3600.0,
-    rotation_window: float = 600.0,
+    rotation_window: float = DEFAULT_ROTATION_WINDOW,
     latency: float = 0.0,
     out: TextIO,
     stop: threading.Event | None = None,

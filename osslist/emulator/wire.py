@@ -8,6 +8,7 @@ only have OSS's shape.
 from __future__ import annotations
 
 import base64
+from datetime import datetime, timezone
 
 from osslist.emulator.server import HttpResponse
 from osslist.emulator.xmltext import escape
@@ -23,12 +24,22 @@ class OssWireError(Exception):
     ec = "0000-00000000"
 
     def __init__(
-        self, message: str, *, access_key_id: str | None = None, credentials_valid: bool | None = None
+        self,
+        message: str,
+        *,
+        access_key_id: str | None = None,
+        credentials_valid: bool | None = None,
+        ec: str | None = None,
+        fields: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.access_key_id = access_key_id
         self.credentials_valid = credentials_valid
+        if ec is not None:
+            self.ec = ec  # OSS gives one code several ECs, one per cause
+        self.fields = fields or {}
+        """Extra elements of the error body (e.g. RequestTimeTooSkewed's ServerTime)."""
 
 
 class InvalidArgument(OssWireError):
@@ -53,6 +64,20 @@ class SecurityTokenExpired(OssWireError):
 
 class SignatureDoesNotMatch(OssWireError):
     status, code, ec = 403, "SignatureDoesNotMatch", "0002-00000040"
+
+
+class RequestTimeTooSkewed(OssWireError):
+    status, code, ec = 403, "RequestTimeTooSkewed", "0002-00000504"
+
+    @classmethod
+    def at(cls, request_time: str, server_now: float) -> "RequestTimeTooSkewed":
+        """The refusal of a request made at ``request_time`` (as sent) while the server's clock
+        read ``server_now``; ServerTime is ISO 8601 UTC like LastModified."""
+        server = datetime.fromtimestamp(server_now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return cls(
+            "The difference between the request time and the current time is too large.",
+            fields={"RequestTime": request_time, "ServerTime": server, "MaxAllowedSkewMilliseconds": "900000"},
+        )
 
 
 class NoSuchBucket(OssWireError):
@@ -140,7 +165,8 @@ def error_response(error: OssWireError, request_id: str, *, head: bool = False) 
         f"  <RequestId>{request_id}</RequestId>\n"
         f"  <HostId>{HOST_ID}</HostId>\n"
         f"  <EC>{error.ec}</EC>\n"
-        f"  <RecommendDoc>https://api.aliyun.com/troubleshoot?q={error.ec}</RecommendDoc>\n"
+        + "".join(f"  <{name}>{escape(value)}</{name}>\n" for name, value in error.fields.items())
+        + f"  <RecommendDoc>https://api.aliyun.com/troubleshoot?q={error.ec}</RecommendDoc>\n"
         "</Error>\n"
     ).encode()
     headers = {"Content-Type": "application/xml", "x-oss-request-id": request_id, "x-oss-ec": error.ec}
