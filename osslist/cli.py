@@ -16,6 +16,7 @@ import sys
 from typing import Any, Callable, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from osslist import job as jobs
 from osslist import runner
@@ -24,21 +25,40 @@ from osslist.connect import whoami
 from osslist.du import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
+from osslist.output import OutputFile
 from osslist.sharding import make_shard_plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("osslist")
 
-EXIT_CODES_EPILOG = """\b
-Exit codes:
-  0    success (also when --limit stopped the listing; a finished --checkpoint lists nothing)
-  1    anything else: OSS kept failing past the retries, the listing protocol broke
-  2    usage or bad input (bad option, invalid bucket name, a checkpoint of another run or
-       output, one file in two roles); no network call was made
-  3    credentials: no role attached, metadata server unreachable, STS refused
-  4    OSS refused: AccessDenied, NoSuchBucket, a key or token a refresh did not cure
-  143  SIGTERM: stopped after the current page (saved, with --checkpoint)
-"""
+_EXIT_MEANINGS = {
+    0: "success",
+    1: "anything else: OSS kept failing past the retries, the listing protocol broke",
+    2: "usage or bad input (bad option, invalid bucket name, a checkpoint of another run or output, "
+       "one file in two roles); no network call was made",
+    3: "credentials: no role attached, metadata server unreachable, STS refused",
+    4: "OSS refused: AccessDenied, NoSuchBucket, a key or token a refresh did not cure",
+    130: "Ctrl-C (SIGINT)",
+    141: "the reader of stdout went away (e.g. | head): stopped quietly",
+    143: "SIGTERM: stopped after the current page (saved, with --checkpoint)",
+}
+
+
+def exit_codes_epilog(*codes: int, **meanings: str) -> str:
+    """The "Exit codes" block of a command's --help: the codes it can end with, each with its
+    meaning (``meanings`` overrides one by name: ``c0="..."``)."""
+    lines = ["\b", "Exit codes:"]
+    lines += [f"  {code:<4} {meanings.get(f'c{code}', _EXIT_MEANINGS[code])}" for code in codes]
+    return "\n".join(lines) + "\n"
+
+
+EXIT_CODES_EPILOG = exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, 143,
+                                      c0="success (also when --limit stopped the listing; a finished "
+                                         "--checkpoint lists nothing)")
+
+
+GROUP_FLAGS = ("--version",)
+HELP_OPTIONS = ["-h", "--help"]
 
 
 class DefaultCommandGroup(click.Group):
@@ -49,8 +69,10 @@ class DefaultCommandGroup(click.Group):
     default_command = "ls"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Insert ``ls`` unless the first argument is a command name or group-level flag."""
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "--version")):
+        """Insert ``ls`` when the first argument is an option other than the group's own. A
+        first word that is no command is a mistyped one (``ls`` takes no argument), so click
+        says "No such command" instead of ls's "unexpected extra argument"."""
+        if not args or (args[0].startswith("-") and args[0] not in (*GROUP_FLAGS, *ctx.help_option_names)):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
@@ -64,7 +86,23 @@ class DefaultCommandGroup(click.Group):
         except click.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(130)
-        sys.exit(rv if isinstance(rv, int) else 0)
+        sys.exit(_flushed_stdout(rv if isinstance(rv, int) else 0))
+
+
+def _flushed_stdout(code: int) -> int:
+    """Flush stdout now, while a failure can still be one line and an exit code (at
+    interpreter exit it would be Python's "Exception ignored" and 120); ``code`` if it worked."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except OSError as exc:
+        _silence_stdout()
+        click.echo(f"Error: cannot write stdout: {exc.strerror or type(exc).__name__}", err=True)
+        return code or 1
+    return code
 
 
 def edge(func: F) -> F:
@@ -120,9 +158,45 @@ def _configure_logging(verbose: bool) -> None:
     log.propagate = False
 
 
+class EnvOption(click.Option):
+    """A click.Option whose errors name its env var only where that helps: as the source of a
+    bad value that came from it, or as the other way to give a missing one. (click names it
+    in every error, which misleads when the flag was typed.)"""
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        hint = click.Parameter.get_error_hint(self, ctx)
+        source = ctx.get_parameter_source(self.name) if ctx is not None and self.name else None
+        if source is ParameterSource.ENVIRONMENT:
+            return f"{hint} (from env var {self.envvar})"
+        if source is ParameterSource.COMMANDLINE or not self.envvar:
+            return hint
+        return f"{hint} (or env var {self.envvar})"
+
+
+class LinesParam(click.ParamType):
+    """A repeatable option's type. Its env var holds one value per line, not per word: a glob
+    may hold spaces (``my file*.gz``), and a ConfigMap block scalar (``|``) writes one per
+    line. Blank lines (the scalar's final newline) are skipped; ``\\r\\n`` works too."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return str(value)
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        return [line.removesuffix("\r") for line in (rv or "").split("\n") if line.strip()]
+
+
+LINES = LinesParam()
+ENV_LIST_NOTE = "repeatable; in its env var, one per line"
+
+
 def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
-    """click.option with its OSSLIST_<NAME> env var, shown in --help."""
-    return click.option(*names, envvar=f"OSSLIST_{env}", show_envvar=True, **kwargs)
+    """click.option with its OSSLIST_<NAME> env var, shown in --help. A repeatable option
+    reads its env var line by line (LinesParam) unless it has a type of its own."""
+    if kwargs.get("multiple"):
+        kwargs.setdefault("type", LINES)
+    return click.option(*names, cls=EnvOption, envvar=f"OSSLIST_{env}", show_envvar=True, **kwargs)
 
 
 def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -214,8 +288,8 @@ delimiter_option = _opt(
 )
 
 filter_options = _stack(
-    _opt("--include", env="INCLUDE", multiple=True, help="Only keys matching this glob (repeatable)."),
-    _opt("--exclude", env="EXCLUDE", multiple=True, help="Skip keys matching this glob (repeatable)."),
+    _opt("--include", env="INCLUDE", multiple=True, help=f"Only keys matching this glob ({ENV_LIST_NOTE})."),
+    _opt("--exclude", env="EXCLUDE", multiple=True, help=f"Skip keys matching this glob ({ENV_LIST_NOTE})."),
     _opt("--min-size", env="MIN_SIZE", help="Only objects at least this big (bytes, or 10K, 5M, 1G)."),
     _opt("--max-size", env="MAX_SIZE", help="Only objects at most this big (bytes, or 10K, 5M, 1G)."),
     _opt(
@@ -233,7 +307,7 @@ filter_options = _stack(
         "storage_classes",
         env="STORAGE_CLASS",
         multiple=True,
-        help="Only this storage class: Standard, IA, Archive, ColdArchive, DeepColdArchive (repeatable).",
+        help=f"Only this storage class: Standard, IA, Archive, ColdArchive, DeepColdArchive ({ENV_LIST_NOTE}).",
     ),
 )
 
@@ -248,7 +322,13 @@ record_format_options = _stack(
         help="text: keys; long: time, size, class, etag, key; jsonl: one JSON object per line; csv: inventory columns.",
     ),
     _opt("-0", "--null", env="NULL", is_flag=True, help="With --format text, end each key with NUL, not newline."),
-    _opt("-h", "--human-readable", "human", env="HUMAN_READABLE", is_flag=True, help="Human sizes in long format."),
+    _opt(
+        "--human-readable",
+        "human",
+        env="HUMAN_READABLE",
+        is_flag=True,
+        help="Human sizes (1.5K, 23M) with --format long (-h is --help).",
+    ),
 )
 
 destination_options = _stack(
@@ -299,7 +379,7 @@ run_options = _stack(
 
 @click.group(
     cls=DefaultCommandGroup,
-    context_settings={"help_option_names": ["--help"], "max_content_width": 110},
+    context_settings={"help_option_names": HELP_OPTIONS, "max_content_width": 110},
     epilog=EXIT_CODES_EPILOG,
 )
 @click.version_option(package_name="osslist")
@@ -361,7 +441,16 @@ def _connection(params: dict[str, Any]) -> jobs.Connection:
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
-    click.echo(json.dumps(plan, indent=2, sort_keys=True))
+    _emit(json.dumps(plan, indent=2, sort_keys=True) + "\n")
+
+
+def _emit(text: str) -> None:
+    """Text for stdout (a plan, whoami's answer), written so that a failure names stdout."""
+    stream = _open_output(None)
+    try:
+        stream.write(text)
+    finally:
+        _release(stream)
 
 
 class _Progress:
@@ -383,14 +472,26 @@ class _Progress:
             self._bar.close()
 
 
-def _open_output(path: str | None) -> Any:
-    """The record stream: a file (UTF-8, newlines untouched) or stdout."""
+def _open_output(path: str | None, option: str = "--output") -> OutputFile:
+    """The record stream, as bytes: FILE (created or truncated) or stdout. A write that fails
+    later (disk full, /dev/full) then names it."""
     if path is None:
-        return sys.stdout
+        stdout = _stdout()
+        stdout.flush()  # anything click.echo wrote goes first
+        return OutputFile(stdout.buffer, "stdout", owned=False)
     try:
-        return open(path, "w", encoding="utf-8", newline="")
+        raw = open(path, "wb")
     except OSError as exc:
-        raise UsageError(f"cannot write --output {path}: {exc.strerror}") from exc
+        raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from exc
+    return OutputFile(raw, f"{option} {path}", owned=True)
+
+
+def _stdout() -> Any:
+    """sys.stdout, checked before any request: when the shell closed it (``>&-``) Python sets
+    it to None, and what osslist would print there would be lost."""
+    if sys.stdout is None:
+        raise UsageError("stdout is closed: give --output FILE, or redirect stdout (e.g. >/dev/null)")
+    return sys.stdout
 
 
 def _check_writable(option: str, path: str | None, *, replaced: bool = False) -> None:
@@ -442,7 +543,7 @@ def ls_command(**params: Any) -> None:
     Examples:
       osslist --bucket my-bucket
       osslist ls --bucket my-bucket --prefix logs/ --format jsonl --output keys.jsonl
-      osslist ls --bucket my-bucket --delimiter / --format long -h
+      osslist ls --bucket my-bucket --delimiter / --format long --human-readable
       osslist ls --bucket my-bucket --modified-after 7d --min-size 1M --storage-class IA
     """
     plan = jobs.prepare(_list_job(params))
@@ -476,7 +577,7 @@ def _run_listing(plan: jobs.PreparedRun, progress: _Progress) -> Any:
 
 
 
-@main.command("plan", epilog=EXIT_CODES_EPILOG)
+@main.command("plan", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, c0="success: the plan is written"))
 @connection_options
 @list_api_option
 @key_range_options
@@ -492,11 +593,13 @@ def _run_listing(plan: jobs.PreparedRun, progress: _Progress) -> Any:
 @verbose_option
 @edge
 def plan_command(**params: Any) -> None:
-    """Sample the bucket once and write even shard boundaries for `ls --shard-plan`.
+    """Sample the bucket once and write even shard boundaries to a plan file for ls.
 
-    A few dozen requests: the folder tree (cut at leaf folders) or sampled pages (flat keys).
-    Every pod of an Indexed Job then reads the same file (mount it from a ConfigMap), so the
-    shards stay exact whatever changes in the bucket; the estimated keys per shard go to stderr.
+    It walks the folder tree (cutting at leaf folders) or samples pages (flat keys): a few
+    dozen requests for a few shards, more as the shard count grows (the walk looks for about
+    four leaf folders per shard). Every pod of an Indexed Job then lists its shard from the
+    same file (mount it from a ConfigMap; second example), so the shards stay exact whatever
+    changes in the bucket. The estimated keys per shard and the requests made go to stderr.
 
     \b
     Examples:
@@ -534,7 +637,8 @@ def _plan_summary(shards: Any, estimates: list[float], requests: int) -> str:
     )
 
 
-@main.command("whoami", epilog=EXIT_CODES_EPILOG)
+@main.command("whoami", epilog=exit_codes_epilog(0, 1, 2, 3, 130, 141, c1="anything else",
+                                                  c2="usage or bad input; nothing was fetched"))
 @credential_options
 @_opt(
     "--format",
@@ -552,18 +656,28 @@ def whoami_command(**params: Any) -> None:
 
     It fetches credentials once (so it proves the role works) and prints no secret.
     """
+    _stdout()  # closed: refuse before fetching anything
     identity = whoami(
         params["credentials"], role_name=params["role_name"], metadata_endpoint=params["metadata_endpoint"]
     )
     if params["fmt"] == "json":
-        click.echo(json.dumps(identity, sort_keys=True))
+        _emit(json.dumps(identity, sort_keys=True) + "\n")
         return
     width = max(len(name) for name in identity)
-    for name, value in identity.items():
-        click.echo(f"{name.replace('_', ' '):<{width}}  {'-' if value is None else value}")
+    _emit("".join(f"{name.replace('_', ' '):<{width}}  {_for_people(value)}\n" for name, value in identity.items()))
 
 
-@main.command("demo")
+def _for_people(value: Any) -> str:
+    """A whoami value as text: ``-`` for none, yes/no for a flag (not Python's True/False)."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@main.command("demo", epilog=exit_codes_epilog(0, 1, 130, c0="the listing matched what was seeded",
+                                              c1="it did not, or anything else"))
 @_opt(
     "--objects",
     env="DEMO_OBJECTS",
@@ -582,12 +696,12 @@ def demo_command(objects: int, verbose: bool) -> None:
     """
     from osslist import demo
 
-    result = demo.run_demo(objects=objects, out=sys.stdout)
+    result = demo.run_demo(objects=objects, out=_stdout())
     if not result.matches:
         raise ListingError("the demo listing does not match what was seeded")
 
 
-@main.command("du", epilog=EXIT_CODES_EPILOG)
+@main.command("du", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, 143, c143="SIGTERM"))
 @connection_options
 @paging_options
 @key_range_options
@@ -647,12 +761,9 @@ def _du_view(params: dict[str, Any]) -> dict[str, Any]:
     return {"depth": params["depth"], "by_storage_class": params["by_class"], "format": params["fmt"]}
 
 
-def _release(stream: Any) -> None:
-    """Close a file we opened; only flush stdout."""
-    if stream is sys.stdout:
-        stream.flush()
-    else:
-        stream.close()
+def _release(stream: OutputFile) -> None:
+    """Flush, and close a file we opened (stdout stays open)."""
+    stream.close()
 
 
 def _emulator_options(func: F) -> F:
@@ -679,7 +790,8 @@ def _emulator_options(func: F) -> F:
     return func
 
 
-@main.command("emulator")
+@main.command("emulator", epilog=exit_codes_epilog(0, 1, 2, c0="stopped with Ctrl-C", c1="anything else",
+                                                  c2="bad option: an invalid bucket name, a port given twice or in use"))
 @_emulator_options
 @verbose_option
 @edge
@@ -689,6 +801,11 @@ def emulator_command(verbose: bool, **params: Any) -> None:
     It seeds a bucket and prints the environment that points osslist at it. Nothing leaves
     the machine: it binds to loopback only.
     """
-    from osslist.emulator.standalone import run_standalone
+    from osslist.client import validate_bucket_name
+    from osslist.emulator.standalone import SetupError, run_standalone
 
-    run_standalone(out=sys.stdout, **params)
+    validate_bucket_name(params["bucket"])  # the exports it prints must be ones osslist accepts
+    try:
+        run_standalone(out=_stdout(), **params)
+    except SetupError as exc:
+        raise UsageError(str(exc)) from exc

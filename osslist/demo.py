@@ -134,7 +134,7 @@ def _say(out: TextIO, line: str = "") -> None:
 
 
 def _report(out: TextIO, result: DemoResult, sample: list[str]) -> None:
-    _say(out, f"\nfirst {len(sample)} objects (osslist --format long -h):")
+    _say(out, f"\nfirst {len(sample)} objects (osslist --format long --human-readable):")
     for line in sample:
         _say(out, "  " + line)
     _say(out, "\nsummary:")

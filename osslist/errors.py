@@ -16,6 +16,7 @@ of the code and the CLI only ever see this tree:
     ├── OssUnavailable           exit 1  OSS kept failing (5xx, throttling, network) past the retries
     ├── ListingError             exit 1  the listing protocol broke (truncated page without a next
     │                                    marker, a marker that does not advance)
+    ├── OutputError              exit 1  the output could not be written (disk full, /dev/full)
     ├── Interrupted              exit 143 SIGTERM: the current page was finished and saved
     └── CheckpointFinished       exit 0  not a failure: the checkpoint's listing finished earlier,
                                          so nothing was listed (the CLI says so in one line)
@@ -99,6 +100,11 @@ class ListingError(OsslistError):
     """The listing protocol broke; stopping is safer than looping or truncating silently."""
 
     exit_code = 1
+
+
+class OutputError(OsslistError):
+    """Writing the records failed after the listing began: a full disk, ``/dev/full``, an I/O
+    error. The message names the file (or stdout) and the system's reason."""
 
 
 class Interrupted(OsslistError):

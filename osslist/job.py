@@ -134,6 +134,9 @@ class PreparedRun:
         conn = asdict(self.job.connection)
         conn["endpoint"] = self.client.endpoint
         conn["region"] = self.client.region
+        # the metadata server the chain would ask (ALIBABA_CLOUD_IMDS_ENDPOINT too); null when
+        # the source is not the metadata server. describe() makes no call.
+        conn["metadata_endpoint"] = self.client.provider.describe().get("metadata_endpoint")
         return {
             "command": "ls",
             "connection": conn,

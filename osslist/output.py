@@ -35,9 +35,10 @@ import io
 from json.encoder import encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import IO, Any, Callable, Iterable
 
+from osslist.errors import OutputError
 from osslist.pages import ObjectRecord, Record
 
-__all__ = ["FORMATS", "Writer", "human_size", "make_writer"]
+__all__ = ["FORMATS", "OutputFile", "Writer", "human_size", "make_writer"]
 
 FORMATS = ("text", "long", "jsonl", "csv")
 CSV_HEADER = ["Bucket", "Key", "Size", "LastModifiedDate", "ETag", "StorageClass", "ObjectType"]
@@ -265,3 +266,54 @@ def _byte_sink(stream: IO[Any]) -> tuple[Callable[[bytes], Any], Callable[[], No
 
         return buffer.write, flush
     return stream.write, stream.flush
+
+
+class OutputFile:
+    """Where records go (--output FILE or stdout) as bytes, so that a failed write names its
+    destination: a full disk or ``/dev/full`` raises OutputError ("cannot write --output
+    /dev/full: No space left on device"), not an anonymous OSError. A closed pipe stays a
+    BrokenPipeError: the reader went away, which is not a failure to report."""
+
+    def __init__(self, raw: IO[bytes], name: str, *, owned: bool) -> None:
+        self._raw = raw
+        self.name = name
+        self._owned = owned
+
+    def write(self, data: bytes | str) -> int:
+        if isinstance(data, str):
+            data = data.encode("utf-8", _ERRORS)
+        try:
+            return self._raw.write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self._raw.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    def close(self) -> None:
+        """Flush; close the file if we opened it (stdout stays open)."""
+        if not self._owned:
+            self.flush()
+            return
+        try:
+            self.flush()
+        except OutputError:
+            try:
+                self._raw.close()  # tries the same flush again, and fails the same way
+            except OSError:
+                pass
+            raise
+        try:
+            self._raw.close()
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: OSError) -> OutputError:
+        return OutputError(f"cannot write {self.name}: {exc.strerror or type(exc).__name__}")

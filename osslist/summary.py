@@ -104,10 +104,15 @@ class Summary:
             + f"; {_counted(self.requests, 'request')} in {self.elapsed:.1f} s{rate}"
         ]
         for name, count, size in self.classes():
-            lines.append(f"  {name:<15} {count:>14,} objects {size:>20,} bytes ({human_size(size)})")
+            objects, size_unit = _unit(count, "object"), _unit(size, "byte")
+            lines.append(f"  {name:<15} {count:>14,} {objects:<7} {size:>20,} {size_unit:<5} ({human_size(size)})")
         return "\n".join(lines)
 
 
 def _counted(count: int, singular: str, plural: str = "") -> str:
     """``1 object``, ``2 objects``: the headline is read by people, and "1 requests" jars."""
-    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
+    return f"{count:,} {_unit(count, singular, plural)}"
+
+
+def _unit(count: int, singular: str, plural: str = "") -> str:
+    return singular if count == 1 else plural or singular + "s"

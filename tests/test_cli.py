@@ -13,6 +13,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -362,6 +364,136 @@ def test_dry_run_endpoint_without_scheme_is_https():
     assert json.loads(result.stdout)["connection"]["endpoint"] == "https://oss-cn-hangzhou-internal.aliyuncs.com"
 
 
+# --- help, repeatable env vars, streams that fail (issue 10 items 10, 11, 14, 15) ------------------
+
+CONFIGMAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: osslist}
+data:
+  OSSLIST_INCLUDE: |
+    reports/my file*.gz
+    *.parquet
+  OSSLIST_STORAGE_CLASS: |
+    Standard
+    IA
+"""
+
+
+def test_repeatable_options_read_their_env_var_one_value_per_line(emulator):
+    import yaml
+
+    emulator.create_bucket(BUCKET)
+    for key, storage_class in [("reports/my file1.gz", "Standard"), ("reports/my", "Standard"),
+                               ("file1.gz", "Standard"), ("t.parquet", "IA"), ("u.parquet", "Archive")]:
+        emulator.put_object(BUCKET, key, storage_class=storage_class)
+    data = yaml.safe_load(CONFIGMAP)["data"]
+    result = ok(osslist(emulator, env=data))
+    assert out(result) == "reports/my file1.gz\nt.parquet\n"
+    crlf = ok(osslist(emulator, env={"OSSLIST_INCLUDE": "*.gz\r\n*.parquet\r\n"}))
+    assert out(crlf) == "file1.gz\nreports/my file1.gz\nt.parquet\nu.parquet\n"
+
+
+@pytest.mark.parametrize("command", [[], ["ls"], ["du"], ["plan"], ["whoami"], ["demo"], ["emulator"]])
+def test_dash_h_is_help_on_the_group_and_every_command(command):
+    result = CliRunner().invoke(main, [*command, "-h"], prog_name="osslist")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(" ".join(["Usage: osslist", *command, "[OPTIONS]"]))
+
+
+def test_human_readable_has_no_short_flag_and_still_works(emulator):
+    emulator.create_bucket(BUCKET)
+    emulator.put_object(BUCKET, "big", size=3 * 1024 * 1024)
+    assert "3.0M" in ok(osslist(emulator, "--format", "long", "--human-readable")).stdout
+    emulator.clear_requests()
+    assert ok(osslist(emulator, "--format", "long", "-h")).stdout.startswith("Usage: main ls [OPTIONS]")
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize(("word", "suggestion"), [("wohami", "whoami"), ("sl", None)])
+def test_a_mistyped_command_is_named(word, suggestion):
+    result = CliRunner().invoke(main, [word, "--bucket", "b"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: No such command '{word}'.")
+    assert (f"Did you mean '{suggestion}'?" in result.stderr) == (suggestion is not None)
+
+
+@pytest.mark.parametrize("command", ["whoami", "plan", "emulator", "demo"])
+def test_each_help_lists_its_own_exit_codes(command):
+    text = CliRunner().invoke(main, [command, "--help"]).stdout
+    epilog = text[text.index("Exit codes:"):]
+    assert "--limit" not in epilog and "--checkpoint" not in epilog
+    assert (" 4 " in epilog) == (command == "plan")
+
+
+@pytest.mark.parametrize("command", [[], ["ls"], ["du"]])
+def test_listing_help_lists_ctrl_c_and_closed_pipe(command):
+    epilog = CliRunner().invoke(main, [*command, "--help"]).stdout.split("Exit codes:")[1]
+    assert "  130 " in epilog and "  141 " in epilog and "  143 " in epilog
+
+
+def test_plan_help_keeps_every_option_whole():
+    text = CliRunner(env={"COLUMNS": "80"}).invoke(main, ["plan", "--help"]).stdout
+    description = text[: text.index("Examples:")]
+    assert "`" not in description and not any(line.rstrip().endswith("-") for line in description.splitlines())
+
+
+def test_an_error_names_the_env_var_only_when_the_value_came_from_it(emulator):
+    typed = osslist(emulator, "--format", "yaml")
+    from_env = osslist(emulator, env={"OSSLIST_FORMAT": "yaml"})
+    missing = CliRunner().invoke(main, ["ls"], env={"OSSLIST_BUCKET": None})
+    assert typed.exit_code == from_env.exit_code == missing.exit_code == 2
+    assert "OSSLIST_FORMAT" not in typed.stderr and "'--format'" in typed.stderr
+    assert "(from env var OSSLIST_FORMAT)" in from_env.stderr
+    assert missing.stderr.strip() == "Error: Missing option '--bucket' (or env var OSSLIST_BUCKET)."
+
+
+def test_dry_run_shows_the_metadata_endpoint_in_use_and_times_in_iso_8601(emulator):
+    result = ok(osslist(emulator, "--dry-run", "--modified-after", "2024-01-01T08:00:00+08:00"))
+    plan = json.loads(result.stdout)
+    assert plan["connection"]["metadata_endpoint"] == emulator.metadata_url  # from ALIBABA_CLOUD_IMDS_ENDPOINT
+    assert plan["filters"]["modified_after"] == "2024-01-01T00:00:00Z"
+    assert emulator.requests == []
+
+
+def test_whoami_says_yes_or_no_for_hardened_mode(emulator):
+    lines = ok(whoami(emulator)).stdout.splitlines()
+    assert [line.split()[-1] for line in lines if line.startswith("hardened mode")] == ["yes"]
+
+
+def _process(emulator, *args: str, **popen: object) -> subprocess.CompletedProcess[str]:
+    """The CLI in a child process (for what CliRunner cannot fake: a closed or full stdout),
+    pointed at the emulator like ``osslist()``; ``args`` start with the command if any."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OSSLIST_", "ALIBABA_", "OSS_"))}
+    env.update({k: v for k, v in clean_env(emulator, OSSLIST_BUCKET=BUCKET,
+                                            OSSLIST_ENDPOINT=emulator.oss_endpoint).items() if v is not None})
+    argv = [sys.executable, "-c", "from osslist.cli import main; main()", *args]
+    return subprocess.run(argv, env=env, stderr=subprocess.PIPE, text=True, timeout=120, **popen)  # type: ignore[call-overload]
+
+
+def test_a_closed_stdout_exits_2_before_any_request(emulator, tmp_path):
+    put(emulator, ["a", "b"])
+    result = _process(emulator, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 2
+    assert result.stderr == "Error: stdout is closed: give --output FILE, or redirect stdout (e.g. >/dev/null)\n"
+    assert emulator.requests == []
+    target = tmp_path / "keys.txt"
+    assert _process(emulator, "--output", str(target), preexec_fn=lambda: os.close(1)).returncode == 0
+    assert target.read_text() == "a\nb\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [[], ["--output", "/dev/full"], ["--dry-run"], ["du"], ["whoami"]])
+def test_a_full_device_is_named_in_one_line(emulator, args):
+    put(emulator, ["a", "b"])
+    with open("/dev/full", "wb") as full:
+        result = _process(emulator, *args, stdout=full)
+    name = "--output /dev/full" if "--output" in args else "stdout"
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"Error: cannot write {name}: No space left on device"
+    assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
+
+
 # --- whoami and credential failures ---------------------------------------------------------------
 
 
@@ -515,6 +647,21 @@ def test_emulator_command_passes_its_options_through(monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert seen["objects"] == 12 and seen["metadata_mode"] == "required" and seen["latency"] == 0.5
     assert seen["port"] == 0 and seen["bucket"] == "emulator-bucket"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--bucket", "Bad_Name"], "invalid bucket name 'Bad_Name'"),
+     (["--bucket", "emulator-bucket\n"], "invalid bucket name"),
+     (["--port", "45998", "--metadata-port", "45998"], "port 45998 given for both oss and metadata")],
+)
+def test_emulator_command_refuses_what_osslist_would_refuse(monkeypatch, args, message):
+    from osslist.emulator import emulator as emulator_module
+
+    monkeypatch.setattr(emulator_module.Emulator, "start", lambda self: pytest.fail("must not start"))
+    result = CliRunner().invoke(main, ["emulator", "--objects", "1", *args])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: {message}") and len(result.stderr.splitlines()) == 1
 
 
 # --- parallel and shards -------------------------------------------------------------------------

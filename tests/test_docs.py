@@ -85,3 +85,39 @@ def test_readme_documents_every_command_and_exit_code():
         assert f"osslist {name}" in text, name
     for code in ("143",):
         assert code in text
+
+
+def _exit_code_lists(text: str) -> list[str]:
+    """Every place that lists exit codes: the README table (from its heading to the next
+    heading) and each one-line summary starting "Exit codes:"."""
+    table = text[text.index("## Exit codes"):]
+    table = table[: table.index("\n## ", 3)]
+    summaries = [p for p in text.split("\n\n") if p.startswith("Exit codes:")]
+    return [table, *summaries]
+
+
+@pytest.mark.parametrize("path", [README, README.parent / "CONTRIBUTING.md"])
+def test_every_exit_code_list_has_ctrl_c_and_closed_pipe(path):
+    text = path.read_text(encoding="utf-8")
+    lists = _exit_code_lists(text) if path == README else [text[text.index("## Errors and exit codes"):][:600]]
+    assert lists
+    for listed in lists:
+        words = f" {' '.join(listed.replace('|', ' ').replace(',', ' ').split())} "
+        for code in ("0", "1", "2", "3", "4", "130", "141", "143"):
+            assert f" {code} " in words, (code, listed[:80])
+
+
+def test_readme_does_not_promise_a_few_dozen_requests_for_any_plan():
+    text = README.read_text(encoding="utf-8")
+    plan = text[text.index("### `osslist plan`"):text.index("### `osslist whoami`")]
+    assert "grows with the shard count" in plan
+    assert "(a few dozen requests)" not in text
+
+
+def test_the_license_is_an_spdx_string_for_a_setuptools_that_reads_it():
+    """A TOML table license makes setuptools >= 77 flood the first install with warnings."""
+    import tomllib
+
+    project = tomllib.loads((README.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["license"] == "Apache-2.0"
+    assert "setuptools>=77" in project["build-system"]["requires"]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
 
 import pytest
 
-from osslist.output import CSV_HEADER, human_size, make_writer
+from osslist.errors import OutputError
+from osslist.output import CSV_HEADER, OutputFile, human_size, make_writer
 from osslist.pages import ObjectRecord, PrefixRecord, Record
 from tests.test_pages import TRICKY_KEYS
 
@@ -173,3 +175,24 @@ def test_lone_surrogates_decision() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(ValueError):
         make_writer("xml", io.BytesIO())
+
+
+class _FailingRaw(io.BytesIO):
+    """A binary stream whose flush fails like a full disk (or a closed pipe)."""
+
+    def __init__(self, exc: OSError) -> None:
+        super().__init__()
+        self.exc = exc
+
+    def flush(self) -> None:
+        raise self.exc
+
+
+def test_output_file_names_its_destination_when_a_write_fails() -> None:
+    stream = OutputFile(_FailingRaw(OSError(errno.ENOSPC, "No space left on device")), "--output big.txt", owned=True)
+    stream.write("text and ")
+    stream.write(b"bytes")
+    with pytest.raises(OutputError, match="^cannot write --output big.txt: No space left on device$"):
+        stream.close()
+    with pytest.raises(BrokenPipeError):  # the reader went away: the CLI's exit 141, not an error line
+        OutputFile(_FailingRaw(BrokenPipeError(errno.EPIPE, "Broken pipe")), "stdout", owned=False).flush()

@@ -73,6 +73,12 @@ def test_to_text_says_one_object_and_one_request_in_the_singular() -> None:
     assert summary.to_text().splitlines()[0] == "1 object, 1 byte (1); 1 request in 0.0 s"
 
 
+def test_per_class_lines_say_one_object_in_the_singular_and_stay_aligned() -> None:
+    lines = filled().to_text().splitlines()[1:]
+    assert lines[1].split() == ["IA", "1", "object", "2,048", "bytes", "(2.0K)"]
+    assert len({line.index("(") for line in lines}) == 1  # the human sizes line up
+
+
 def test_empty_summary() -> None:
     assert Summary().to_text() == "0 objects, 0 bytes (0); 0 requests in 0.0 s"
     assert Summary().to_dict()["storage_classes"] == {}

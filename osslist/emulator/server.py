@@ -8,6 +8,8 @@ connections and joins the thread, so a test leaves no socket behind.
 
 from __future__ import annotations
 
+import errno
+import logging
 import socket
 import sys
 import threading
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterable, Protocol
 from urllib.parse import parse_qsl, unquote
+
+log = logging.getLogger(__name__)
 
 # Header values that are credentials: recorded as "[redacted]" (the scheme of Authorization is
 # kept, so a test can still tell a V1 from a V4 signature).
@@ -218,6 +222,16 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _dispatch
 
 
+_GONE_ERRNOS = frozenset({errno.ENOTCONN, errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ESHUTDOWN})
+
+
+def _client_went_away(exc: BaseException | None) -> bool:
+    """Reset, broken pipe, aborted, timed out, or a shutdown() on a socket already closed."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _GONE_ERRNOS
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -246,9 +260,13 @@ class _Server(ThreadingHTTPServer):
         super().shutdown_request(request)
 
     def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
-        """A client that resets its keep-alive connection (or a test's stop()) is normal."""
-        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
-            super().handle_error(request, client_address)
+        """A client that goes away mid-request (reset, killed, timed out, or a test's stop())
+        is normal for a server: one debug line, no traceback. Anything else is a bug of ours."""
+        exc = sys.exc_info()[1]
+        if _client_went_away(exc):
+            log.debug("client %s went away mid-request (%s)", client_address, type(exc).__name__)
+            return
+        super().handle_error(request, client_address)
 
     def close_open_connections(self) -> None:
         with self._open_lock:

@@ -36,6 +36,19 @@ OPTION_HELP = {
 }
 
 
+class SetupError(ValueError):
+    """The standalone emulator cannot start as asked (a port given twice or already in use)."""
+
+
+def _check_ports(**ports: int) -> None:
+    """Each service needs a port of its own; 0 (a free one) may repeat."""
+    seen: dict[int, str] = {}
+    for service, number in ports.items():
+        if number and number in seen:
+            raise SetupError(f"port {number} given for both {seen[number]} and {service}: each service needs its own")
+        seen[number] = service
+
+
 def describe(emu: Emulator, bucket: str, objects: int, total_bytes: int) -> str:
     """The banner: endpoints and the environment lines that point osslist at ``emu``."""
     cfg = emu.config
@@ -90,9 +103,15 @@ def run_standalone(
         metadata_port=metadata_port,
         sts_port=sts_port,
     )
+    _check_ports(oss=port, metadata=metadata_port, sts=sts_port)
     emu = Emulator(config)
     total = emu.seed(bucket, objects, seed=seed)
     emu.faults.oss_latency = latency
+    try:
+        emu.start()
+    except OSError as exc:
+        ports = ", ".join(str(p) for p in (port, metadata_port, sts_port) if p)
+        raise SetupError(f"cannot listen on {config.host} port {ports}: {exc.strerror or exc}") from exc
     with emu:
         out.write(describe(emu, bucket, objects, total))
         out.write("Serving until interrupted (Ctrl-C).\n")
