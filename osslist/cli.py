@@ -21,7 +21,7 @@ from click.core import ParameterSource
 from osslist import job as jobs
 from osslist import runner
 from osslist.checkpoint import StopFlag
-from osslist.connect import whoami
+from osslist.connect import open_client, whoami
 from osslist.du import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
@@ -225,8 +225,7 @@ credential_options = _stack(
     ),
 )
 
-connection_options = _stack(
-    _opt("--bucket", env="BUCKET", required=True, help="Bucket to list."),
+endpoint_options = _stack(
     _opt(
         "--endpoint",
         env="ENDPOINT",
@@ -244,6 +243,11 @@ connection_options = _stack(
         help="OSS request signature version.",
     ),
     credential_options,
+)
+
+connection_options = _stack(
+    _opt("--bucket", env="BUCKET", required=True, help="Bucket to list."),
+    endpoint_options,
 )
 
 list_api_option = _opt(
@@ -553,27 +557,28 @@ def ls_command(**params: Any) -> None:
         _print_plan(plan.to_dict())
         return
     progress = _Progress(disabled=params["no_progress"])
-    try:
-        summary = _run_listing(plan, progress)
-    except CheckpointFinished as note:  # exit 0, one line, and no old summary shown as new
-        click.echo(str(note), err=True)
-        return
-    finally:
-        progress.close()
-    _finish(summary, params["summary_json"])
-
-
-def _run_listing(plan: jobs.PreparedRun, progress: _Progress) -> Any:
-    """Plain runs stream to stdout or --output; --checkpoint runs save after every page. Either
-    way SIGTERM (what Kubernetes sends first) stops cleanly after the current page: exit 143."""
-    with StopFlag() as stop:
-        if plan.job.scale.checkpoint is not None:
-            return runner.run_resumable(plan, on_page=progress, stop=stop)
-        stream = _open_output(plan.job.output.path)
+    with StopFlag() as stop:  # kept through the summary: a SIGTERM after the listing changes nothing
         try:
-            return runner.run(plan, stream=stream, on_page=progress, stop=stop)
+            summary = _run_listing(plan, progress, stop)
+        except CheckpointFinished as note:  # exit 0, one line, and no old summary shown as new
+            click.echo(str(note), err=True)
+            return
         finally:
-            _release(stream)
+            progress.close()
+        _finish(summary, params["summary_json"])
+
+
+def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) -> Any:
+    """Plain runs stream to stdout or --output; --checkpoint runs save after every page. Either
+    way SIGTERM (what Kubernetes sends first) ends the run after the page being committed,
+    abandoning requests in flight: exit 143 (see runner.Stopper)."""
+    if plan.job.scale.checkpoint is not None:
+        return runner.run_resumable(plan, on_page=progress, stop=stop)
+    stream = _open_output(plan.job.output.path)
+    try:
+        return runner.run(plan, stream=stream, on_page=progress, stop=stop)
+    finally:
+        _release(stream)
 
 
 
@@ -635,6 +640,36 @@ def _plan_summary(shards: Any, estimates: list[float], requests: int) -> str:
         f"plan: {shards.shard_count} shards, {len(shards.cuts)} cuts, about {round(sum(estimates)):,} keys "
         f"(per shard: {per_shard}; estimated from {requests} requests)"
     )
+
+
+@main.command("cat", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, c4="OSS refused: NoSuchKey, AccessDenied, ..."))
+@click.argument("url", metavar="oss://BUCKET/KEY")
+@endpoint_options
+@_opt(
+    "--gunzip/--no-gunzip",
+    env="CAT_GUNZIP",
+    default=None,
+    help="Decompress gzip (default: when the key ends in .gz); --no-gunzip writes the stored bytes.",
+)
+@verbose_option
+@edge
+def cat_command(url: str, **params: Any) -> None:
+    """Stream an object to stdout, e.g. a report written with --output oss://... .
+
+    A key ending in .gz is gunzipped. The same credentials and endpoint options as ls apply
+    (the object's bucket may be in another region: pass --endpoint/--region).
+    """
+    from osslist.osscat import cat
+    from osslist.ossobjects import ObjectClient
+    from osslist.ossurl import split_oss_url
+
+    out = _stdout().buffer  # closed: refuse before fetching anything
+    source = split_oss_url(url)
+    client = open_client(
+        source.bucket, params["endpoint"], region=params["region"], signature_version=params["signature_version"],
+        credentials=params["credentials"], role_name=params["role_name"], metadata_endpoint=params["metadata_endpoint"],
+    )
+    cat(ObjectClient(client), source.key, out, gunzip=params["gunzip"])
 
 
 @main.command("whoami", epilog=exit_codes_epilog(0, 1, 2, 3, 130, 141, c1="anything else",

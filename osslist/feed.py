@@ -10,6 +10,7 @@ what is left to list: what a checkpoint saves right after the page is written.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar
@@ -135,5 +136,5 @@ def parallel(
     try:
         for event in lister:
             yield PageEvent(event.page, event.position, lister.remaining)
-    finally:
-        lister.close()
+    finally:  # wait for the workers only after a complete listing; otherwise abandon them
+        lister.close(wait=sys.exc_info()[0] is None)

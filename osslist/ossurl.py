@@ -45,16 +45,23 @@ def is_oss_url(text: str) -> bool:
     return text.startswith(SCHEME)
 
 
-def parse_oss_url(text: str, facts: RunFacts, environ: Mapping[str, str]) -> OssUrl:
-    """``oss://BUCKET/KEY`` with the key's placeholders expanded; UsageError naming what is wrong."""
+def split_oss_url(text: str) -> OssUrl:
+    """``oss://BUCKET/KEY`` as it is (no placeholder expanded: ``cat`` reads keys literally)."""
     if not is_oss_url(text):
         raise UsageError(f"{text!r} is not an oss://BUCKET/KEY destination")
-    bucket, slash, template = text[len(SCHEME):].partition("/")
-    if not bucket or not slash or not template:
+    bucket, slash, key = text[len(SCHEME):].partition("/")
+    if not bucket or not slash or not key:
         raise UsageError(f"{text!r}: expected oss://BUCKET/KEY with a bucket and a key")
-    key = expand_key(template, facts, environ)
     check_object_key(key, text)
     return OssUrl(bucket, key)
+
+
+def parse_oss_url(text: str, facts: RunFacts, environ: Mapping[str, str]) -> OssUrl:
+    """``oss://BUCKET/KEY`` with the key's placeholders expanded; UsageError naming what is wrong."""
+    template = split_oss_url(text)
+    key = expand_key(template.key, facts, environ)
+    check_object_key(key, text)
+    return OssUrl(template.bucket, key)
 
 
 def expand_key(template: str, facts: RunFacts, environ: Mapping[str, str]) -> str:

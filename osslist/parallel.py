@@ -150,7 +150,7 @@ class ParallelLister:
                     return
                 yield event
         finally:
-            self.close()
+            self.close(wait=False)  # the caller's close(), if any, decides whether to wait
 
     def _next_event(self) -> PageEvent | None:
         with self._cond:
@@ -189,12 +189,14 @@ class ParallelLister:
                 left.append((slot.key_range, position))
             return left
 
-    def close(self) -> None:
-        """Stop the workers (each after its current request) and wait for them."""
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers: each stops after its current request, whose page is dropped.
+        ``wait=False`` abandons those requests (SIGTERM, an error, --limit reached): the
+        caller goes on at once and the daemon threads end on their own."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        for thread in self._threads:
+        for thread in self._threads if wait else ():
             if thread is not threading.current_thread():
                 thread.join()
 

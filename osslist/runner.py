@@ -16,8 +16,12 @@ or writes to the terminal.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
+from types import FrameType
 from typing import IO, Any, Callable, Generic, Iterator, Protocol, Sequence, TypeVar
 
 from osslist import checkpoint, feed
@@ -107,11 +111,17 @@ class Sink(Generic[P]):
         return Rendered(self._writer.render(kept), len(kept), totals, kept)
 
 
-def pump(source: Source[P], sink: Sink[P], hooks: Sequence[Hook] = ()) -> None:
+def pump(source: Source[P], sink: Sink[P], hooks: Sequence[Hook] = (),
+         waiting: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
     """The run loop: each page from the source into the sink, then the hooks, until the
-    source ends or the sink is full. The source is closed either way (stopping its workers)."""
+    source ends or the sink is full. ``waiting`` wraps each wait for the next page (where
+    SIGTERM may abandon it). The source is closed either way (stopping its workers)."""
     try:
-        for event in source:
+        while True:
+            with waiting():
+                event = next(source, None)
+            if event is None:
+                return
             written = sink.take(event.page)
             commit = Commit(written, sink.full, event.remaining)
             for hook in hooks:
@@ -157,25 +167,77 @@ def progress_hook(on_page: OnPage) -> Hook:
     return lambda commit: on_page(commit.written)
 
 
-def stop_hook(stop: checkpoint.StopFlag, *, saved: bool) -> Hook:
-    """SIGTERM: end the run after the page just committed (saved, with --checkpoint), with
-    Interrupted (exit 143). A run the page completed is not stopped: it succeeded."""
-    where = "after saving the checkpoint; rerun the same command to resume" if saved else (
-        "after the last whole page; the output is incomplete: rerun the listing")
-
-    def check(commit: Commit) -> None:
-        if stop.is_set() and not commit.complete:
-            raise Interrupted(f"stopped by SIGTERM {where}")
-
-    return check
+class StopRequested(BaseException):
+    """Raised by the SIGTERM handler into a wait for the next page. Not an Exception, so no
+    retry loop of a client library can swallow it; the run loop turns it into Interrupted."""
 
 
-def _hooks(on_page: OnPage | None, stop: checkpoint.StopFlag | None, *, saved: bool,
-           save: Hook | None = None) -> list[Hook]:
+class Stopper:
+    """SIGTERM for one run, on top of the CLI's StopFlag, so that exit never waits on the network.
+
+    After a committed page (it is a hook) a set flag ends the run with Interrupted (exit 143),
+    unless that page completed the run. While the loop waits for the next page (a request in
+    flight, or workers still listing) a SIGTERM abandons the wait at once: the requests in
+    flight are not pages being committed, and nothing of theirs was written. So the time from
+    SIGTERM to exit is at most the commit of one page (write, fsync, checkpoint save)."""
+
+    def __init__(self, flag: checkpoint.StopFlag, *, saved: bool) -> None:
+        self._flag = flag
+        self._waiting = False
+        self.message = "stopped by SIGTERM " + (
+            "after saving the checkpoint; rerun the same command to resume" if saved
+            else "after the last whole page; the output is incomplete: rerun the listing")
+
+    def __call__(self, commit: Commit) -> None:
+        if self._flag.is_set() and not commit.complete:
+            raise Interrupted(self.message)
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """Handle SIGTERM for the run (main thread only, Python's rule; elsewhere the flag
+        alone is checked after each page), then hand it back to the previous handler."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGTERM, self._handle)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Around the wait for the next page: a SIGTERM now (or already) ends the run."""
+        if self._flag.is_set():
+            raise Interrupted(self.message)
+        self._waiting = True
+        try:
+            yield
+        except StopRequested:
+            raise Interrupted(self.message) from None
+        finally:
+            self._waiting = False
+
+    def _handle(self, _number: int, _frame: FrameType | None) -> None:
+        self._flag.set()
+        if self._waiting:
+            raise StopRequested()
+
+
+def _hooks(on_page: OnPage | None, stopper: Stopper | None, save: Hook | None = None) -> list[Hook]:
     """Progress, then the checkpoint save, then the stop flag: a stopped run has saved."""
     hooks = [] if on_page is None else [progress_hook(on_page)]
     hooks += [] if save is None else [save]
-    return hooks + ([] if stop is None else [stop_hook(stop, saved=saved)])
+    return hooks + ([] if stopper is None else [stopper])
+
+
+def _pump(source: Source[P], sink: Sink[P], hooks: list[Hook], stopper: Stopper | None) -> None:
+    """``pump`` with SIGTERM handled by ``stopper`` when there is one."""
+    if stopper is None:
+        pump(source, sink, hooks)
+        return
+    with stopper.watching():
+        pump(source, sink, hooks, waiting=stopper.waiting)
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -191,7 +253,8 @@ def execute(prepared: PreparedRun, writer: Writer[P], *, on_page: OnPage | None 
     try:
         source = open_source(prepared, todo, writer, keep_records=limit is not None,
                              pages_ahead=_pages_ahead(compact and limit is None))
-        pump(source, Sink(writer, summary, limit=limit), _hooks(on_page, stop, saved=False))
+        stopper = None if stop is None else Stopper(stop, saved=False)
+        _pump(source, Sink(writer, summary, limit=limit), _hooks(on_page, stopper), stopper)
     finally:
         writer.close()
         summary.requests = prepared.client.requests_made
@@ -308,5 +371,6 @@ def _resume_into(
         source = open_source(prepared, todo, writer, keep_records=limit is not None,
                              pages_ahead=_pages_ahead(limit is None))
         hook = lambda commit: save([] if commit.complete else commit.remaining())  # noqa: E731
-        pump(source, sink, _hooks(on_page, stop, saved=True, save=hook))
+        stopper = None if stop is None else Stopper(stop, saved=True)
+        _pump(source, sink, _hooks(on_page, stopper, save=hook), stopper)
     save([])

@@ -865,6 +865,69 @@ def test_sigterm_without_checkpoint_stops_after_a_whole_page_with_143(emulator, 
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler was put back
 
 
+@pytest.mark.parametrize("parallel", ["1", "4"])
+def test_sigterm_abandons_the_requests_in_flight(emulator, monkeypatch, parallel):
+    """A request hanging when SIGTERM comes is not the page being committed: the run exits
+    143 at once, without waiting for it (Kubernetes kills the pod after its grace period)."""
+    import signal
+    import threading
+
+    from osslist import client
+
+    put(emulator, RESUME_KEYS)
+    real, lock, release = client.BucketClient.get_listing_page, threading.Lock(), threading.Event()
+    state = {"calls": 0, "hanging": 0}
+
+    def hang_after_two(self, params):
+        with lock:
+            state["calls"] += 1
+            late = state["calls"] > 2
+            state["hanging"] += late
+        if late:
+            if state["calls"] == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+            release.wait(60)  # a request that takes a minute
+            with lock:
+                state["hanging"] -= 1
+        return real(self, params)
+
+    monkeypatch.setattr(client.BucketClient, "get_listing_page", hang_after_two)
+    try:
+        result = osslist(emulator, "--max-keys", "20", "--parallel", parallel)
+        still_hanging = state["hanging"]
+    finally:
+        release.set()
+    assert result.exit_code == 143, result.stderr
+    assert still_hanging >= 1  # it did not wait for the hanging request
+    written = out(result).splitlines()
+    assert written == RESUME_KEYS[: len(written)] and len(written) % 20 == 0  # whole pages, in order
+
+
+def test_sigterm_after_the_summary_leaves_a_success_alone(emulator, tmp_path):
+    """The listing is complete and its summary printed: a SIGTERM now must not turn exit 0
+    into death by signal (-15)."""
+    import subprocess
+    import sys
+
+    put(emulator, RESUME_KEYS[:30])
+    script = (
+        "import os, signal, osslist.cli as cli\n"
+        "real = cli._write_summary_json\n"
+        "def late(path, summary):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    real(path, summary)\n"
+        "cli._write_summary_json = late\n"
+        "cli.main()\n"
+    )
+    env = {k: v for k, v in {**os.environ, **clean_env(emulator)}.items() if v is not None}
+    argv = [sys.executable, "-c", script, "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint,
+            "--no-progress", "--summary-json", str(tmp_path / "s.json")]
+    done = subprocess.run(argv, env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, (done.returncode, done.stderr[-300:])
+    assert done.stdout.decode().splitlines() == RESUME_KEYS[:30]
+    assert json.loads((tmp_path / "s.json").read_text())["objects"] == 30
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -187,6 +187,7 @@ def test_jobs_are_bounded_and_never_restart_in_place(item: tuple[Path, dict[str,
     for field in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"):
         assert isinstance(spec.get(field), int) and spec[field] >= 0, field
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
+    assert spec["template"]["spec"]["terminationGracePeriodSeconds"] == 10  # README: what SIGTERM does
     container = spec["template"]["spec"]["containers"][0]
     assert arg_after(container["args"], "--format") == "jsonl"
     assert "--output" not in container["args"], "records go to stdout, the summary to stderr"

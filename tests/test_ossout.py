@@ -122,13 +122,14 @@ def test_a_connection_dropped_mid_part_is_retried(emu: Emulator) -> None:
     assert any(r.error_code == "DroppedMidBody" for r in emu.requests_for("oss"))
 
 
-def test_a_part_that_keeps_failing_aborts_the_upload(emu: Emulator) -> None:
+@pytest.mark.parametrize("key", ["run/doomed.bin", "run/doomed.bin.gz"])
+def test_a_part_that_keeps_failing_aborts_the_upload(emu: Emulator, key: str) -> None:
     emu.faults.fail_part(2, 503, times=100)
-    writer = OssWriter(objects(emu), "run/doomed.bin", part_size=PART)
-    with pytest.raises(OssUnavailable, match="UploadPart 2 oss://reports/run/doomed.bin"):
+    writer = OssWriter(objects(emu), key, part_size=PART)
+    with pytest.raises(OssUnavailable, match=f"UploadPart 2 oss://reports/{key}"):
         with writer:
-            write_in_chunks(writer, os.urandom(5 * PART))
-    assert emu.open_uploads("reports") == [] and emu.buckets.require("reports").get("run/doomed.bin") is None
+            write_in_chunks(writer, os.urandom(8 * PART))  # random bytes: gzip cannot shrink them
+    assert emu.open_uploads("reports") == [] and emu.buckets.require("reports").get(key) is None
 
 
 def test_a_denied_prefix_is_exit_4_at_the_probe_before_any_data(emu: Emulator) -> None:

@@ -84,6 +84,7 @@ def test_worker_error_reaches_the_consumer_and_stops_everyone() -> None:
     with pytest.raises(ListingError):
         for _ in lister:
             pass
+    lister.close()  # the iterator stopped them without waiting; close() waits
     assert not any(t.is_alive() for t in lister._threads)
 
 
@@ -92,6 +93,7 @@ def test_closing_early_stops_the_workers() -> None:
     lister = ParallelLister(bucket.list_range, [KeyRange()], workers=4)
     for _ in lister:
         break
+    lister.close()
     assert not any(t.is_alive() for t in lister._threads)
     assert bucket.requests < 50
 

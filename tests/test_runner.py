@@ -149,18 +149,46 @@ class _Flag:
     def is_set(self) -> bool:
         return self._set
 
+    def set(self) -> None:
+        self._set = True
+
 
 @pytest.mark.parametrize("saved", [True, False])
-def test_the_stop_hook_ends_the_run_after_the_committed_page(saved: bool) -> None:
-    hook = runner.stop_hook(_Flag(True), saved=saved)  # type: ignore[arg-type]
+def test_the_stopper_ends_the_run_after_the_committed_page(saved: bool) -> None:
+    stopper = runner.Stopper(_Flag(True), saved=saved)  # type: ignore[arg-type]
     with pytest.raises(Interrupted) as stopped:
-        hook(runner.Commit(5, False, list))
+        stopper(runner.Commit(5, False, list))
     assert ("checkpoint" in str(stopped.value)) is saved  # no checkpoint, no word of one
 
 
-def test_the_stop_hook_leaves_a_complete_run_alone() -> None:
-    runner.stop_hook(_Flag(True), saved=False)(runner.Commit(5, True, list))  # type: ignore[arg-type]
-    runner.stop_hook(_Flag(False), saved=False)(runner.Commit(5, False, list))  # type: ignore[arg-type]
+def test_the_stopper_leaves_a_complete_run_alone() -> None:
+    runner.Stopper(_Flag(True), saved=False)(runner.Commit(5, True, list))  # type: ignore[arg-type]
+    runner.Stopper(_Flag(False), saved=False)(runner.Commit(5, False, list))  # type: ignore[arg-type]
+
+
+def test_sigterm_while_waiting_for_a_page_abandons_the_wait() -> None:
+    """The signal lands while the source is busy getting the next page: that page is never
+    written, the loop does not wait for it, and the pages before it stay written."""
+    import os
+    import signal
+
+    stream, flag = io.BytesIO(), _Flag(False)
+    writer = make_writer("text", stream)
+    pack = _pack(writer)
+    fetched: list[int] = []
+
+    def source() -> Iterator[feed.PageEvent[bytes]]:
+        for i in range(3):
+            if i == 2:
+                os.kill(os.getpid(), signal.SIGTERM)  # arrives "during the request" for page 2
+                fetched.append(i)  # never reached: the wait was abandoned
+            yield feed.PageEvent(pack([_record(i)]), Position(f"k{i:03d}"), list)
+
+    stopper = runner.Stopper(flag, saved=False)  # type: ignore[arg-type]
+    with pytest.raises(Interrupted), stopper.watching():
+        runner.pump(source(), runner.Sink(writer, Summary()), [stopper], waiting=stopper.waiting)  # type: ignore[arg-type]
+    assert stream.getvalue() == b"k000\nk001\n" and fetched == [] and flag.is_set()
+    assert signal.getsignal(signal.SIGTERM) is not stopper._handle  # handed back
 
 
 # --- prepared runs against the emulator ----------------------------------------------------------

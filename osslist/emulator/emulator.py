@@ -18,9 +18,9 @@ from osslist.emulator.metadata import MetadataService
 from osslist.emulator.oss import OssService
 from osslist.emulator.seeding import synthetic_objects
 from osslist.emulator.server import RequestLog, RequestRecord, ServiceServer
-from osslist.emulator.state import Bucket, BucketStore
+from osslist.emulator.state import Bucket, BucketStore, StoredContent
 from osslist.emulator.sts import StsService
-from osslist.emulator.uploads import UploadStore
+from osslist.emulator.uploads import UploadStore, content_etag
 
 
 class Emulator:
@@ -134,13 +134,22 @@ class Emulator:
         object_type: str = "Normal",
         last_modified: float | None = None,
         etag: str | None = None,
+        data: bytes | None = None,
+        content_type: str = "application/octet-stream",
     ) -> None:
         """Create or replace an object (thread-safe: allowed while a listing runs).
 
-        ``last_modified`` is epoch seconds (default: the emulator clock's now)."""
+        With ``data`` the object has that content (size and, unless given, ETag follow from
+        it, as after a PutObject); without, it has only a size. ``last_modified`` is epoch
+        seconds (default: the emulator clock's now)."""
         mtime = self.config.clock() if last_modified is None else last_modified
+        content = None
+        if data is not None:
+            content = StoredContent(data, content_type)
+            etag = etag or content_etag(data)
         self.buckets.require(bucket).put(
-            key, size=size, storage_class=storage_class, object_type=object_type, last_modified=int(mtime), etag=etag
+            key, size=size, storage_class=storage_class, object_type=object_type, last_modified=int(mtime), etag=etag,
+            content=content,
         )
 
     def object_data(self, bucket: str, key: str) -> bytes | None:

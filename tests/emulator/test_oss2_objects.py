@@ -139,6 +139,14 @@ def test_forbid_overwrite_makes_a_write_once_put(signed: tuple[Emulator, oss2.Bu
     assert server_error(lambda: bucket.put_object("x", b"", headers={"x-oss-forbid-overwrite": "yes"})).code == "InvalidArgument"
 
 
+def test_objects_written_from_python_read_back_through_oss2(signed: tuple[Emulator, oss2.Bucket]) -> None:
+    emu, bucket = signed
+    emu.put_object("bkt", "given.txt", data=b"from python", content_type="text/plain")
+    result = bucket.get_object("given.txt")
+    assert result.read() == b"from python" and result.content_type == "text/plain"
+    assert result.etag == hashlib.md5(b"from python").hexdigest().upper()
+
+
 def test_missing_objects(signed: tuple[Emulator, oss2.Bucket]) -> None:
     _, bucket = signed
     with pytest.raises(oss2.exceptions.NoSuchKey):
