@@ -361,11 +361,16 @@ def _parse_credentials(body: bytes, path: str) -> RoleCredentials:
 
 
 def _check_endpoint(url: str) -> str:
-    """Accept only an http(s) URL with a host and no path, query or credentials."""
+    """Accept only an http(s) URL with a host and no path, query or credentials; no space or
+    control character (httpx would percent-encode one into the host) and no port 0."""
+    if not url.strip().isprintable() or " " in url.strip():
+        raise UsageError(f"invalid metadata endpoint {url.strip()!r}: spaces or control characters")
     try:
         parsed = httpx.URL(url.strip())
     except httpx.InvalidURL as exc:
         raise UsageError("invalid metadata endpoint: not a URL") from exc
+    if parsed.port == 0:
+        raise UsageError(f"invalid metadata endpoint {url.strip()!r}: port 0 (give the port the server listens on)")
     if parsed.userinfo:
         raise UsageError("invalid metadata endpoint: it must not carry user:password@")
     if parsed.scheme not in ("http", "https") or not parsed.host:

@@ -202,6 +202,8 @@ def test_invalid_bucket_name_exits_2_before_any_request(emulator):
         ["--role-name", "../../latest/api/token"],
         ["--role-name", "bad/role", "--dry-run"],
         ["--metadata-endpoint", "ftp://127.0.0.1"],
+        ["--metadata-endpoint", "http://exa mple.com"],  # httpx would send it percent-encoded
+        ["--metadata-endpoint", "http://127.0.0.1:0"],
         # issue 10 item 8: --parallel is bounded
         ["--parallel", "65"],
         ["--parallel", "100000"],
