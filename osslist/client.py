@@ -24,6 +24,7 @@ import requests
 import urllib3.exceptions
 
 from osslist.backoff import BackoffPolicy, attempts
+from osslist.clock import ServerClock, make_auth
 from osslist.credentials import Credentials, Provider
 from osslist.errors import CredentialsError, OssError, OssRefused, OssUnavailable, UsageError
 
@@ -171,6 +172,8 @@ class BucketClient:
         self._adapter = adapter
         self._policy = policy
         self._sleep = sleep
+        # OSS's clock as learned from RequestTimeTooSkewed; the signer dates requests with it.
+        self.server_clock: ServerClock = getattr(bucket.auth, "server_clock", None) or ServerClock()
         self._count_lock = threading.Lock()
         self._requests_made = 0
 
@@ -193,7 +196,7 @@ class BucketClient:
             try:
                 return self._send(params)
             except oss2.exceptions.ServerError as exc:
-                if exc.status in RETRYABLE_STATUS:
+                if exc.status in RETRYABLE_STATUS or self.server_clock.corrected(exc):
                     last = exc
                     continue
                 if exc.code in REFRESH_CODES and not refreshed:
@@ -314,7 +317,7 @@ def make_bucket_client(
         raise UsageError("pool size and timeouts must be positive")
     silence_third_party_logs()
     adapter = Oss2CredentialsAdapter(provider)
-    auth = oss2.ProviderAuthV4(adapter) if signature_version == 4 else oss2.ProviderAuth(adapter)
+    auth = make_auth(adapter, signature_version, ServerClock())
     session = oss2.Session(pool_size=pool_size)
     settle_environment(session.session, url)
     never_follow_redirects(session.session)

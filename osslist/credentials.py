@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
+from osslist.clock import check_correctable, describe_offset, parse_server_time
 from osslist.errors import CredentialsError
 from osslist.metadata import RoleCredentials
 
@@ -52,6 +53,8 @@ class Credentials:
     access_key_secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
     expiration: datetime | None = None
+    server_date: str | None = field(default=None, repr=False, compare=False)
+    """The HTTP Date of the answer that carried this set (the issuing server's clock)."""
 
     def __repr__(self) -> str:
         expires = self.expiration.isoformat() if self.expiration else None
@@ -67,7 +70,8 @@ class Credentials:
     @classmethod
     def from_role(cls, role: RoleCredentials) -> Credentials:
         """Wrap a validated metadata/STS credential set."""
-        return cls(role.access_key_id, role.access_key_secret, role.security_token, role.expiration)
+        return cls(role.access_key_id, role.access_key_secret, role.security_token, role.expiration,
+                   role.server_date)
 
 
 class Provider(Protocol):
@@ -107,14 +111,30 @@ class _Snapshot:
     credentials: Credentials
     first_seen: float
     retry_at: float = 0.0
+    skew: float = 0.0
+    """Seconds the issuing server's clock is ahead of ours, when expiry is judged by its clock."""
 
     def remaining(self, now: float) -> float:
         expiration = self.credentials.expiration
-        return float("inf") if expiration is None else expiration.timestamp() - now
+        return float("inf") if expiration is None else expiration.timestamp() - (now + self.skew)
 
     def lifetime(self) -> float:
         expiration = self.credentials.expiration
-        return float("inf") if expiration is None else expiration.timestamp() - self.first_seen
+        return float("inf") if expiration is None else expiration.timestamp() - (self.first_seen + self.skew)
+
+
+def server_skew(credentials: Credentials, now: float) -> float:
+    """0, unless the set looks expired (or about to) by the local clock while the Date of the
+    answer that carried it says it is not: then ``server - local``, so that its expiry is judged
+    by the issuing server's clock. A set both clocks call expired stays expired; a day or more
+    apart is :class:`~osslist.errors.ClockSkewError`, as on the OSS side."""
+    expiration = credentials.expiration
+    server_now = parse_server_time(credentials.server_date) if credentials.server_date else None
+    if expiration is None or server_now is None or expiration.timestamp() - now > FLOOR_MAX:
+        return 0.0
+    if expiration.timestamp() - server_now <= FLOOR_MAX:
+        return 0.0
+    return check_correctable(server_now - now, "the credential server's")
 
 
 class RefreshingCredentials:
@@ -242,7 +262,10 @@ class RefreshingCredentials:
             log.debug("%s returned the same credential set %s; next try in %.1f s",
                       self.method, fresh.masked_key_id, snap.retry_at - now)
         else:
-            snap = _Snapshot(fresh, first_seen=now)
+            snap = _Snapshot(fresh, first_seen=now, skew=server_skew(fresh, now))
+            if snap.skew and not (old and old.skew):
+                log.warning("the local clock is %s the credential server's by %+.0f s; judging credential "
+                            "expiry by the server's clock", describe_offset(snap.skew), snap.skew)
             log.info("got %s credentials %s expiring %s", self.method, fresh.masked_key_id,
                      _iso(fresh.expiration))
         self._snapshot = snap

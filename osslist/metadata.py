@@ -97,9 +97,13 @@ class RoleCredentials:
     access_key_secret: str = field(repr=False)
     security_token: str = field(repr=False)
     expiration: datetime
+    server_date: str | None = field(default=None, compare=False)
+    """The answer's HTTP ``Date`` (the server's clock), to judge expiry when the local clock is off."""
 
 
-def credentials_from_document(doc: Any, *, what: str, error: type[Exception]) -> RoleCredentials:
+def credentials_from_document(
+    doc: Any, *, what: str, error: type[Exception], server_date: str | None = None
+) -> RoleCredentials:
     """Validate a credentials JSON object (metadata or STS) and build the value.
 
     Shared by the metadata and RRSA sources: every field must be a non-empty string and
@@ -119,6 +123,7 @@ def credentials_from_document(doc: Any, *, what: str, error: type[Exception]) ->
         access_key_secret=doc["AccessKeySecret"],
         security_token=doc["SecurityToken"],
         expiration=expiration,
+        server_date=server_date,
     )
 
 
@@ -126,6 +131,7 @@ def credentials_from_document(doc: Any, *, what: str, error: type[Exception]) ->
 class _Reply:
     status: int
     body: bytes
+    date: str | None = None
 
 
 class _TokenUnavailable(Exception):
@@ -200,7 +206,7 @@ class MetadataClient:
                 "check the role name and the pod annotation k8s.aliyun.com/eci-ram-role-name"
             )
         self._require_ok("GET", path, reply)
-        return _parse_credentials(reply.body, path)
+        return _parse_credentials(reply.body, path, reply.date)
 
     # -- hardened mode -------------------------------------------------------------------
 
@@ -289,7 +295,7 @@ class MetadataClient:
                         "with a redirect, which osslist never follows"
                     )
                 body = read_capped(response, cap, what=f"{method} {path}", clock=self._clock)
-                return _Reply(response.status_code, body)
+                return _Reply(response.status_code, body, response.headers.get("date"))
         except httpx.TimeoutException as exc:
             raise _NetworkFailure("timeout") from exc
         except httpx.TransportError as exc:
@@ -347,7 +353,7 @@ def read_capped(
     return b"".join(chunks)
 
 
-def _parse_credentials(body: bytes, path: str) -> RoleCredentials:
+def _parse_credentials(body: bytes, path: str, date: str | None = None) -> RoleCredentials:
     what = f"GET {path}"
     try:
         doc = json.loads(body)
@@ -357,7 +363,7 @@ def _parse_credentials(body: bytes, path: str) -> RoleCredentials:
     if code != "Success":
         shown = code if isinstance(code, str) and code.isidentifier() and len(code) < 40 else "missing"
         raise MetadataError(f"{what}: the metadata server answered Code={shown}, not Success")
-    return credentials_from_document(doc, what=what, error=MetadataError)
+    return credentials_from_document(doc, what=what, error=MetadataError, server_date=date)
 
 
 def _check_endpoint(url: str) -> str:

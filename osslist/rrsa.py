@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
@@ -103,8 +104,8 @@ class RrsaFetcher:
             "RoleSessionName": self.session_name,
             "DurationSeconds": str(self.duration_seconds),
         }
-        status, body = self._post(form)
-        return self._parse(status, body)
+        status, body, date = self._post(form)
+        return self._parse(status, body, date)
 
     def _read_token(self) -> str:
         try:
@@ -120,36 +121,52 @@ class RrsaFetcher:
             raise StsError(f"the OIDC token file {self.token_file} is empty or too large")
         return token
 
-    def _post(self, form: dict[str, str]) -> tuple[int, bytes]:
+    def _post(self, form: dict[str, str]) -> tuple[int, bytes, str | None]:
         what = f"POST {self.endpoint}/ AssumeRoleWithOIDC"
         last = "no attempt made"
         for _attempt in attempts(self._policy, sleep=self._sleep):
             try:
                 with self._http.stream("POST", self.endpoint + "/", data=form) as response:
-                    status = response.status_code
+                    status, date = response.status_code, response.headers.get("date")
                     body = read_capped(response, CREDENTIALS_BODY_CAP, what=what, error=StsError)
             except httpx.TransportError as exc:
                 last = type(exc).__name__
                 continue
             if status not in (429, 500, 502, 503, 504):
-                return status, body
+                return status, body, date
             last = f"HTTP {status}"
         raise StsError(f"{what}: STS kept failing ({last}); is the STS endpoint reachable?")
 
-    def _parse(self, status: int, body: bytes) -> Credentials:
+    def _parse(self, status: int, body: bytes, date: str | None = None) -> Credentials:
         what = f"STS AssumeRoleWithOIDC at {self.endpoint}"
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            doc = None
+        doc = parse_sts_body(body)
         if status != 200 or not isinstance(doc, dict):
             code, request_id = _sts_error_fields(doc)
             raise StsError(
                 f"{what}: HTTP {status}, code {code}, request id {request_id}; check "
                 "ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and the role's trust policy"
             )
-        role = credentials_from_document(doc.get("Credentials"), what=what, error=StsError)
+        role = credentials_from_document(doc.get("Credentials"), what=what, error=StsError, server_date=date)
         return Credentials.from_role(role)
+
+
+def _xml_to_dict(element: ET.Element) -> dict[str, Any]:
+    return {child.tag: _xml_to_dict(child) if len(child) else (child.text or "") for child in element}
+
+
+def parse_sts_body(body: bytes) -> dict[str, Any] | None:
+    """An STS answer as a dict: JSON (what ``Format=JSON`` asks for) or XML (the RPC default,
+    should an STS or a gateway in front of it ignore Format); None when it is neither."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    if doc is None and body.lstrip().startswith(b"<"):
+        try:
+            doc = _xml_to_dict(ET.fromstring(body))
+        except ET.ParseError:
+            doc = None
+    return doc if isinstance(doc, dict) else None
 
 
 def _sts_error_fields(doc: Any) -> tuple[str, str]:

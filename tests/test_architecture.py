@@ -26,6 +26,7 @@ LAYERS = {
     "errors": 0,
     "errortext": 1,
     "backoff": 0,
+    "clock": 1,
     "metadata": 1,
     "credentials": 2,
     "rrsa": 3,

@@ -480,3 +480,37 @@ def test_rrsa_honours_proxies_only_for_https() -> None:
     plain = RrsaFetcher(role_arn="a", oidc_provider_arn="b", token_file="/t", endpoint="http://127.0.0.1:9")
     tls = RrsaFetcher(role_arn="a", oidc_provider_arn="b", token_file="/t", endpoint="https://sts.aliyuncs.com")
     assert plain._http.trust_env is False and tls._http.trust_env is True
+
+
+def test_rrsa_asks_for_json_from_an_sts_whose_default_is_xml(tmp_path: Path) -> None:
+    sts = FakeSts()
+    rrsa_fetcher(tmp_path, sts)()
+    assert sts.forms[0]["Format"] == "JSON" and sts.forms[0]["Version"] == "2015-04-01"
+
+
+class _FormatDropped(httpx.HTTPTransport):
+    """Forwards to the emulator's STS without ``Format``, as if STS ignored it: XML comes back."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        form = {k: v for k, v in urllib.parse.parse_qsl(request.content.decode()) if k != "Format"}
+        return super().handle_request(httpx.Request("POST", request.url, data=form))
+
+
+def test_rrsa_reads_an_xml_answer(emulator, tmp_path: Path) -> None:
+    from osslist.emulator.config import DEFAULT_OIDC_PROVIDER_ARN, DEFAULT_OIDC_TOKEN, DEFAULT_ROLE_ARN
+
+    (tmp_path / "token").write_text(DEFAULT_OIDC_TOKEN)
+    fetcher = RrsaFetcher(role_arn=DEFAULT_ROLE_ARN, oidc_provider_arn=DEFAULT_OIDC_PROVIDER_ARN,
+                          token_file=str(tmp_path / "token"), endpoint=emulator.sts_endpoint, transport=_FormatDropped())
+    creds = fetcher()
+    (issued,) = emulator.issued_credentials
+    assert (creds.access_key_id, creds.security_token) == (issued.access_key_id, issued.security_token)
+    assert creds.expiration is not None and creds.expiration.timestamp() == issued.expiration
+
+
+def test_rrsa_reads_an_xml_refusal(tmp_path: Path) -> None:
+    sts = FakeSts()
+    sts.reply = httpx.Response(400, content=b'<?xml version="1.0"?><Error><RequestId>req-7</RequestId>'
+                               b"<Code>AuthenticationFail.OIDCToken.Invalid</Code></Error>")
+    with pytest.raises(StsError, match=r"AuthenticationFail\.OIDCToken\.Invalid, request id req-7"):
+        rrsa_fetcher(tmp_path, sts)()

@@ -72,8 +72,9 @@ class RequestTimeTooSkewed(OssWireError):
     @classmethod
     def at(cls, request_time: str, server_now: float) -> "RequestTimeTooSkewed":
         """The refusal of a request made at ``request_time`` (as sent) while the server's clock
-        read ``server_now``; ServerTime is ISO 8601 UTC like LastModified."""
-        server = datetime.fromtimestamp(server_now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        read ``server_now``; ServerTime is ISO 8601 UTC with milliseconds, like LastModified."""
+        moment = datetime.fromtimestamp(server_now, timezone.utc)
+        server = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
         return cls(
             "The difference between the request time and the current time is too large.",
             fields={"RequestTime": request_time, "ServerTime": server, "MaxAllowedSkewMilliseconds": "900000"},
