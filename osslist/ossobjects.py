@@ -99,6 +99,14 @@ class ObjectClient:
 
         self._call("AbortMultipartUpload", key, send)
 
+    def list_parts(self, key: str, upload_id: str) -> list[tuple[int, str, int]]:
+        """(number, ETag, size) of every part of an upload (ListParts, all pages)."""
+
+        def send() -> list[tuple[int, str, int]]:
+            return [(p.part_number, p.etag, p.size) for p in oss2.PartIterator(self._bucket, key, upload_id)]
+
+        return self._call("ListParts", key, send)
+
     def stream(self, key: str) -> Iterator[bytes]:
         """The object's bytes, streamed in chunks (GetObject; only its start is retried)."""
         result = self._call("GetObject", key, lambda: self._bucket.get_object(key))
