@@ -73,6 +73,25 @@ def ok(result: Result) -> Result:
     return result
 
 
+# --- time ----------------------------------------------------------------------------------
+
+
+class FakeTime:
+    """A monotonic clock that only moves when the code under test sleeps (or a test advances
+    it); every pause is recorded. Pass ``sleep=t.sleep, clock=t.clock``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 # --- clients of the emulator ---------------------------------------------------------------
 
 FAST = BackoffPolicy(max_attempts=4, base=0.001, cap=0.01, deadline=5.0)
