@@ -222,7 +222,6 @@ def _check_scale(scale: Scale, output_path: str | None) -> None:
             raise UsageError("--shard-index must be in 0..--shard-count-1")
 
 
-<<<<<<< HEAD
 def _check_versions(sel: Selection, out: OutputOptions) -> None:
     """--all-versions / --as-of list with ListObjectVersions: no v2 of it, and no all-versions
     inventory writer (yet)."""
@@ -233,7 +232,8 @@ def _check_versions(sel: Selection, out: OutputOptions) -> None:
         raise UsageError(f"{option} lists with ListObjectVersions, which has no v2: leave --list-api at v1")
     if out.format == INVENTORY_FORMAT:
         raise UsageError(f"{option} cannot write --format {INVENTORY_FORMAT} (an all-versions inventory); use jsonl or csv")
-=======
+
+
 def _check_checkpoint_files(scale: Scale, output_path: str | None) -> None:
     """A checkpoint truncates its output to a byte offset and renames a file over itself:
     both need regular files (or names not yet taken), never /dev/null, /dev/stdout or a pipe."""
@@ -307,7 +307,6 @@ def file_identity(path: str) -> tuple[str | int, ...]:
     except OSError:
         return ("path", os.path.realpath(path))
     return ("inode", info.st_dev, info.st_ino)
->>>>>>> main
 
 
 def _check_output(out: OutputOptions) -> None:
@@ -389,15 +388,11 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     _check_versions(job.selection, job.output)
     _check_inventory(job)
     _check_scale(job.scale, job.output.path)
-<<<<<<< HEAD
+    _check_checkpoint_files(job.scale, job.output.path)
+    _check_distinct_files(job)
     moment = time.time() if now is None else now
     predicate, parsed = _build_filter(job.selection, now=moment)
     as_of = _maybe(lambda text: filters.parse_time(text, now=moment), job.selection.as_of)
-=======
-    _check_checkpoint_files(job.scale, job.output.path)
-    _check_distinct_files(job)
-    predicate, parsed = _build_filter(job.selection, now=time.time() if now is None else now)
->>>>>>> main
     spec = _listing_spec(job.selection)
     shards = _shard_plan(job, spec)
     ranges = run_ranges(spec, shard_index=job.scale.shard_index, shard_count=job.scale.shard_count, shard_plan=shards)
