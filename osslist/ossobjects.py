@@ -44,6 +44,7 @@ class ObjectClient:
     ) -> None:
         self.bucket_name = client.bucket_name
         self.endpoint = client.endpoint
+        self.region = client.region
         self._client = client
         self._bucket: oss2.Bucket = client.oss2_bucket
         self._policy = policy
