@@ -20,11 +20,12 @@ waits ``min(60 s, 5 % of the lifetime)`` instead of refetching on every request.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from osslist.clock import check_correctable, describe_offset, parse_server_time
 from osslist.errors import CredentialsError
@@ -36,6 +37,34 @@ ADVISORY_MAX = 15 * 60.0
 MANDATORY_MAX = 10 * 60.0
 FLOOR_MAX = 60.0
 SAME_SET_RETRY_MAX = 60.0
+
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_credential_text(fields: Mapping[str, str | None]) -> None:
+    """Refuse a key id, secret or token that no HTTP request can carry, naming the field (the
+    dict key), never the value: a line break or another control character, or a character
+    outside Latin-1. Such a value used to surface as a header error retried like a network
+    failure; here it is a credentials error (exit 3) before anything is sent."""
+    for label, value in fields.items():
+        if not value:
+            continue
+        if _CONTROL_RE.search(value):
+            problem = "contains a line break or another control character"
+        elif not value.isascii() and not _latin1(value):
+            problem = "contains a character outside Latin-1, which an HTTP header cannot carry"
+        else:
+            continue
+        raise CredentialsError(f"{label} {problem}; fix where it is set (the value is not shown)")
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def mask_key_id(key_id: str) -> str:
@@ -56,6 +85,11 @@ class Credentials:
     server_date: str | None = field(default=None, repr=False, compare=False)
     """The HTTP Date of the answer that carried this set (the issuing server's clock)."""
 
+    def __post_init__(self) -> None:
+        check_credential_text({"the access key id": self.access_key_id,
+                               "the access key secret": self.access_key_secret,
+                               "the security token": self.security_token})
+
     def __repr__(self) -> str:
         expires = self.expiration.isoformat() if self.expiration else None
         return f"Credentials(access_key_id={self.masked_key_id!r}, expiration={expires!r})"
@@ -68,8 +102,11 @@ class Credentials:
         return mask_key_id(self.access_key_id)
 
     @classmethod
-    def from_role(cls, role: RoleCredentials) -> Credentials:
-        """Wrap a validated metadata/STS credential set."""
+    def from_role(cls, role: RoleCredentials, *, origin: str) -> Credentials:
+        """Wrap a validated metadata/STS credential set; ``origin`` names the source in errors."""
+        check_credential_text({f"AccessKeyId from {origin}": role.access_key_id,
+                               f"AccessKeySecret from {origin}": role.access_key_secret,
+                               f"SecurityToken from {origin}": role.security_token})
         return cls(role.access_key_id, role.access_key_secret, role.security_token, role.expiration,
                    role.server_date)
 
@@ -298,6 +335,7 @@ def _describe(method: str, credentials: Credentials | None, **details: Any) -> d
 
 __all__ = [
     "Credentials",
+    "check_credential_text",
     "Provider",
     "RefreshingCredentials",
     "StaticProvider",

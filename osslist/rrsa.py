@@ -15,10 +15,11 @@ from typing import Any, Callable, Mapping
 
 import httpx
 
-from osslist.backoff import BackoffPolicy, attempts
+from osslist.backoff import BackoffPolicy, RetriesExhausted, RetryPolicy, retry
 from osslist.credentials import Credentials, RefreshingCredentials
 from osslist.errors import StsError
-from osslist.metadata import CREDENTIALS_BODY_CAP, credentials_from_document, env_flag, read_capped
+from osslist.metadata import CREDENTIALS_BODY_CAP, Reply, credentials_from_document, env_flag, read_capped
+
 RRSA_VARS = ("ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE")
 
 STS_DEFAULT_HOST = "sts.aliyuncs.com"
@@ -79,7 +80,7 @@ class RrsaFetcher:
         self.endpoint = endpoint
         self.session_name = session_name
         self.duration_seconds = max(900, duration_seconds)
-        self._policy = policy
+        self._retry = RetryPolicy(backoff=policy, exceptions=(httpx.TransportError,))
         self._sleep = sleep
         self._http = httpx.Client(
             transport=transport,
@@ -123,19 +124,19 @@ class RrsaFetcher:
 
     def _post(self, form: dict[str, str]) -> tuple[int, bytes, str | None]:
         what = f"POST {self.endpoint}/ AssumeRoleWithOIDC"
-        last = "no attempt made"
-        for _attempt in attempts(self._policy, sleep=self._sleep):
-            try:
-                with self._http.stream("POST", self.endpoint + "/", data=form) as response:
-                    status, date = response.status_code, response.headers.get("date")
-                    body = read_capped(response, CREDENTIALS_BODY_CAP, what=what, error=StsError)
-            except httpx.TransportError as exc:
-                last = type(exc).__name__
-                continue
-            if status not in (429, 500, 502, 503, 504):
-                return status, body, date
-            last = f"HTTP {status}"
-        raise StsError(f"{what}: STS kept failing ({last}); is the STS endpoint reachable?")
+
+        def post_once() -> Reply:
+            with self._http.stream("POST", self.endpoint + "/", data=form) as response:
+                body = read_capped(response, CREDENTIALS_BODY_CAP, what=what, error=StsError)
+                return Reply(response.status_code, body, response.headers.get("date"))
+
+        try:
+            reply = retry(post_once, self._retry, sleep=self._sleep)
+        except RetriesExhausted as gave_up:
+            last = gave_up.last
+            shown = f"HTTP {last.status}" if isinstance(last, Reply) else type(last).__name__
+            raise StsError(f"{what}: STS kept failing ({shown}); is the STS endpoint reachable?") from None
+        return reply.status, reply.body, reply.date
 
     def _parse(self, status: int, body: bytes, date: str | None = None) -> Credentials:
         what = f"STS AssumeRoleWithOIDC at {self.endpoint}"
@@ -147,7 +148,7 @@ class RrsaFetcher:
                 "ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and the role's trust policy"
             )
         role = credentials_from_document(doc.get("Credentials"), what=what, error=StsError, server_date=date)
-        return Credentials.from_role(role)
+        return Credentials.from_role(role, origin="STS")
 
 
 def _xml_to_dict(element: ET.Element) -> dict[str, Any]:

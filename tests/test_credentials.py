@@ -514,3 +514,73 @@ def test_rrsa_reads_an_xml_refusal(tmp_path: Path) -> None:
                                b"<Code>AuthenticationFail.OIDCToken.Invalid</Code></Error>")
     with pytest.raises(StsError, match=r"AuthenticationFail\.OIDCToken\.Invalid, request id req-7"):
         rrsa_fetcher(tmp_path, sts)()
+
+
+# -- credential text: what no HTTP header can carry is exit 3, named, never shown ------------------
+
+
+@pytest.mark.parametrize("key_id, secret, token, field", [
+    ("STS.ABCDEFGH\nIJKLwxyz", SECRET, TOKEN, "the access key id"),
+    ("STS.ABCDEFGHIJKLwxyz", SECRET, "CAIS-tok\r\nen", "the security token"),
+    ("STS.ABCDEFGHIJKLwxyz", SECRET, "CAIS-token-€", "the security token"),
+    ("STS.ABCDEFGHIJKLwxyz", "sec\x00ret", TOKEN, "the access key secret"),
+])
+def test_a_snapshot_refuses_text_no_header_can_carry(key_id: str, secret: str, token: str, field: str) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        Credentials(key_id, secret, token)
+    text = str(caught.value)
+    assert text.startswith(field + " contains ") and caught.value.exit_code == 3
+    assert "\n" not in text and "€" not in text and "IJKL" not in text
+
+
+def test_latin1_text_is_accepted_as_http_carries_it() -> None:
+    assert Credentials("STS.ABCDEFGHIJKLwxyz", SECRET, "CAIS-é-token").security_token == "CAIS-é-token"
+
+
+@pytest.mark.parametrize("variable, value, problem", [
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tAbc\ndef0123", "line break"),
+    ("ALIBABA_CLOUD_SECURITY_TOKEN", "CAIS\nsecond-line", "line break"),
+    ("ALIBABA_CLOUD_SECURITY_TOKEN", "CAIS-tøken-中", "outside Latin-1"),
+])
+def test_env_credentials_name_the_bad_variable(variable: str, value: str, problem: str) -> None:
+    env = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tAbcdef0123", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET, variable: value}
+    with pytest.raises(CredentialsError) as caught:
+        resolve_provider("auto", environ=env)
+    text = str(caught.value)
+    assert text.startswith(f"{variable} contains ") and problem in text
+    assert value.split("\n")[-1] not in text and "中" not in text
+
+
+def bad_document_transport(field: str, value: str) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            return httpx.Response(200, text="tok")
+        doc = {"Code": "Success", "AccessKeyId": "STS.ABCDEFGHIJKLwxyz", "AccessKeySecret": SECRET,
+               "SecurityToken": TOKEN, "Expiration": "2099-01-01T00:00:00Z", field: value}
+        return httpx.Response(200, json=doc)
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize("field, value, problem", [
+    ("AccessKeyId", "STS.ABCDEFGH\nIJKLwxyz", "line break"),
+    ("SecurityToken", "CAIS-token\n", "line break"),
+    ("SecurityToken", "CAIS-token-€", "outside Latin-1"),
+])
+def test_metadata_credentials_name_the_bad_field(field: str, value: str, problem: str) -> None:
+    client = MetadataClient(endpoint="http://127.0.0.1:9", environ={}, transport=bad_document_transport(field, value))
+    provider = metadata_provider(role_name="r", client=client, environ={})
+    with pytest.raises(CredentialsError) as caught:
+        provider.get_credentials()
+    text = str(caught.value)
+    assert text.startswith(f"{field} from the metadata server contains ") and problem in text
+    assert caught.value.exit_code == 3 and "€" not in text and "IJKL" not in text
+
+
+def test_sts_credentials_name_the_bad_field(tmp_path: Path) -> None:
+    sts = FakeSts()
+    sts.reply = httpx.Response(200, json={"Credentials": {
+        "AccessKeyId": "STS.RRSA00000001wxyz", "AccessKeySecret": SECRET, "SecurityToken": "CAIS\nx",
+        "Expiration": "2099-01-01T00:00:00Z"}})
+    with pytest.raises(CredentialsError, match="^SecurityToken from STS contains a line break"):
+        rrsa_fetcher(tmp_path, sts)()
