@@ -28,7 +28,7 @@ from osslist.sharding import ShardPlan, checked_shard_plan, run_ranges
 
 if TYPE_CHECKING:
     from osslist.client import BucketClient
-    from osslist.reports import OssTarget
+    from osslist.osstarget import OssTarget
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -315,7 +315,7 @@ def oss_target(
 ) -> OssTarget:
     """The object an ``oss://`` value of ``option`` (--output, --summary-json) names for this
     run, with the job's report settings; UsageError when it is not one. Sends nothing."""
-    from osslist.reports import ReportSettings, run_facts, target_for  # oss2 stays out of --help
+    from osslist.osstarget import ReportSettings, run_facts, target_for  # oss2 stays out of --help
 
     out = job.output
     settings = ReportSettings(endpoint=out.oss_endpoint, region=out.oss_region, part_size=out.part_size,
