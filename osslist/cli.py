@@ -563,11 +563,14 @@ def _write_summary_json(path: str | None, summary: Any) -> None:
         raise OsslistError(f"cannot write --summary-json {path}: {exc.strerror}") from exc
 
 
-def _finish(summary: Any, summary_out: _SummaryOut) -> None:
+def _finish(summary: Any, summary_out: _SummaryOut | str | None) -> None:
     """The summary goes to stderr (stdout is records only) and, on request, to a JSON file
-    or object."""
+    (a path) or object (a _SummaryOut resolved and probed before the run)."""
     click.echo(summary.to_text(), err=True)
-    summary_out.write(summary)
+    if isinstance(summary_out, _SummaryOut):
+        summary_out.write(summary)
+    else:
+        _write_summary_json(summary_out, summary)
 
 
 class _SummaryOut:
