@@ -26,7 +26,7 @@ from osslist.checkpoint import StopFlag
 from osslist.connect import open_client, whoami
 from osslist import diff as diffs
 from osslist.du import DU_FORMATS
-from osslist.errors import ListingError, OsslistError, UsageError
+from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
 from osslist.output import OutputFile
 from osslist.sharding import make_shard_plan
@@ -37,7 +37,8 @@ log = logging.getLogger("osslist")
 _EXIT_MEANINGS = {
     0: "success",
     1: "anything else: OSS kept failing past the retries, the listing protocol broke",
-    2: "usage or bad input (bad option, invalid bucket name); no network call was made",
+    2: "usage or bad input (bad option, invalid bucket name, a checkpoint of another run or output, "
+       "one file in two roles); no network call was made",
     3: "credentials: no role attached, metadata server unreachable, STS refused",
     4: "OSS refused: AccessDenied, NoSuchBucket, a key or token a refresh did not cure",
     130: "Ctrl-C (SIGINT)",
@@ -55,7 +56,8 @@ def exit_codes_epilog(*codes: int, **meanings: str) -> str:
 
 
 EXIT_CODES_EPILOG = exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, 143,
-                                      c0="success (also when --limit stopped the listing)")
+                                      c0="success (also when --limit stopped the listing; a finished "
+                                         "--checkpoint lists nothing)")
 
 
 GROUP_FLAGS = ("--version",)
@@ -444,6 +446,7 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             null=params.get("null", False),
             human=params.get("human", False),
             path=params.get("output"),
+            summary_json=params.get("summary_json"),
             file_size=params.get("file_size"),
         ),
         scale=jobs.Scale(
@@ -585,6 +588,9 @@ def ls_command(**params: Any) -> None:
     with StopFlag() as stop:  # kept through the summary: a SIGTERM after the listing changes nothing
         try:
             summary = _run_listing(plan, progress, stop)
+        except CheckpointFinished as note:  # exit 0, one line, and no old summary shown as new
+            click.echo(str(note), err=True)
+            return
         finally:
             progress.close()
         _finish(summary, params["summary_json"])
