@@ -8,12 +8,14 @@ stderr; the traceback is shown only with -v/--verbose. stdout carries records on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import sys
-from typing import Any, Callable, TypeVar
+from datetime import datetime, timezone
+from typing import IO, Any, Callable, Iterable, Iterator, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -22,6 +24,7 @@ from osslist import job as jobs
 from osslist import runner
 from osslist.checkpoint import StopFlag
 from osslist.connect import open_client, whoami
+from osslist import diff as diffs
 from osslist.du import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
@@ -105,8 +108,9 @@ def _flushed_stdout(code: int) -> int:
     return code
 
 
-def edge(func: F) -> F:
-    """Turn what a command raises into an exit code and one line (traceback with --verbose)."""
+def edge(func: F, *, least: int = 1) -> F:
+    """Turn what a command raises into an exit code and one line (traceback with --verbose).
+    ``least``: the lowest code a failure gets (diff keeps 1 for "the listings differ")."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -125,7 +129,7 @@ def edge(func: F) -> F:
                 sys.stderr.write(safe_traceback(exc))
             click.echo(error_line(exc), err=True)
             code = exc.exit_code if isinstance(exc, OsslistError) else 1
-            raise click.exceptions.Exit(code) from None
+            raise click.exceptions.Exit(max(code, least)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -248,8 +252,8 @@ endpoint_options = _stack(
         type=click.FloatRange(min=0, max=86400),
         default=jobs.DEFAULT_RETRY_BUDGET,
         show_default=True,
-        help="Seconds each page keeps retrying while OSS throttles (503/429) or fails (5xx); "
-        "a page that succeeds resets it. 0: no retries.",
+        help="Seconds each request (a page, an object call) keeps retrying while OSS throttles "
+        "(503/429) or fails (5xx); one that succeeds resets it. 0: no retries.",
     ),
     credential_options,
 )
@@ -332,7 +336,13 @@ record_format_options = _stack(
         type=click.Choice(jobs.OUTPUT_FORMATS),
         default="text",
         show_default=True,
-        help="text: keys; long: time, size, class, etag, key; jsonl: one JSON object per line; csv: inventory columns.",
+        help="text: keys; long: time, size, class, etag, key; jsonl: one JSON object per line; csv: inventory columns; "
+        "oss-inventory: OSS's bucket inventory layout (manifest.json + data/*.csv.gz) in --output.",
+    ),
+    _opt(
+        "--file-size",
+        env="FILE_SIZE",
+        help="With --format oss-inventory: cut data files at this many compressed bytes (default 64M; at least 1K).",
     ),
     _opt("-0", "--null", env="NULL", is_flag=True, help="With --format text, end each key with NUL, not newline."),
     _opt(
@@ -345,7 +355,12 @@ record_format_options = _stack(
 )
 
 destination_options = _stack(
-    _opt("--output", env="OUTPUT", type=click.Path(dir_okay=False), help="Write records to this file, not stdout."),
+    _opt(
+        "--output",
+        env="OUTPUT",
+        type=click.Path(),
+        help="Write records to this file, not stdout (--format oss-inventory: a directory or oss://BUCKET/PREFIX/).",
+    ),
     _opt(
         "--summary-json",
         env="SUMMARY_JSON",
@@ -355,15 +370,17 @@ destination_options = _stack(
     _opt("--no-progress", env="NO_PROGRESS", is_flag=True, help="No progress bar (it shows only on a terminal)."),
 )
 
+parallel_option = _opt(
+    "--parallel",
+    env="PARALLEL",
+    type=click.IntRange(1, jobs.MAX_PARALLEL),
+    default=1,
+    show_default=True,
+    help=f"List this many key ranges concurrently, 1..{jobs.MAX_PARALLEL} (output order unchanged).",
+)
+
 scale_options = _stack(
-    _opt(
-        "--parallel",
-        env="PARALLEL",
-        type=click.IntRange(1, jobs.MAX_PARALLEL),
-        default=1,
-        show_default=True,
-        help=f"List this many key ranges concurrently, 1..{jobs.MAX_PARALLEL} (output order unchanged).",
-    ),
+    parallel_option,
     _opt("--shard-index", env="SHARD_INDEX", type=click.IntRange(min=0), help="This worker's shard (0-based)."),
     _opt("--shard-count", env="SHARD_COUNT", type=click.IntRange(min=1), help="Number of shards in all."),
     _opt(
@@ -430,6 +447,7 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             human=params.get("human", False),
             path=params.get("output"),
             summary_json=params.get("summary_json"),
+            file_size=params.get("file_size"),
         ),
         scale=jobs.Scale(
             parallel=params.get("parallel", 1),
@@ -584,12 +602,56 @@ def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) ->
     abandoning requests in flight: exit 143 (see runner.Stopper)."""
     if plan.job.scale.checkpoint is not None:
         return runner.run_resumable(plan, on_page=progress, stop=stop)
+    if plan.job.output.format == jobs.INVENTORY_FORMAT:
+        return _run_inventory(plan, progress, stop)
     stream = _open_output(plan.job.output.path)
     try:
         return runner.run(plan, stream=stream, on_page=progress, stop=stop)
     finally:
         _release(stream)
 
+
+
+def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) -> Any:
+    """--format oss-inventory: the run loop into an InventoryWriter; its manifest is written
+    only after the listing succeeded (a failure drops the data file in progress)."""
+    from osslist import inventory
+    from osslist.filters import parse_size
+
+    out, scale, started = plan.job.output, plan.job.scale, datetime.now(timezone.utc)
+    assert out.path is not None, "prepare() checks --format oss-inventory has --output"
+    count = plan.shard_plan.shard_count if plan.shard_plan else scale.shard_count
+    shard = None if scale.shard_index is None or count is None else inventory.Shard(scale.shard_index, count)
+    writer = inventory.InventoryWriter(
+        _inventory_store(out.path, plan, started), source_bucket=plan.job.connection.bucket, started=started,
+        file_size=parse_size(out.file_size) if out.file_size else inventory.DEFAULT_FILE_SIZE, shard=shard,
+        ranges=plan.ranges,
+    )
+    try:
+        summary = runner.execute(plan, writer, on_page=progress, stop=stop)
+    except BaseException:
+        writer.abort()
+        raise
+    click.echo(f"inventory: wrote {writer.commit()}", err=True)
+    return summary
+
+
+def _inventory_store(path: str, plan: jobs.PreparedRun, started: datetime) -> Any:
+    """--output of an inventory: oss://BUCKET/PREFIX/ (placeholders expanded) or a directory."""
+    from dataclasses import asdict
+
+    from osslist import inventory
+    from osslist.ossobjects import ObjectClient
+    from osslist.ossurl import RunFacts, is_oss_url, parse_oss_url
+
+    if not is_oss_url(path):
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise UsageError(f"--format oss-inventory writes a directory: --output {path} is a file")
+        return inventory.LocalStore(path)
+    conn = plan.job.connection
+    url = parse_oss_url(path, RunFacts(started, conn.bucket, plan.job.scale.shard_index), os.environ)
+    client = _open_bucket(url.bucket, asdict(conn))
+    return inventory.OssStore(ObjectClient(client), client, url.key)
 
 
 @main.command("plan", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, c0="success: the plan is written"))
@@ -675,11 +737,159 @@ def cat_command(url: str, **params: Any) -> None:
 
     out = _stdout().buffer  # closed: refuse before fetching anything
     source = split_oss_url(url)
-    client = open_client(
-        source.bucket, params["endpoint"], region=params["region"], signature_version=params["signature_version"],
+    cat(ObjectClient(_open_bucket(source.bucket, params)), source.key, out, gunzip=params["gunzip"])
+
+
+def _open_bucket(bucket: str, params: dict[str, Any]) -> Any:
+    """A BucketClient for ``bucket`` with the command's endpoint and credential options."""
+    return open_client(
+        bucket, params["endpoint"], region=params["region"], signature_version=params["signature_version"],
         credentials=params["credentials"], role_name=params["role_name"], metadata_endpoint=params["metadata_endpoint"],
+        retry_budget=params["retry_budget"],
     )
-    cat(ObjectClient(client), source.key, out, gunzip=params["gunzip"])
+
+
+DIFF_EXIT_CODES = exit_codes_epilog(
+    0, 1, 2, 3, 4, 130, 141, 143,
+    c0="the listings are the same", c1="they differ (as diff(1))", c143="SIGTERM (a diff is not resumable: rerun it)",
+    c2="trouble: a damaged or unreadable report, bad usage, OSS failing past the retries",
+)
+
+
+@main.command("diff", epilog=DIFF_EXIT_CODES)
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="[NEW]", required=False)
+@_opt("--live", env="DIFF_LIVE", is_flag=True, help="Compare OLD with a fresh listing of --bucket (instead of NEW).")
+@_opt("--bucket", env="BUCKET", help="With --live: the bucket to list.")
+@endpoint_options
+@paging_options
+@key_range_options
+@parallel_option
+@_opt(
+    "--compare",
+    env="DIFF_COMPARE",
+    multiple=True,
+    type=click.Choice(diffs.FIELDS),
+    help="A field that makes a key 'modified' (repeatable; default: size, etag, storage_class).",
+)
+@_opt("--all", "show_all", env="DIFF_ALL", is_flag=True, help="Also write unchanged keys (change 'unchanged').")
+@_opt(
+    "--format",
+    "fmt",
+    env="DIFF_FORMAT",
+    type=click.Choice(diffs.FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one object per difference; csv; text: + added, - removed, ~ modified.",
+)
+@_opt("--output", env="DIFF_OUTPUT", help="Write the differences to this file or oss://BUCKET/KEY, not stdout.")
+@_opt("--summary-json", env="DIFF_SUMMARY_JSON", type=click.Path(dir_okay=False),
+      help="Also write the summary as JSON to this file.")
+@verbose_option
+@functools.partial(edge, least=2)
+def diff_command(old: str, new: str | None, **params: Any) -> int:
+    """Compare two reports, or a report with the live bucket, in one streaming pass.
+
+    OLD and NEW are local paths or oss://BUCKET/KEY URLs of a jsonl or csv listing (gzip or
+    not) or of an inventory report's manifest.json. One record per added, removed or
+    modified key goes to stdout (or --output), a summary to stderr.
+
+    \b
+    Examples:
+      osslist diff yesterday.jsonl.gz today.jsonl.gz
+      osslist diff oss://audit/inv/2026-11-28T02-00Z/manifest.json oss://audit/inv/2026-11-29T02-00Z/manifest.json
+      osslist diff today.jsonl.gz --live --bucket my-bucket --format text
+    """
+    if (new is None) == (not params["live"]):
+        raise UsageError("give NEW, or --live to compare with the bucket (not both)")
+    _check_writable("--summary-json", params["summary_json"])
+    objects_for = _objects_for(params)
+    compare = tuple(params["compare"]) or diffs.DEFAULT_COMPARE
+    with _destination(params["output"], params) as stream:
+        old_records, new_records = _diff_sides(old, new, params, objects_for)
+        writer = diffs.ChangeWriter(params["fmt"], stream)
+        summary = diffs.run_diff(old_records, new_records, writer, compare=compare, unchanged=params["show_all"])
+    _finish(summary, params["summary_json"])
+    return 0 if summary.same else 1
+
+
+def _diff_sides(old: str, new: str | None, params: dict[str, Any], objects_for: Any) -> tuple[Any, Any]:
+    """(old records, new records), both cut to the key range options: two reports, or OLD and
+    a live listing of that range (the run machinery's own source: --parallel works as in ls)."""
+    from osslist import reports
+
+    def cut(records: Iterable[Any]) -> Iterator[Any]:
+        return reports.within(records, prefix=params["prefix"], start_after=params["start_after"],
+                              end_before=params["end_before"])
+
+    old_records = cut(reports.open_report(old, objects_for=objects_for))
+    if new is not None:
+        return old_records, cut(reports.open_report(new, objects_for=objects_for))
+    if not params["bucket"]:
+        raise UsageError("--live needs --bucket (or OSSLIST_BUCKET): the bucket to list")
+    no_filters = {"include": (), "exclude": (), "min_size": None, "max_size": None, "modified_after": None,
+                  "modified_before": None, "storage_classes": ()}
+    prepared = jobs.prepare(_list_job({**params, **no_filters}))
+    return old_records, reports.from_listing(runner.listed_records(prepared))
+
+
+def _objects_for(params: dict[str, Any]) -> Callable[[str], Any]:
+    """How reports in OSS are read: one ObjectClient per bucket, with the command's endpoint
+    and credential options (built on first use)."""
+    from osslist.ossobjects import ObjectClient
+
+    @functools.cache
+    def objects_for(bucket: str) -> ObjectClient:
+        return ObjectClient(_open_bucket(bucket, params))
+
+    return objects_for
+
+
+@contextlib.contextmanager
+def _destination(path: str | None, params: dict[str, Any], option: str = "--output") -> Iterator[IO[bytes]]:
+    """Where a report goes: stdout, oss://BUCKET/KEY (multipart upload, visible only when
+    complete, placeholders expanded, refused before any work when the destination says no),
+    or a file that appears (renamed from FILE.partial) only when complete."""
+    if path is None:
+        stream = _open_output(None, option)
+        try:
+            yield stream  # type: ignore[misc]
+        finally:
+            _release(stream)
+        return
+    from osslist.ossurl import RunFacts, is_oss_url, parse_oss_url
+
+    if is_oss_url(path):
+        from osslist.ossobjects import ObjectClient
+        from osslist.ossout import OssWriter
+
+        url = parse_oss_url(path, RunFacts(datetime.now(timezone.utc), bucket=params.get("bucket") or ""), os.environ)
+        with OssWriter(ObjectClient(_open_bucket(url.bucket, params)), url.key) as out:
+            out.probe()
+            yield out  # type: ignore[misc]
+        return
+    with _local_destination(path, option) as stream:
+        yield stream
+
+
+@contextlib.contextmanager
+def _local_destination(path: str, option: str) -> Iterator[IO[bytes]]:
+    partial = f"{path}.partial"
+    try:
+        raw = open(partial, "wb")
+    except OSError as exc:
+        raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from exc
+    stream = OutputFile(raw, f"{option} {path}", owned=True)
+    try:
+        yield stream  # type: ignore[misc]
+        stream.close()
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError, OsslistError):
+            stream.close()
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
 
 
 @main.command("whoami", epilog=exit_codes_epilog(0, 1, 2, 3, 130, 141, c1="anything else",

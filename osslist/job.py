@@ -36,7 +36,9 @@ T = TypeVar("T")
 
 DEFAULT_ENDPOINT = "oss-cn-hangzhou-internal.aliyuncs.com"
 LIST_APIS = ("v1", "v2")
-OUTPUT_FORMATS = FORMATS
+INVENTORY_FORMAT = "oss-inventory"
+OUTPUT_FORMATS = (*FORMATS, INVENTORY_FORMAT)
+MIN_FILE_SIZE = 1024
 CREDENTIAL_SOURCES = ("auto", "env", "rrsa", "metadata")
 SIGNATURE_VERSIONS = ("1", "4")
 MAX_KEY_BYTES = 1023
@@ -95,6 +97,8 @@ class OutputOptions:
     summary_json: str | None = None
     """--summary-json FILE (written by the CLI at the end); here so prepare can check that no
     file serves two roles."""
+    file_size: str | None = None
+    """--file-size: where --format oss-inventory cuts its data files (compressed bytes)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,10 +286,24 @@ def file_identity(path: str) -> tuple[str | int, ...]:
 
 def _check_output(out: OutputOptions) -> None:
     _check_choice("--format", out.format, OUTPUT_FORMATS)
+    if out.file_size is not None and (out.format != INVENTORY_FORMAT or filters.parse_size(out.file_size) < MIN_FILE_SIZE):
+        raise UsageError(f"--file-size applies to --format {INVENTORY_FORMAT} and must be at least 1K")
     if out.null and out.format not in ("text", "long"):
         raise UsageError("-0/--null applies to --format text and long only")
     if out.human and out.format != "long":
         raise UsageError("--human-readable applies to --format long only (jsonl and csv keep exact bytes)")
+
+
+def _check_inventory(job: ListJob) -> None:
+    """--format oss-inventory: a directory or oss:// prefix, objects only, not resumable yet."""
+    if job.output.format != INVENTORY_FORMAT:
+        return
+    if job.output.path is None:
+        raise UsageError(f"--format {INVENTORY_FORMAT} needs --output DIR or --output oss://BUCKET/PREFIX/")
+    if job.selection.delimiter:
+        raise UsageError(f"--format {INVENTORY_FORMAT} lists objects: it takes no --delimiter")
+    if job.scale.checkpoint is not None:
+        raise UsageError(f"--format {INVENTORY_FORMAT} cannot resume: it takes no --checkpoint (rerun it instead)")
 
 
 def _check_connection(conn: Connection) -> None:
@@ -342,6 +360,7 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     _check_connection(job.connection)
     _check_selection(job.selection)
     _check_output(job.output)
+    _check_inventory(job)
     _check_scale(job.scale, job.output.path)
     _check_checkpoint_files(job.scale, job.output.path)
     _check_distinct_files(job)
