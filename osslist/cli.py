@@ -785,38 +785,67 @@ DIFF_EXIT_CODES = exit_codes_epilog(
 @_opt("--output", env="DIFF_OUTPUT", help="Write the differences to this file or oss://BUCKET/KEY, not stdout.")
 @_opt("--summary-json", env="DIFF_SUMMARY_JSON", type=click.Path(dir_okay=False),
       help="Also write the summary as JSON to this file.")
+@_opt("--exit-zero", env="DIFF_EXIT_ZERO", is_flag=True,
+      help="Exit 0 when the listings differ too (a scheduled job); trouble is still >= 2.")
 @verbose_option
 @functools.partial(edge, least=2)
 def diff_command(old: str, new: str | None, **params: Any) -> int:
     """Compare two reports, or a report with the live bucket, in one streaming pass.
 
     OLD and NEW are local paths or oss://BUCKET/KEY URLs of a jsonl or csv listing (gzip or
-    not) or of an inventory report's manifest.json. One record per added, removed or
-    modified key goes to stdout (or --output), a summary to stderr.
+    not) or of an inventory report's manifest.json. OLD alone ending in / is a folder of
+    inventory reports: its two newest are compared (with --live, its newest). One record per
+    added, removed or modified key goes to stdout (or --output), a summary to stderr.
 
     \b
     Examples:
       osslist diff yesterday.jsonl.gz today.jsonl.gz
       osslist diff oss://audit/inv/2026-11-28T02-00Z/manifest.json oss://audit/inv/2026-11-29T02-00Z/manifest.json
+      osslist diff oss://audit/inventory/my-bucket/
       osslist diff today.jsonl.gz --live --bucket my-bucket --format text
     """
-    if (new is None) == (not params["live"]):
-        raise UsageError("give NEW, or --live to compare with the bucket (not both)")
     _check_writable("--summary-json", params["summary_json"])
-    objects_for = _objects_for(params)
+    clients = _clients_for(params)
+    reports_to_compare = _diff_reports(old, new, params, clients)
+    if reports_to_compare is None:
+        return 0
     compare = tuple(params["compare"]) or diffs.DEFAULT_COMPARE
     with _destination(params["output"], params) as stream:
-        old_records, new_records = _diff_sides(old, new, params, objects_for)
+        old_records, new_records = _diff_sides(*reports_to_compare, params, clients)
         writer = diffs.ChangeWriter(params["fmt"], stream)
         summary = diffs.run_diff(old_records, new_records, writer, compare=compare, unchanged=params["show_all"])
     _finish(summary, params["summary_json"])
-    return 0 if summary.same else 1
+    return 0 if summary.same or params["exit_zero"] else 1
 
 
-def _diff_sides(old: str, new: str | None, params: dict[str, Any], objects_for: Any) -> tuple[Any, Any]:
+def _diff_reports(old: str, new: str | None, params: dict[str, Any], clients: Any) -> tuple[str, str | None] | None:
+    """(OLD, NEW or None for --live), a folder of reports resolved to its newest ones; None when
+    the folder holds too few to compare (said on stderr: the first scheduled run has no past)."""
+    from osslist import reports
+
+    if not reports.is_folder(old):
+        if (new is None) == (not params["live"]):
+            raise UsageError("give NEW, or --live to compare with the bucket (not both)")
+        return old, new
+    if new is not None:
+        raise UsageError(f"{old} is a folder of reports: give no NEW (its two newest are compared)")
+    wanted = 1 if params["live"] else 2
+    found = reports.newest_reports(old, wanted, client_for=clients)
+    if len(found) < wanted:
+        click.echo(f"diff: {len(found)} inventory report(s) in {old}: nothing to compare yet", err=True)
+        return None
+    click.echo(f"diff: {' -> '.join(found)}", err=True)
+    return (found[0], found[1]) if wanted == 2 else (found[0], None)
+
+
+def _diff_sides(old: str, new: str | None, params: dict[str, Any], clients: Any) -> tuple[Any, Any]:
     """(old records, new records), both cut to the key range options: two reports, or OLD and
     a live listing of that range (the run machinery's own source: --parallel works as in ls)."""
     from osslist import reports
+    from osslist.ossobjects import ObjectClient
+
+    def objects_for(bucket: str) -> ObjectClient:
+        return ObjectClient(clients(bucket))
 
     def cut(records: Iterable[Any]) -> Iterator[Any]:
         return reports.within(records, prefix=params["prefix"], start_after=params["start_after"],
@@ -833,16 +862,10 @@ def _diff_sides(old: str, new: str | None, params: dict[str, Any], objects_for: 
     return old_records, reports.from_listing(runner.listed_records(prepared))
 
 
-def _objects_for(params: dict[str, Any]) -> Callable[[str], Any]:
-    """How reports in OSS are read: one ObjectClient per bucket, with the command's endpoint
-    and credential options (built on first use)."""
-    from osslist.ossobjects import ObjectClient
-
-    @functools.cache
-    def objects_for(bucket: str) -> ObjectClient:
-        return ObjectClient(_open_bucket(bucket, params))
-
-    return objects_for
+def _clients_for(params: dict[str, Any]) -> Callable[[str], Any]:
+    """How reports in OSS are read and found: one BucketClient per bucket, with the command's
+    endpoint and credential options (built on first use)."""
+    return functools.cache(lambda bucket: _open_bucket(bucket, params))
 
 
 @contextlib.contextmanager

@@ -31,16 +31,21 @@ import posixpath
 import re
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import unquote
 
 from osslist.errors import OssRefused, ReportError
+from osslist.listing import ListingSpec, iter_records
 from osslist.osscat import CorruptObject, gunzipped
 from osslist.ossobjects import ObjectClient
 from osslist.ossurl import SCHEME, is_oss_url, split_oss_url
-from osslist.pages import ObjectRecord, Record
+from osslist.pages import ObjectRecord, PrefixRecord, Record
 
-__all__ = ["FORMATS", "ObjectsFor", "Report", "ReportRecord", "canonical_time", "from_listing", "open_report", "within"]
+if TYPE_CHECKING:
+    from osslist.client import BucketClient
+
+__all__ = ["FORMATS", "ClientFor", "ObjectsFor", "Report", "ReportRecord", "canonical_time", "from_listing",
+           "is_folder", "newest_reports", "open_report", "within"]
 
 FORMATS = ("jsonl", "csv", "inventory")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -430,3 +435,59 @@ def within(records: Iterable[ReportRecord], *, prefix: str = "", start_after: st
         key = record.key
         if key.startswith(prefix) and key > start_after and (end_before is None or key < end_before):
             yield record
+
+
+# --- a folder of inventory reports --------------------------------------------------------------
+
+_FOLDER = re.compile(r"\d{4}-\d\d-\d\dT\d\d-\d\dZ")
+ClientFor = Callable[[str], "BucketClient"]
+"""``client_for(bucket) -> BucketClient``: how a folder of reports in OSS is listed."""
+
+
+def is_folder(location: str) -> bool:
+    """A location ending in ``/``: a folder of inventory reports, not one report."""
+    return location.endswith("/")
+
+
+def newest_reports(folder: str, count: int, *, client_for: ClientFor | None = None) -> list[str]:
+    """The manifest.json of the ``count`` newest inventory reports in ``folder`` (a directory or
+    ``oss://BUCKET/PREFIX/``), oldest first; fewer when there are fewer. Report folders are
+    named by their start time (``YYYY-MM-DDTHH-MMZ``), so name order is time order; a folder
+    without a manifest.json (a run that failed or is still going) is passed over."""
+    names = sorted((n for n in _folder_names(folder, client_for) if _FOLDER.fullmatch(n)), reverse=True)
+    found: list[str] = []
+    for name in names:
+        manifest = f"{folder}{name}/manifest.json"
+        if _exists(manifest, client_for):
+            found.insert(0, manifest)
+            if len(found) == count:
+                break
+    return found
+
+
+def _folder_names(folder: str, client_for: ClientFor | None) -> list[str]:
+    if not is_oss_url(folder):
+        try:
+            return [name for name in os.listdir(folder) if os.path.isdir(os.path.join(folder, name))]
+        except OSError as exc:
+            raise ReportError(f"cannot read the reports in {folder}: {exc.strerror or type(exc).__name__}") from exc
+    bucket, prefix = _bucket_and_prefix(folder, client_for)
+    records = iter_records(client_for(bucket), ListingSpec(prefix=prefix, delimiter="/"))  # type: ignore[misc]
+    return [record.prefix[len(prefix):-1] for record in records if type(record) is PrefixRecord]
+
+
+def _exists(manifest: str, client_for: ClientFor | None) -> bool:
+    if not is_oss_url(manifest):
+        return os.path.isfile(manifest)
+    bucket, key = _bucket_and_prefix(manifest, client_for)
+    records = iter_records(client_for(bucket), ListingSpec(prefix=key, max_keys=1))  # type: ignore[misc]
+    return any(type(record) is ObjectRecord and record.key == key for record in records)
+
+
+def _bucket_and_prefix(location: str, client_for: ClientFor | None) -> tuple[str, str]:
+    if client_for is None:
+        raise ReportError(f"cannot read {location}: no OSS connection given")
+    bucket, _, prefix = location[len(SCHEME):].partition("/")
+    if not bucket:
+        raise ReportError(f"{location!r}: expected oss://BUCKET/PREFIX/")
+    return bucket, prefix
