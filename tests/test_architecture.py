@@ -3,7 +3,7 @@
 cli -> runner -> job, runner -> (parallel, checkpoint, du, output, summary), job -> (sharding, connect, filters),
 (parallel, sharding) -> keymodel -> ranges -> listing -> pages,
 connect -> (client, sources) -> (rrsa, credentials) -> metadata -> (errors, backoff),
-(ossout, osscat) -> ossobjects -> client, ossurl -> errors. The emulator
+job -> osstarget -> (ossout, ossurl), (ossout, osscat) -> ossobjects -> client, ossurl -> errors. The emulator
 imports nothing of the client side, the client side never imports the emulator (only cli and demo
 bring both together), and only cli imports click or tqdm or calls sys.exit.
 
@@ -36,6 +36,7 @@ LAYERS = {
     "ossobjects": 4,
     "ossout": 5,
     "osscat": 5,
+    "osstarget": 6,
     "pages": 3,
     "filters": 4,
     "output": 4,
