@@ -730,7 +730,7 @@ def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) 
     count = plan.shard_plan.shard_count if plan.shard_plan else scale.shard_count
     shard = None if scale.shard_index is None or count is None else inventory.Shard(scale.shard_index, count)
     writer = inventory.InventoryWriter(
-        _inventory_store(out.path, plan, started), source_bucket=plan.job.connection.bucket, started=started,
+        _inventory_store(out.path, plan), source_bucket=plan.job.connection.bucket, started=started,
         file_size=parse_size(out.file_size) if out.file_size else inventory.DEFAULT_FILE_SIZE, shard=shard,
         ranges=plan.ranges,
     )
@@ -743,22 +743,18 @@ def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) 
     return summary
 
 
-def _inventory_store(path: str, plan: jobs.PreparedRun, started: datetime) -> Any:
-    """--output of an inventory: oss://BUCKET/PREFIX/ (placeholders expanded) or a directory."""
-    from dataclasses import asdict
-
+def _inventory_store(path: str, plan: jobs.PreparedRun) -> Any:
+    """--output of an inventory: a directory, or oss://BUCKET/PREFIX/ resolved as every oss://
+    output is (placeholders, --output-endpoint/--output-region, --part-size)."""
     from osslist import inventory
-    from osslist.ossobjects import ObjectClient
-    from osslist.ossurl import RunFacts, is_oss_url, parse_oss_url
+    from osslist.ossurl import is_oss_url
 
     if not is_oss_url(path):
         if os.path.exists(path) and not os.path.isdir(path):
             raise UsageError(f"--format oss-inventory writes a directory: --output {path} is a file")
         return inventory.LocalStore(path)
-    conn = plan.job.connection
-    url = parse_oss_url(path, RunFacts(started, conn.bucket, plan.job.scale.shard_index), os.environ)
-    client = _open_bucket(url.bucket, asdict(conn))
-    return inventory.OssStore(ObjectClient(client), client, url.key)
+    target = jobs.oss_target(plan.job, plan.client, "--output", path)
+    return inventory.OssStore(target.objects, target.url.key, part_size=target.part_size)
 
 
 @main.command("plan", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, c0="success: the plan is written"))
@@ -1000,15 +996,15 @@ def _destination(path: str | None, params: dict[str, Any], option: str = "--outp
         finally:
             _release(stream)
         return
-    from osslist.ossurl import RunFacts, is_oss_url, parse_oss_url
+    from osslist.ossurl import is_oss_url, split_oss_url
 
     if is_oss_url(path):
-        from osslist.ossobjects import ObjectClient
-        from osslist.ossout import OssWriter
+        from osslist.osstarget import ReportSettings, run_facts, target_for
 
-        url = parse_oss_url(path, RunFacts(datetime.now(timezone.utc), bucket=params.get("bucket") or ""), os.environ)
-        with OssWriter(ObjectClient(_open_bucket(url.bucket, params)), url.key) as out:
-            out.probe()
+        target = target_for(option, path, listing=_open_bucket(split_oss_url(path).bucket, params),
+                            settings=ReportSettings(), facts=run_facts(bucket=params.get("bucket") or "", shard=None),
+                            environ=os.environ)
+        with target.open() as out:
             yield out  # type: ignore[misc]
         return
     with _local_destination(path, option) as stream:

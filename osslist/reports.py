@@ -237,8 +237,8 @@ def _jsonl_records(lines: Iterable[str], name: str) -> Iterator[ReportRecord]:
             if "prefix" in item and "key" not in item:
                 raise ReportError(f"{name} line {number}: a common prefix (listed with --delimiter): "
                                   "only a full listing can be compared")
-            yield ReportRecord(item["key"], int(item["size"]), item["etag"], canonical_time(item["last_modified"]),
-                               item["storage_class"], item.get("version_id"))
+            yield ReportRecord(item["key"], int(item["size"] or 0), item["etag"] or "",
+                               canonical_time(item["last_modified"]), item["storage_class"] or "", item.get("version_id"))
         except (ValueError, KeyError, TypeError) as exc:
             raise ReportError(f"{name} line {number}: not a listing record ({_why(exc)})") from exc
 
@@ -272,7 +272,7 @@ def _record(row: list[str], at: Mapping[str, int], version: int | None, name: st
     """A row as a record, columns by name; ``decode`` undoes the inventory's URL encoding."""
     key = row[at["Key"]]
     try:
-        size = int(row[at["Size"]]) if "Size" in at else 0
+        size = int(row[at["Size"]] or 0) if "Size" in at else 0  # empty: a delete marker
     except ValueError:
         raise ReportError(f"{name} row {number}: size {row[at['Size']]!r} is not a number") from None
     version_id = row[version] if version is not None and row[version] else None
@@ -418,13 +418,13 @@ def in_key_order(records: Iterable[ReportRecord], name: str) -> Iterator[ReportR
 
 
 def from_listing(records: Iterable[Record]) -> Iterator[ReportRecord]:
-    """A live listing's records as report records (``diff --live``); a common prefix cannot
-    come from a listing without a delimiter, which is the only one diff runs."""
+    """A live listing's records as report records (``diff --live``), versions with their id; a
+    common prefix cannot come from a listing without a delimiter, the only one diff runs."""
     for record in records:
-        if type(record) is not ObjectRecord:
-            raise ReportError(f"the live listing returned a common prefix {record.prefix!r}")  # type: ignore[union-attr]
-        yield ReportRecord(record.key, record.size, record.etag, canonical_time(record.last_modified),
-                           record.storage_class)
+        if type(record) is PrefixRecord:
+            raise ReportError(f"the live listing returned a common prefix {record.prefix!r}")
+        yield ReportRecord(record.key, record.size, record.etag, canonical_time(record.last_modified),  # type: ignore[union-attr]
+                           record.storage_class, getattr(record, "version_id", None))  # type: ignore[union-attr]
 
 
 def within(records: Iterable[ReportRecord], *, prefix: str = "", start_after: str = "",
