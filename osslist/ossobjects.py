@@ -33,6 +33,9 @@ def content_md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
+_ACTIONS = {"ListParts": "oss:ListParts", "GetObject": "oss:GetObject"}
+
+
 class ObjectClient:
     """The object calls of one destination bucket, each retried as a whole."""
 
@@ -136,4 +139,6 @@ class ObjectClient:
         prefix = "" if gave_up is None else gave_up_text(gave_up, self._retry.budget)
         message = (f"{operation} {self.url(key)} at {self.endpoint}: {prefix}{describe_failure(exc)}, "
                    f"request id {request_id or 'none'}")
+        if status == 403 and operation in _ACTIONS:  # least privilege: name the action the role lacks
+            message += f"; the role needs {_ACTIONS[operation]}"
         return kind(message, status=status, code=code, request_id=request_id, bucket=self.bucket_name, endpoint=self.endpoint)
