@@ -1111,6 +1111,20 @@ def demo_command(objects: int, verbose: bool) -> None:
 )
 @_opt("--by-storage-class", "by_class", env="BY_STORAGE_CLASS", is_flag=True, help="Split each row by storage class.")
 @_opt(
+    "--by-version-state",
+    "by_state",
+    env="BY_VERSION_STATE",
+    is_flag=True,
+    help="Split each row into current and noncurrent versions and delete markers (lists versions: "
+    "oss:ListObjectVersions).",
+)
+@_opt(
+    "--include-uploads",
+    env="INCLUDE_UPLOADS",
+    is_flag=True,
+    help="Add the parts of unfinished multipart uploads (oss:ListMultipartUploads, oss:ListParts).",
+)
+@_opt(
     "--format",
     "fmt",
     env="DU_FORMAT",
@@ -1133,7 +1147,7 @@ def du_command(**params: Any) -> None:
     """
     from osslist import du
 
-    plan = jobs.prepare(_list_job({**params, "fmt": "text"}))
+    plan = jobs.prepare(_list_job({**params, "fmt": "text", "all_versions": params["all_versions"] or params["by_state"]}))
     _check_writable("--output", params["output"])
     summary_out = _SummaryOut(plan, params["summary_json"])
     if params["dry_run"]:
@@ -1143,8 +1157,10 @@ def du_command(**params: Any) -> None:
     progress = _Progress(disabled=params["no_progress"])
     try:
         summary_out.probe()
-        rows, summary = runner.run_du(plan, depth=params["depth"], by_class=params["by_class"], on_page=progress)
-        text = du.render(rows, params["fmt"], by_class=params["by_class"])
+        rows, summary = runner.run_du(plan, depth=params["depth"], by_class=params["by_class"],
+                                      by_state=params["by_state"], include_uploads=params["include_uploads"],
+                                      on_page=progress)
+        text = du.render(rows, params["fmt"], by_class=params["by_class"], by_state=params["by_state"])
         if report is not None:
             report.write(text.encode("utf-8"))
             report.close()
@@ -1165,7 +1181,66 @@ def du_command(**params: Any) -> None:
 
 
 def _du_view(params: dict[str, Any]) -> dict[str, Any]:
-    return {"depth": params["depth"], "by_storage_class": params["by_class"], "format": params["fmt"]}
+    return {"depth": params["depth"], "by_storage_class": params["by_class"], "by_version_state": params["by_state"],
+            "include_uploads": params["include_uploads"], "format": params["fmt"]}
+
+
+@main.command("uploads", epilog=EXIT_CODES_EPILOG)
+@connection_options
+@_opt("--prefix", env="PREFIX", default="", help="Only uploads of keys starting with this prefix.")
+@_opt("--parts", env="UPLOAD_PARTS", is_flag=True, help="Add part_count and size (bytes) from ListParts (oss:ListParts).")
+@_opt("--older-than", env="OLDER_THAN", help="Only uploads initiated before this age (7d, 12h) or time (ISO 8601).")
+@_opt(
+    "--format",
+    "fmt",
+    env="FORMAT",
+    type=click.Choice(["text", "long", "jsonl", "csv"]),
+    default="text",
+    show_default=True,
+    help="text: keys; long: initiated, size, parts, upload id, key; jsonl: one object per line; csv.",
+)
+@_opt("--output", env="OUTPUT", type=click.Path(dir_okay=False), help="Write records to this file, not stdout.")
+@_opt("--summary-json", env="SUMMARY_JSON", type=click.Path(dir_okay=False), help="Also write the summary as JSON.")
+@_opt("--no-progress", env="NO_PROGRESS", is_flag=True, help="No progress bar (it shows only on a terminal).")
+@verbose_option
+@edge
+def uploads_command(**params: Any) -> None:
+    """List unfinished multipart uploads: their parts are billed and ListObjects never shows them.
+
+    Needs oss:ListMultipartUploads (and oss:ListParts with --parts).
+
+    \b
+    Examples:
+      osslist uploads --bucket my-bucket --parts --format jsonl
+      osslist uploads --bucket my-bucket --older-than 7d
+    """
+    from osslist.filters import parse_time
+    from osslist.output import UploadWriter
+
+    cutoff = None if params["older_than"] is None else parse_time(params["older_than"], now=datetime.now(timezone.utc).timestamp())
+    _check_writable("--output", params["output"])
+    _check_writable("--summary-json", params["summary_json"])
+    client = _client(params)
+    stream = _open_output(params["output"])
+    progress = _Progress(disabled=params["no_progress"])
+    try:
+        writer = UploadWriter(stream, params["fmt"], bucket=params["bucket"], parts=params["parts"])
+        totals = runner.run_uploads(
+            client, writer, prefix=params["prefix"], parts=params["parts"], on_page=progress,
+            keep=lambda record: cutoff is None or record.initiated_epoch() < cutoff,
+        )
+    finally:
+        progress.close()
+        _release(stream)
+    _finish(totals, params["summary_json"])
+
+
+def _client(params: dict[str, Any]) -> Any:  # Any: client.BucketClient
+    return open_client(
+        params["bucket"], params["endpoint"], region=params["region"], signature_version=params["signature_version"],
+        credentials=params["credentials"], role_name=params["role_name"], metadata_endpoint=params["metadata_endpoint"],
+        retry_budget=params["retry_budget"],
+    )
 
 
 def _release(stream: OutputFile) -> None:

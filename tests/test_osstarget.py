@@ -140,3 +140,16 @@ def test_bad_destinations_are_exit_2_before_any_request(emu: Emulator, argv: lis
     result = osslist(emu, "ls", "--bucket", SOURCE, *argv)
     assert result.exit_code == 2 and message in result.stderr, result.stderr
     assert emu.requests_for("oss") == []
+
+
+def test_no_secret_in_errors_summary_or_report(emu: Emulator) -> None:
+    emu.faults.deny(REPORTS, "locked/")
+    denied = osslist(emu, "ls", "--bucket", SOURCE, "--output", f"oss://{REPORTS}/locked/x", "-v")
+    written = osslist(emu, "ls", "--bucket", SOURCE, "--format", "jsonl", "--output", f"oss://{REPORTS}/ok.jsonl",
+                      "--summary-json", f"oss://{REPORTS}/ok.json", "-v")
+    assert denied.exit_code == 4 and written.exit_code == 0
+    texts = [denied.stderr, written.stderr, (emu.object_data(REPORTS, "ok.json") or b"").decode()]
+    for creds in emu.issued_credentials:
+        for text in texts:
+            assert creds.access_key_secret not in text and (creds.security_token or "\0") not in text
+            assert creds.access_key_id not in text  # at most its last 4 characters
