@@ -43,6 +43,7 @@ LAYERS = {
     "output": 4,
     "listing": 4,
     "versions": 5,
+    "uploads": 6,
     "ranges": 5,
     "keymodel": 6,
     "summary": 5,
