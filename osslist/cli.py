@@ -240,6 +240,15 @@ endpoint_options = _stack(
         show_default=True,
         help="OSS request signature version.",
     ),
+    _opt(
+        "--retry-budget",
+        env="RETRY_BUDGET",
+        type=click.FloatRange(min=0, max=86400),
+        default=jobs.DEFAULT_RETRY_BUDGET,
+        show_default=True,
+        help="Seconds each page keeps retrying while OSS throttles (503/429) or fails (5xx); "
+        "a page that succeeds resets it. 0: no retries.",
+    ),
     credential_options,
 )
 
@@ -438,6 +447,7 @@ def _connection(params: dict[str, Any]) -> jobs.Connection:
         credentials=params["credentials"],
         role_name=params["role_name"],
         metadata_endpoint=params["metadata_endpoint"],
+        retry_budget=params["retry_budget"],
     )
 
 

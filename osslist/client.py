@@ -14,16 +14,25 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
 import oss2
 import oss2.credentials
 import oss2.exceptions
 import requests
+import requests.adapters
 import urllib3.exceptions
 
-from osslist.backoff import BackoffPolicy, attempts
+from osslist.backoff import (
+    DEFAULT_RETRY_BUDGET,
+    TRANSIENT_STATUSES,
+    BackoffPolicy,
+    RetriesExhausted,
+    RetryPolicy,
+    retry,
+)
+from osslist.clock import ServerClock, make_auth
 from osslist.credentials import Credentials, Provider
 from osslist.errors import CredentialsError, OssError, OssRefused, OssUnavailable, UsageError
 
@@ -33,14 +42,35 @@ REGION_RE = re.compile(r"[a-z0-9-]{2,40}")
 REGION_FROM_HOST_RE = re.compile(r"oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com")
 _HOST_LABEL_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 REFRESH_CODES = frozenset({"SecurityTokenExpired", "InvalidAccessKeyId", "InvalidSecurityToken"})
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-DEFAULT_POLICY = BackoffPolicy(max_attempts=6, base=0.2, cap=5.0, deadline=60.0)
+# What OSS sends when it throttles (its "HTTP status code 503" and "429" pages, and the EC of
+# the per-account QPS limit): retried for the whole budget, and said once on stderr.
+THROTTLE_CODES = frozenset({
+    "SlowDown", "ServiceUnavailable", "QpsLimitExceeded", "TotalQpsLimitExceeded",
+    "MetaOperationQpsLimitExceeded", "ActiveRequestLimitExceeded", "CpuLimitExceeded",
+    "DownloadTrafficRateLimitExceeded", "UploadTrafficRateLimitExceeded",
+})
+THROTTLE_ECS = frozenset({"0004-00000302"})
+NETWORK_ERRORS = (oss2.exceptions.RequestError, requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+DEFAULT_POLICY = BackoffPolicy(max_attempts=None, base=0.2, cap=5.0, deadline=DEFAULT_RETRY_BUDGET)
+# 5xx, 429 and throttling codes: until the budget runs out; no reply at all (refused, reset,
+# timed out): 6 tries, so a wrong endpoint fails in seconds, not after the whole budget.
+OSS_RETRY = RetryPolicy(
+    backoff=DEFAULT_POLICY,
+    statuses=TRANSIENT_STATUSES,
+    codes=THROTTLE_CODES,
+    exceptions=NETWORK_ERRORS,
+    replyless_attempts=6,
+    throttle_codes=THROTTLE_CODES,
+    throttle_ecs=THROTTLE_ECS,
+)
 LISTING_BODY_CAP = 64 * 1024 * 1024
+MAX_RETRY_BUDGET = 86400.0
 _READ_CHUNK = 256 * 1024  # a 1000-key page is ~350 KB: two reads, and the cap still checked per read
 _SAFE_TOKEN_RE = re.compile(r"[A-Za-z0-9._-]{1,80}")
 _THIRD_PARTY_LOGGERS = ("urllib3", "requests")
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class _DropAll(logging.Filter):
@@ -159,8 +189,9 @@ class BucketClient:
         endpoint: str,
         region: str | None,
         signature_version: int,
-        policy: BackoffPolicy = DEFAULT_POLICY,
+        retry_policy: RetryPolicy = OSS_RETRY,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bucket_name: str = bucket.bucket_name
         self.endpoint = endpoint
@@ -169,10 +200,14 @@ class BucketClient:
         self.provider = adapter.provider
         self._bucket = bucket
         self._adapter = adapter
-        self._policy = policy
+        self._retry = retry_policy
         self._sleep = sleep
+        self._clock = clock
+        # OSS's clock as learned from RequestTimeTooSkewed; the signer dates requests with it.
+        self.server_clock: ServerClock = getattr(bucket.auth, "server_clock", None) or ServerClock()
         self._count_lock = threading.Lock()
         self._requests_made = 0
+        self._throttling_said = False
 
     def __repr__(self) -> str:
         return f"BucketClient(bucket={self.bucket_name!r}, endpoint={self.endpoint!r})"
@@ -183,28 +218,73 @@ class BucketClient:
         with self._count_lock:
             return self._requests_made
 
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """What this client retries and for how long (``--retry-budget``)."""
+        return self._retry
+
     def get_listing_page(self, params: dict[str, str]) -> bytes:
-        """One signed ``GET /?<params>``: retried on 5xx/429/network errors (the same request
-        again, so nothing is skipped or duplicated); one forced credential refresh and one
-        retry on a key/token error; any other refusal raises :class:`OssRefused`."""
-        refreshed = False
-        last: Exception | None = None
-        for _attempt in attempts(self._policy, sleep=self._sleep):
+        """One signed ``GET /?<params>``, retried under the OSS retry policy (the same request
+        again, so nothing is skipped or duplicated): 5xx, 429 and throttling until the budget
+        runs out, network errors a few times. Any other refusal raises :class:`OssRefused`.
+
+        The budget is per call, that is per page: a page that succeeds starts the next one
+        with the whole budget again, so a range that makes progress never runs out.
+        """
+        try:
+            return self.retrying(lambda: self._send(params))
+        except oss2.exceptions.ServerError as exc:
+            raise self._error(OssRefused, exc) from _scrubbed(exc)
+        except RetriesExhausted as gave_up:
+            last = gave_up.last if isinstance(gave_up.last, Exception) else None
+            raise self._error(OssUnavailable, last, gave_up=gave_up) from _scrubbed(last)
+
+    def retrying(self, send: Callable[[], T], policy: RetryPolicy | None = None) -> T:
+        """``send()`` (one signed oss2 call) under ``policy`` (default this client's), with the
+        one recovery a refusal allows per call and the throttling note. Raises what is not
+        retried unchanged (oss2's errors, ours) and :class:`RetriesExhausted`; the caller maps
+        them. The listing and ``ossobjects`` both send through here."""
+        recovery = _Recovery()
+        chosen = policy or self._retry
+        return retry(lambda: self._send_signed(send, recovery), chosen, sleep=self._sleep, clock=self._clock,
+                     on_retry=lambda last: self._note_retry(last, chosen))
+
+    def _send_signed(self, send: Callable[[], T], recovery: _Recovery) -> T:
+        """Send one signed request, with the recoveries a refusal allows, each once per call
+        and sent again at once (OSS executed nothing): a key or token error forces a credential
+        refresh; RequestTimeTooSkewed teaches the signer OSS's clock (clock.py). oss2 errors
+        are otherwise raised as they are; the retry policy and the caller sort them."""
+        while True:
             try:
-                return self._send(params)
+                return send()
             except oss2.exceptions.ServerError as exc:
-                if exc.status in RETRYABLE_STATUS:
-                    last = exc
-                    continue
-                if exc.code in REFRESH_CODES and not refreshed:
-                    refreshed, last = True, exc
-                    self.provider.force_refresh(self._adapter.last_used())
-                    continue
-                raise self._error(OssRefused, exc) from _scrubbed(exc)
-            except (oss2.exceptions.RequestError, requests.RequestException,
-                    urllib3.exceptions.HTTPError, OSError) as exc:
-                last = exc
-        raise self._error(OssUnavailable, last, gave_up=True) from _scrubbed(last)
+                if not self._recover(exc, recovery):
+                    raise
+
+    def _recover(self, exc: oss2.exceptions.ServerError, recovery: _Recovery) -> bool:
+        """Apply the cure for ``exc`` if this call has not used it yet; True when applied."""
+        if exc.code in REFRESH_CODES and not recovery.refreshed:
+            recovery.refreshed = True
+            self.refresh_credentials()
+            return True
+        if not recovery.skew_corrected and self.server_clock.corrected(exc):
+            recovery.skew_corrected = True
+            return True
+        return False
+
+    def _note_retry(self, last: object, policy: RetryPolicy) -> None:
+        """Before each retry: a debug line, and the first time OSS throttles, one warning."""
+        log.debug("retrying a request on bucket %s after %s", self.bucket_name, _describe(last))
+        if self._throttling_said or not policy.throttling(last):
+            return
+        with self._count_lock:
+            if self._throttling_said:
+                return
+            self._throttling_said = True
+        log.warning(
+            "OSS is throttling requests (%s); backing off and retrying each request for up to "
+            "%g s (--retry-budget)", _describe(last), policy.budget,
+        )
 
     @property
     def oss2_bucket(self) -> oss2.Bucket:
@@ -250,24 +330,44 @@ class BucketClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _error(self, kind: type[OssError], exc: Exception | None, *, gave_up: bool = False) -> OssError:
+    def _error(
+        self, kind: type[OssError], exc: Exception | None, *, gave_up: RetriesExhausted | None = None
+    ) -> OssError:
         """Our error for an oss2/requests failure: bucket, endpoint, status, code, request id;
         never the body (OSS error bodies can echo the security token)."""
         status = getattr(exc, "status", None)
         status = status if isinstance(status, int) and status > 0 else None
         code = _safe(getattr(exc, "code", None))
         request_id = _safe(getattr(exc, "request_id", None))
-        if status is None:
-            what = f"network error ({type(getattr(exc, 'exception', exc)).__name__})"
-        else:
-            what = f"HTTP {status} {code or 'no error code'}"
-        prefix = "gave up after retries: " if gave_up else ""
+        prefix = ""
+        if gave_up is not None:
+            prefix = (f"gave up after {gave_up.tries} tries in {gave_up.elapsed:.0f} s "
+                      f"(retry budget {self._retry.budget:g} s): ")
         message = (
-            f"GET / on bucket {self.bucket_name} at {self.endpoint}: {prefix}{what}, "
+            f"GET / on bucket {self.bucket_name} at {self.endpoint}: {prefix}{_describe(exc)}, "
             f"request id {request_id or 'none'}"
         )
         return kind(message, status=status, code=code, request_id=request_id,
                     bucket=self.bucket_name, endpoint=self.endpoint)
+
+
+class _Recovery:
+    """What one call has already tried to cure (a credential refresh, the clock skew)."""
+
+    __slots__ = ("refreshed", "skew_corrected")
+
+    def __init__(self) -> None:
+        self.refreshed = False
+        self.skew_corrected = False
+
+
+def _describe(outcome: object) -> str:
+    """``HTTP 503 ServiceUnavailable`` or ``network error (ConnectionError)``; no body, ever."""
+    status = getattr(outcome, "status", None)
+    if not isinstance(status, int) or status <= 0:
+        return f"network error ({type(getattr(outcome, 'exception', outcome)).__name__})"
+    code = _safe(getattr(outcome, "code", None))
+    return f"HTTP {status} {code or 'no error code'}"
 
 
 def _scrubbed(exc: Exception | None) -> Exception | None:
@@ -299,12 +399,15 @@ def make_bucket_client(
     read_timeout: float = 30.0,
     pool_size: int = 10,
     policy: BackoffPolicy = DEFAULT_POLICY,
+    retry_budget: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> BucketClient:
     """Validate everything (UsageError, no network call), then build the oss2 Bucket.
 
     V4 signing needs a region: from ``oss-<region>[-internal].aliyuncs.com`` or ``region``.
     One ``oss2.Session`` carries a pool of ``pool_size`` connections for all threads.
+    ``policy`` sets the backoff delays; ``retry_budget`` (seconds) replaces its deadline.
     """
     validate_bucket_name(bucket)
     url = normalize_endpoint(endpoint)
@@ -318,16 +421,54 @@ def make_bucket_client(
         )
     if pool_size < 1 or connect_timeout <= 0 or read_timeout <= 0:
         raise UsageError("pool size and timeouts must be positive")
+    retry_policy = _oss_retry(policy, retry_budget)
     silence_third_party_logs()
     adapter = Oss2CredentialsAdapter(provider)
-    auth = oss2.ProviderAuthV4(adapter) if signature_version == 4 else oss2.ProviderAuth(adapter)
-    session = oss2.Session(pool_size=pool_size)
-    settle_environment(session.session, url)
-    never_follow_redirects(session.session)
-    oss_bucket = _oss2_bucket(auth, url, bucket, session=session,
+    auth = make_auth(adapter, signature_version, ServerClock())
+    oss_bucket = _oss2_bucket(auth, url, bucket, session=oss_session(url, pool_size),
                               connect_timeout=(connect_timeout, read_timeout), region=region)
     return BucketClient(bucket=oss_bucket, adapter=adapter, endpoint=url, region=region,
-                        signature_version=signature_version, policy=policy, sleep=sleep)
+                        signature_version=signature_version, retry_policy=retry_policy,
+                        sleep=sleep, clock=clock)
+
+
+# -- the seam to oss2 and requests ----------------------------------------------------------------
+#
+# The one private call is ``oss2.Bucket._do(method, bucket_name, key, **kwargs)`` in
+# ``BucketClient._send``: it signs and sends a request and raises oss2's exceptions, but leaves
+# the body unparsed, so pages.py's expat pass replaces oss2's ElementTree parsing (CONTRIBUTING
+# says why). pyproject pins the oss2 versions it is tested with; tests/test_client.py fails
+# when its signature or behaviour changes. The HTTP settings below go through oss2's public
+# ``Session`` (whose ``session`` attribute is the requests.Session it sends with) and requests'
+# documented extension points; nothing is patched on an instance.
+
+
+class OssHttpSession(requests.Session):
+    """The requests session under oss2: never follows a redirect, reads the environment once.
+
+    ``get_redirect_target`` is requests' hook for "where does this response redirect to":
+    answering None hands a 3xx back to oss2, which raises it as a refusal. oss2 does not pass
+    ``allow_redirects``, and requests, on a redirect to another host, strips only
+    ``Authorization``: ``x-oss-security-token`` would follow. OSS never redirects a listing,
+    so a 3xx comes from a wrong endpoint or someone in the path.
+    """
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        super().__init__()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+        settle_environment(self, url)
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
+def oss_session(url: str, pool_size: int) -> oss2.Session:
+    """oss2's Session carrying an :class:`OssHttpSession` (one pool for every thread)."""
+    session = oss2.Session(pool_size=pool_size)
+    session.session = OssHttpSession(url, pool_size)
+    return session
 
 
 def _oss2_bucket(auth: Any, url: str, bucket: str, **kwargs: Any) -> oss2.Bucket:
@@ -341,6 +482,16 @@ def _oss2_bucket(auth: Any, url: str, bucket: str, **kwargs: Any) -> oss2.Bucket
     oss_bucket.endpoint = url
     oss_bucket._make_url = type(oss_bucket._make_url)(url, False, False)
     return oss_bucket
+
+
+def _oss_retry(backoff: BackoffPolicy, budget: float | None) -> RetryPolicy:
+    """OSS_RETRY with these delays, and ``budget`` seconds (checked) instead of their deadline."""
+    policy = OSS_RETRY.with_backoff(backoff)
+    if budget is None:
+        return policy
+    if not 0 <= budget <= MAX_RETRY_BUDGET:  # NaN fails this too
+        raise UsageError(f"--retry-budget must be between 0 and {MAX_RETRY_BUDGET:g} seconds")
+    return policy.with_budget(budget)
 
 
 def _signing_region(region: str | None, url: str) -> str | None:
@@ -373,20 +524,6 @@ def settle_environment(session: requests.Session, url: str) -> None:
     session.trust_env = False
 
 
-def never_follow_redirects(session: requests.Session) -> None:
-    """Hand a 3xx back to oss2 (which raises it as a refusal) instead of following it.
-
-    oss2 does not pass ``allow_redirects``, and requests, on a redirect to another host, strips
-    only ``Authorization``: ``x-oss-security-token`` would be sent to the target. OSS never
-    redirects a listing, so a 3xx comes from a wrong endpoint or someone in the path.
-    """
-    session.resolve_redirects = _no_redirects  # type: ignore[method-assign]
-
-
-def _no_redirects(*_args: Any, **_kwargs: Any) -> Iterator[requests.Response]:
-    return iter(())
-
-
 def describe_identity(provider: Provider) -> dict[str, Any]:
     """What ``osslist whoami`` prints: source, role name, masked key id, expiration, hardened
     mode. Fetches credentials first (CredentialsError when there are none); no secret."""
@@ -403,10 +540,14 @@ safe_text = _safe
 
 __all__ = [
     "BucketClient",
+    "NETWORK_ERRORS",
+    "OSS_RETRY",
     "Oss2CredentialsAdapter",
+    "OssHttpSession",
     "describe_identity",
     "make_bucket_client",
     "normalize_endpoint",
+    "oss_session",
     "region_of",
     "silence_third_party_logs",
     "validate_bucket_name",

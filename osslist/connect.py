@@ -37,6 +37,7 @@ def open_client(
     credentials: str,
     role_name: str | None = None,
     metadata_endpoint: str | None = None,
+    retry_budget: float | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> BucketClient:
     """Credential provider, then the bucket client (which validates bucket name, endpoint and
@@ -44,7 +45,8 @@ def open_client(
     from osslist.client import make_bucket_client
 
     provider = open_provider(credentials, role_name=role_name, metadata_endpoint=metadata_endpoint, environ=environ)
-    return make_bucket_client(bucket, endpoint, provider, region=region, signature_version=int(signature_version))
+    return make_bucket_client(bucket, endpoint, provider, region=region, signature_version=int(signature_version),
+                              retry_budget=retry_budget)
 
 
 def whoami(

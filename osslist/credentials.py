@@ -20,12 +20,14 @@ waits ``min(60 s, 5 % of the lifetime)`` instead of refetching on every request.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
+from osslist.clock import check_correctable, describe_offset, parse_server_time
 from osslist.errors import CredentialsError
 from osslist.metadata import RoleCredentials
 
@@ -35,6 +37,34 @@ ADVISORY_MAX = 15 * 60.0
 MANDATORY_MAX = 10 * 60.0
 FLOOR_MAX = 60.0
 SAME_SET_RETRY_MAX = 60.0
+
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_credential_text(fields: Mapping[str, str | None]) -> None:
+    """Refuse a key id, secret or token that no HTTP request can carry, naming the field (the
+    dict key), never the value: a line break or another control character, or a character
+    outside Latin-1. Such a value used to surface as a header error retried like a network
+    failure; here it is a credentials error (exit 3) before anything is sent."""
+    for label, value in fields.items():
+        if not value:
+            continue
+        if _CONTROL_RE.search(value):
+            problem = "contains a line break or another control character"
+        elif not value.isascii() and not _latin1(value):
+            problem = "contains a character outside Latin-1, which an HTTP header cannot carry"
+        else:
+            continue
+        raise CredentialsError(f"{label} {problem}; fix where it is set (the value is not shown)")
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def mask_key_id(key_id: str) -> str:
@@ -52,6 +82,13 @@ class Credentials:
     access_key_secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
     expiration: datetime | None = None
+    server_date: str | None = field(default=None, repr=False, compare=False)
+    """The HTTP Date of the answer that carried this set (the issuing server's clock)."""
+
+    def __post_init__(self) -> None:
+        check_credential_text({"the access key id": self.access_key_id,
+                               "the access key secret": self.access_key_secret,
+                               "the security token": self.security_token})
 
     def __repr__(self) -> str:
         expires = self.expiration.isoformat() if self.expiration else None
@@ -65,9 +102,13 @@ class Credentials:
         return mask_key_id(self.access_key_id)
 
     @classmethod
-    def from_role(cls, role: RoleCredentials) -> Credentials:
-        """Wrap a validated metadata/STS credential set."""
-        return cls(role.access_key_id, role.access_key_secret, role.security_token, role.expiration)
+    def from_role(cls, role: RoleCredentials, *, origin: str) -> Credentials:
+        """Wrap a validated metadata/STS credential set; ``origin`` names the source in errors."""
+        check_credential_text({f"AccessKeyId from {origin}": role.access_key_id,
+                               f"AccessKeySecret from {origin}": role.access_key_secret,
+                               f"SecurityToken from {origin}": role.security_token})
+        return cls(role.access_key_id, role.access_key_secret, role.security_token, role.expiration,
+                   role.server_date)
 
 
 class Provider(Protocol):
@@ -107,14 +148,30 @@ class _Snapshot:
     credentials: Credentials
     first_seen: float
     retry_at: float = 0.0
+    skew: float = 0.0
+    """Seconds the issuing server's clock is ahead of ours, when expiry is judged by its clock."""
 
     def remaining(self, now: float) -> float:
         expiration = self.credentials.expiration
-        return float("inf") if expiration is None else expiration.timestamp() - now
+        return float("inf") if expiration is None else expiration.timestamp() - (now + self.skew)
 
     def lifetime(self) -> float:
         expiration = self.credentials.expiration
-        return float("inf") if expiration is None else expiration.timestamp() - self.first_seen
+        return float("inf") if expiration is None else expiration.timestamp() - (self.first_seen + self.skew)
+
+
+def server_skew(credentials: Credentials, now: float) -> float:
+    """0, unless the set looks expired (or about to) by the local clock while the Date of the
+    answer that carried it says it is not: then ``server - local``, so that its expiry is judged
+    by the issuing server's clock. A set both clocks call expired stays expired; a day or more
+    apart is :class:`~osslist.errors.ClockSkewError`, as on the OSS side."""
+    expiration = credentials.expiration
+    server_now = parse_server_time(credentials.server_date) if credentials.server_date else None
+    if expiration is None or server_now is None or expiration.timestamp() - now > FLOOR_MAX:
+        return 0.0
+    if expiration.timestamp() - server_now <= FLOOR_MAX:
+        return 0.0
+    return check_correctable(server_now - now, "the credential server's")
 
 
 class RefreshingCredentials:
@@ -242,7 +299,10 @@ class RefreshingCredentials:
             log.debug("%s returned the same credential set %s; next try in %.1f s",
                       self.method, fresh.masked_key_id, snap.retry_at - now)
         else:
-            snap = _Snapshot(fresh, first_seen=now)
+            snap = _Snapshot(fresh, first_seen=now, skew=server_skew(fresh, now))
+            if snap.skew and not (old and old.skew):
+                log.warning("the local clock is %s the credential server's by %+.0f s; judging credential "
+                            "expiry by the server's clock", describe_offset(snap.skew), snap.skew)
             log.info("got %s credentials %s expiring %s", self.method, fresh.masked_key_id,
                      _iso(fresh.expiration))
         self._snapshot = snap
@@ -275,6 +335,7 @@ def _describe(method: str, credentials: Credentials | None, **details: Any) -> d
 
 __all__ = [
     "Credentials",
+    "check_credential_text",
     "Provider",
     "RefreshingCredentials",
     "StaticProvider",

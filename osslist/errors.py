@@ -13,6 +13,8 @@ of the code and the CLI only ever see this tree:
     ├── OssRefused               exit 4  OSS said no (AccessDenied, NoSuchBucket, key/token errors
     │                                    that a credential refresh did not cure)
     ├── OssUnavailable           exit 1  OSS kept failing (5xx, throttling, network) past the retries
+    ├── ClockSkewError           exit 1  the local clock is over a day from OSS's (smaller skews
+    │                                    are corrected, see clock.py)
     ├── ListingError             exit 1  the listing protocol broke (truncated page without a next
     │                                    marker, a marker that does not advance)
     ├── OutputError              exit 1  the output could not be written (disk full, /dev/full)
@@ -84,6 +86,12 @@ class OssRefused(OssError):
 
 class OssUnavailable(OssError):
     """OSS kept failing with retryable errors until the retry budget ran out."""
+
+    exit_code = 1
+
+
+class ClockSkewError(OsslistError):
+    """The local clock is further from OSS's than osslist corrects (a day): exit 1."""
 
     exit_code = 1
 

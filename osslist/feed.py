@@ -13,12 +13,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar
+from typing import Callable, Generator, Generic, Protocol, Sequence, TypeVar
 
 from osslist.filters import Predicate, keep_all
 from osslist.listing import Position
-from osslist.pages import Page, Record
-from osslist.parallel import ParallelLister
+from osslist.pages import Record
+from osslist.parallel import ListRange, ParallelLister
 from osslist.ranges import KeyRange, successor
 from osslist.summary import Summary
 
@@ -28,8 +28,6 @@ P_co = TypeVar("P_co", covariant=True)
 Pending = tuple[KeyRange, "Position | None"]
 """A range still to list and where to continue it (None: from its start)."""
 
-ListRange = Callable[[KeyRange, "Position | None"], Iterator[tuple[Page, Position]]]
-"""``list_range(key_range, position_or_None) -> iter of (page, position after it)``."""
 
 class Render(Protocol[P_co]):
     """What a writer does off the consumer's thread: a page of records -> its output."""
@@ -106,7 +104,7 @@ def sequential(
     todo = chained(todo)
     for index, (key_range, start) in enumerate(todo):
         rest = list(todo[index + 1 :])
-        for page, after in list_range(key_range, start):
+        for page, after in list_range(key_range, start, None):
             left = rest if after.done else [(key_range, after), *rest]
             yield PageEvent(pack(page.records), after, partial(list, left))
 

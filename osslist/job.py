@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 from osslist import filters
+from osslist.backoff import DEFAULT_RETRY_BUDGET
 from osslist.filters import Predicate, keep_all
 from osslist.connect import open_client
 from osslist.errors import UsageError
@@ -55,6 +56,8 @@ class Connection:
     credentials: str = "auto"
     role_name: str | None = None
     metadata_endpoint: str | None = None
+    retry_budget: float = DEFAULT_RETRY_BUDGET
+    """Seconds one OSS request keeps retrying throttling and 5xx (per page: progress resets it)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,7 +270,7 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     client = open_client(
         conn.bucket, conn.endpoint, region=conn.region, signature_version=conn.signature_version,
         credentials=conn.credentials, role_name=conn.role_name, metadata_endpoint=conn.metadata_endpoint,
-        environ=environ,
+        retry_budget=conn.retry_budget, environ=environ,
     )
     return PreparedRun(job=job, client=client, spec=spec, predicate=predicate, filters=parsed,
                        ranges=tuple(ranges), shard_plan=shards)

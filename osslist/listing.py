@@ -22,14 +22,19 @@ continues exactly after the page that produced ``p``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from osslist.errors import ListingError, UsageError
 from osslist.pages import Page, Record, parse_page, record_name
 
-__all__ = ["ListingSpec", "PageSource", "Position", "iter_pages", "iter_records", "request_params"]
+__all__ = ["Bound", "ListingSpec", "PageSource", "Position", "iter_pages", "iter_records", "request_params"]
 
 MAX_KEYS_LIMIT = 1000
+
+
+Bound = Callable[[str], "str | None"]
+"""``bound(last key of a page) -> the end to cut that page at``: a range whose end moves while
+it is listed (the parallel lister's slots); without one, ``spec.end_before``."""
 
 
 class PageSource(Protocol):
@@ -97,9 +102,10 @@ def request_params(spec: ListingSpec, position: Position) -> dict[str, str]:
 
 
 def iter_pages(
-    client: PageSource, spec: ListingSpec, *, position: Position | None = None
+    client: PageSource, spec: ListingSpec, *, position: Position | None = None, bound: Bound | None = None
 ) -> Iterator[tuple[Page, Position]]:
-    """Yield each page (records cut at ``end_before``) with the Position after it.
+    """Yield each page (records cut at ``end_before``, or at what ``bound`` says for the
+    page: the one place a range's end is cut) with the Position after it.
 
     Raises ListingError on a truncated page without a next marker/token, or one that does
     not advance.
@@ -110,7 +116,7 @@ def iter_pages(
     while not current.done:
         body = client.get_listing_page(request_params(spec, current))
         page = parse_page(body, api=spec.list_api)
-        page, current = _advance(spec, current, page)
+        page, current = _advance(spec, current, page, bound)
         yield page, current
 
 
@@ -122,10 +128,11 @@ def iter_records(
         yield from page.records
 
 
-def _advance(spec: ListingSpec, before: Position, page: Page) -> tuple[Page, Position]:
-    """Check the page against the protocol, cut it at end_before, and say where to go next."""
+def _advance(spec: ListingSpec, before: Position, page: Page, bound: Bound | None = None) -> tuple[Page, Position]:
+    """Check the page against the protocol, cut it at its end, and say where to go next."""
     records = _drop_repeats(page.records, before.marker)
-    cut = _cut_at(records, spec.end_before)
+    end = spec.end_before if bound is None or not records else bound(record_name(records[-1]))
+    cut = _cut_at(records, end)
     last = record_name(cut[-1]) if cut else before.marker
     if len(cut) < len(records) or not page.is_truncated:
         return _with(page, cut), Position(marker=last, token=None, done=True)

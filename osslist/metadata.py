@@ -17,13 +17,13 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 import httpx
 
-from osslist.backoff import BackoffPolicy, attempts
+from osslist.backoff import BackoffPolicy, RetriesExhausted, RetryPolicy, retry
 from osslist.errors import MetadataError, UsageError
 
 DEFAULT_ENDPOINT = "http://100.100.100.200"
@@ -50,7 +50,6 @@ NO_ROLE_MESSAGE = (
 _EXPIRATION_RE = re.compile(
     r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-]00:?00)?"
 )
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _CREDENTIAL_FIELDS = ("AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration")
 
 
@@ -97,9 +96,13 @@ class RoleCredentials:
     access_key_secret: str = field(repr=False)
     security_token: str = field(repr=False)
     expiration: datetime
+    server_date: str | None = field(default=None, compare=False)
+    """The answer's HTTP ``Date`` (the server's clock), to judge expiry when the local clock is off."""
 
 
-def credentials_from_document(doc: Any, *, what: str, error: type[Exception]) -> RoleCredentials:
+def credentials_from_document(
+    doc: Any, *, what: str, error: type[Exception], server_date: str | None = None
+) -> RoleCredentials:
     """Validate a credentials JSON object (metadata or STS) and build the value.
 
     Shared by the metadata and RRSA sources: every field must be a non-empty string and
@@ -119,13 +122,17 @@ def credentials_from_document(doc: Any, *, what: str, error: type[Exception]) ->
         access_key_secret=doc["AccessKeySecret"],
         security_token=doc["SecurityToken"],
         expiration=expiration,
+        server_date=server_date,
     )
 
 
 @dataclass(frozen=True)
-class _Reply:
+class Reply:
+    """A status and a capped body: what the retry policy looks at (``status``)."""
+
     status: int
     body: bytes
+    date: str | None = None
 
 
 class _TokenUnavailable(Exception):
@@ -157,7 +164,7 @@ class MetadataClient:
         self.endpoint = _check_endpoint(base)
         self.allow_tokenless = not env_flag(env, "ALIBABA_CLOUD_IMDSV1_DISABLED")
         self.hardened: bool | None = None
-        self._policy = policy
+        self._retry = RetryPolicy(backoff=policy, exceptions=(_NetworkFailure,))
         self._token_ttl = token_ttl
         self._sleep = sleep
         self._clock = clock
@@ -200,11 +207,11 @@ class MetadataClient:
                 "check the role name and the pod annotation k8s.aliyun.com/eci-ram-role-name"
             )
         self._require_ok("GET", path, reply)
-        return _parse_credentials(reply.body, path)
+        return _parse_credentials(reply.body, path, reply.date)
 
     # -- hardened mode -------------------------------------------------------------------
 
-    def _get(self, path: str, *, cap: int) -> _Reply:
+    def _get(self, path: str, *, cap: int) -> Reply:
         """GET with the session token when available. A 401 (or a 403 to a tokenless GET)
         renews the token, or the tokenless decision, once."""
         token = self._current_token()
@@ -261,26 +268,22 @@ class MetadataClient:
         headers: dict[str, str],
         cap: int,
         retry_network: bool = True,
-    ) -> _Reply:
-        """One request with bounded retries on 5xx, 429, timeouts and connection errors."""
-        last = "no attempt made"
-        for _attempt in attempts(self._policy, sleep=self._sleep, clock=self._clock):
-            try:
-                reply = self._send_once(method, path, headers=headers, cap=cap)
-            except _NetworkFailure as exc:
-                if not retry_network:
-                    raise
-                last = exc.kind
-                continue
-            if reply.status not in _RETRYABLE_STATUS:
-                return reply
-            last = f"HTTP {reply.status}"
-        raise MetadataError(
-            f"{method} {path}: metadata server at {self.endpoint} kept failing ({last}); "
-            "is the metadata server reachable from this pod?"
-        )
+    ) -> Reply:
+        """One request with bounded retries on 5xx, 429, timeouts and connection errors
+        (not the last two for the token PUT: they mean "fall back to tokenless")."""
+        policy = self._retry if retry_network else replace(self._retry, exceptions=())
+        try:
+            return retry(lambda: self._send_once(method, path, headers=headers, cap=cap), policy,
+                         sleep=self._sleep, clock=self._clock)
+        except RetriesExhausted as gave_up:
+            last = gave_up.last
+            what = last.kind if isinstance(last, _NetworkFailure) else f"HTTP {getattr(last, 'status', '?')}"
+            raise MetadataError(
+                f"{method} {path}: metadata server at {self.endpoint} kept failing ({what}); "
+                "is the metadata server reachable from this pod?"
+            ) from None
 
-    def _send_once(self, method: str, path: str, *, headers: dict[str, str], cap: int) -> _Reply:
+    def _send_once(self, method: str, path: str, *, headers: dict[str, str], cap: int) -> Reply:
         try:
             with self._http.stream(method, path, headers=headers) as response:
                 if response.is_redirect or 300 <= response.status_code < 400:
@@ -289,14 +292,14 @@ class MetadataClient:
                         "with a redirect, which osslist never follows"
                     )
                 body = read_capped(response, cap, what=f"{method} {path}", clock=self._clock)
-                return _Reply(response.status_code, body)
+                return Reply(response.status_code, body, response.headers.get("date"))
         except httpx.TimeoutException as exc:
             raise _NetworkFailure("timeout") from exc
         except httpx.TransportError as exc:
             raise _NetworkFailure(f"connection error: {type(exc).__name__}") from exc
 
     @staticmethod
-    def _require_ok(method: str, path: str, reply: _Reply) -> None:
+    def _require_ok(method: str, path: str, reply: Reply) -> None:
         if reply.status != 200:
             raise MetadataError(f"{method} {path}: unexpected HTTP {reply.status} from the metadata server")
 
@@ -347,7 +350,7 @@ def read_capped(
     return b"".join(chunks)
 
 
-def _parse_credentials(body: bytes, path: str) -> RoleCredentials:
+def _parse_credentials(body: bytes, path: str, date: str | None = None) -> RoleCredentials:
     what = f"GET {path}"
     try:
         doc = json.loads(body)
@@ -357,7 +360,7 @@ def _parse_credentials(body: bytes, path: str) -> RoleCredentials:
     if code != "Success":
         shown = code if isinstance(code, str) and code.isidentifier() and len(code) < 40 else "missing"
         raise MetadataError(f"{what}: the metadata server answered Code={shown}, not Success")
-    return credentials_from_document(doc, what=what, error=MetadataError)
+    return credentials_from_document(doc, what=what, error=MetadataError, server_date=date)
 
 
 def _check_endpoint(url: str) -> str:

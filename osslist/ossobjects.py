@@ -13,22 +13,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
+from dataclasses import replace
 from typing import Callable, Iterator, TypeVar
 
 import oss2
 import oss2.exceptions
-import requests
-import urllib3.exceptions
 from oss2.models import PartInfo
 
-from osslist.backoff import BackoffPolicy, attempts
-from osslist.client import DEFAULT_POLICY, REFRESH_CODES, RETRYABLE_STATUS, BucketClient, safe_text, scrubbed
-from osslist.errors import CredentialsError, OssError, OssRefused, OssUnavailable
+from osslist.backoff import BackoffPolicy, RetriesExhausted
+from osslist.client import NETWORK_ERRORS, BucketClient, safe_text, scrubbed
+from osslist.errors import OssError, OssRefused, OssUnavailable
 
 T = TypeVar("T")
 RETRYABLE_CODES = frozenset({"InvalidDigest"})  # the bytes were damaged on the way: send again
-_NETWORK_ERRORS = (oss2.exceptions.RequestError, requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 _READ_CHUNK = 1024 * 1024
 
 
@@ -40,14 +37,15 @@ class ObjectClient:
     """The object calls of one destination bucket, each retried as a whole."""
 
     def __init__(
-        self, client: BucketClient, *, policy: BackoffPolicy = DEFAULT_POLICY, sleep: Callable[[float], None] = time.sleep
+        self, client: BucketClient, *, policy: BackoffPolicy | None = None
     ) -> None:
         self.bucket_name = client.bucket_name
         self.endpoint = client.endpoint
         self._client = client
         self._bucket: oss2.Bucket = client.oss2_bucket
-        self._policy = policy
-        self._sleep = sleep
+        # the listing client's policy (its --retry-budget), plus a damaged upload; other delays for tests
+        retry_policy = client.retry_policy if policy is None else client.retry_policy.with_backoff(policy)
+        self._retry = replace(retry_policy, codes=retry_policy.codes | RETRYABLE_CODES)
 
     def url(self, key: str) -> str:
         return f"oss://{self.bucket_name}/{key}"
@@ -99,35 +97,32 @@ class ObjectClient:
 
         self._call("AbortMultipartUpload", key, send)
 
+    def list_parts(self, key: str, upload_id: str) -> list[tuple[int, str, int]]:
+        """(number, ETag, size) of every part of an upload (ListParts, all pages)."""
+
+        def send() -> list[tuple[int, str, int]]:
+            return [(p.part_number, p.etag, p.size) for p in oss2.PartIterator(self._bucket, key, upload_id)]
+
+        return self._call("ListParts", key, send)
+
     def stream(self, key: str) -> Iterator[bytes]:
         """The object's bytes, streamed in chunks (GetObject; only its start is retried)."""
         result = self._call("GetObject", key, lambda: self._bucket.get_object(key))
         try:
             while chunk := result.read(_READ_CHUNK):
                 yield chunk
-        except _NETWORK_ERRORS as exc:
+        except NETWORK_ERRORS as exc:
             raise self._error(OssUnavailable, "GetObject", key, exc) from scrubbed(exc)
 
     def _call(self, operation: str, key: str, send: Callable[[], T]) -> T:
-        refreshed = False
-        last: Exception | None = None
-        for _attempt in attempts(self._policy, sleep=self._sleep):
-            try:
-                return send()
-            except CredentialsError:
-                raise
-            except oss2.exceptions.ServerError as exc:
-                if exc.status in RETRYABLE_STATUS or exc.code in RETRYABLE_CODES:
-                    last = exc
-                    continue
-                if exc.code in REFRESH_CODES and not refreshed:
-                    refreshed, last = True, exc
-                    self._client.refresh_credentials()
-                    continue
-                raise self._error(OssRefused, operation, key, exc) from scrubbed(exc)
-            except _NETWORK_ERRORS as exc:
-                last = exc
-        raise self._error(OssUnavailable, operation, key, last, gave_up=True) from scrubbed(last)
+        """``send`` through the client's one retry path (backoff, budget, one credential refresh)."""
+        try:
+            return self._client.retrying(send, self._retry)
+        except oss2.exceptions.ServerError as exc:
+            raise self._error(OssRefused, operation, key, exc) from scrubbed(exc)
+        except RetriesExhausted as gave_up:
+            last = gave_up.last if isinstance(gave_up.last, Exception) else None
+            raise self._error(OssUnavailable, operation, key, last, gave_up=True) from scrubbed(last)
 
     def _error(
         self, kind: type[OssError], operation: str, key: str, exc: Exception | None, *, gave_up: bool = False

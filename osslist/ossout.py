@@ -4,7 +4,11 @@ Bytes are cut into parts as they come and uploaded by a small pool while the cal
 writing (a multipart upload); memory holds at most the part being filled plus ``in_flight``
 parts. A report smaller than one part is a single PutObject. The object exists only once
 ``close()`` succeeds (CompleteMultipartUpload is atomic); ``abort()`` removes the upload and
-its billed parts. Optionally gzip: ``gunzip -c`` of the object is the bytes written. The
+its billed parts. Optionally gzip: ``gunzip -c`` of the object is the bytes written.
+
+With gzip every part is a gzip member of its own (``gunzip -c``, Python's gzip and zcat read
+concatenated members as one stream), so each part ends at a known offset of the plain bytes:
+what a checkpoint needs to resume an upload (``committed()``, ``OssWriter.resume``). The
 compression runs on a thread of its own over 256 KiB blocks: zlib lets go of the GIL while it
 works, so it overlaps with the caller producing the next lines instead of adding to its time.
 
@@ -18,11 +22,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from types import TracebackType
 
-from osslist.errors import UsageError
+from osslist.errors import OssRefused, UsageError
 from osslist.ossobjects import ObjectClient
 
 log = logging.getLogger(__name__)
@@ -36,6 +42,7 @@ PARTS_PER_STEP = 1000
 # zlib level 1: JSON lines still shrink about tenfold, at a speed far above a listing's output.
 GZIP_LEVEL = 1
 _WAIT = 0.2  # seconds between checks for a failure while waiting for a free slot
+_POLL = 0.005
 GZIP_BLOCK = 256 * KIB
 _GZIP_QUEUE = 4  # blocks waiting for the compressor: bounded memory
 
@@ -50,6 +57,17 @@ def part_size_for(number: int, base: int) -> int:
 def wants_gzip(key: str, compress: bool | None) -> bool:
     """gzip when asked, or by default when the key ends in ``.gz``."""
     return key.endswith(".gz") if compress is None else compress
+
+
+@dataclass(frozen=True)
+class Committed:
+    """The longest run of parts 1..n known uploaded: what a checkpoint may save. Their bytes
+    are the first ``plain_offset`` bytes written (``stored_offset`` as stored)."""
+
+    upload_id: str | None
+    parts: tuple[tuple[int, str], ...]
+    plain_offset: int
+    stored_offset: int
 
 
 class OssWriter:
@@ -75,13 +93,18 @@ class OssWriter:
         self.stored_bytes = 0
         self._objects = objects
         self._part_size = part_size
-        self._gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if wants_gzip(key, compress) else None
-        self._plain = bytearray()
+        self._gzip = wants_gzip(key, compress)
+        self._member = _new_member() if self._gzip else None
+        self._member_plain = 0  # plain bytes fed into the current gzip member
+        self._plain = bytearray()  # gzip: plain bytes waiting to make a block
+        self._block = min(GZIP_BLOCK, part_size // 4)  # a part overshoots its size by one block at most
         self._blocks: queue.Queue[bytes | None] = queue.Queue(_GZIP_QUEUE)  # None ends the stream
         self._compressor: threading.Thread | None = None
-        self._buffer = bytearray()
+        self._buffer = bytearray()  # stored bytes of the part being filled
+        self._buffer_plain_start = 0  # plain offset where the part being filled starts
         self._upload_id: str | None = None
         self._parts_sent = 0
+        self._ends: dict[int, tuple[int, int]] = {}  # part -> (plain end, stored end)
         self._etags: dict[int, str] = {}
         self._futures: list[Future[None]] = []
         self._slots = threading.BoundedSemaphore(in_flight)
@@ -89,11 +112,40 @@ class OssWriter:
         self._failure: BaseException | None = None
         self._closed = False
 
+    @classmethod
+    def resume(
+        cls, objects: ObjectClient, key: str, committed: Committed, **options: int | bool | None
+    ) -> OssWriter:
+        """Continue the upload a checkpoint saved: its parts are checked with ListParts (each
+        still there with its ETag, else OssRefused), then writing goes on from
+        ``committed.plain_offset`` of the plain bytes with the next part number."""
+        writer = cls(objects, key, **options)  # type: ignore[arg-type]
+        if committed.upload_id is None or not committed.parts:
+            return writer
+        present = {number: etag for number, etag, _ in objects.list_parts(key, committed.upload_id)}
+        for number, etag in committed.parts:
+            if present.get(number, "").upper() != etag.upper():
+                raise OssRefused(
+                    f"cannot resume the upload of {writer.url}: part {number} is missing or changed "
+                    f"(upload id {committed.upload_id}); delete the checkpoint to start over",
+                )
+        writer._upload_id = committed.upload_id
+        writer._etags = dict(committed.parts)
+        writer._parts_sent = committed.parts[-1][0]
+        writer._ends[writer._parts_sent] = (committed.plain_offset, committed.stored_offset)
+        writer.plain_bytes = writer._buffer_plain_start = committed.plain_offset
+        writer.stored_bytes = committed.stored_offset
+        return writer
+
     # --- the stream ----------------------------------------------------------------------------
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def upload_id(self) -> str | None:
+        return self._upload_id
 
     def probe(self) -> None:
         """Start the multipart upload now, so a destination that refuses writes fails (OssRefused,
@@ -109,14 +161,41 @@ class OssWriter:
         self._check_open()
         self._raise_failure()
         self.plain_bytes += len(data)
-        if self._gzip is None:
-            self._add(data)
+        if not self._gzip:
+            self._buffer += data
+            while len(self._buffer) >= self._next_part_size():
+                size = self._next_part_size()
+                self._send_part(size, self._buffer_plain_start + size)
             return len(data)
         self._plain += data
-        if len(self._plain) >= GZIP_BLOCK:
+        if len(self._plain) >= self._block:
             self._hand_to_compressor(bytes(self._plain))
             self._plain.clear()
         return len(data)
+
+    def flush(self) -> None:
+        """Nothing to do: bytes leave as whole parts (a part cannot be sent half full)."""
+        self._check_open()
+
+    def drain(self) -> None:
+        """Wait until every part handed to the pool is uploaded (before a checkpoint that must
+        cover all written bytes but the part being filled); raises a failed part's error."""
+        self._check_open()
+        while self._blocks.unfinished_tasks:  # the compressor may still be cutting parts
+            self._raise_failure()
+            time.sleep(_POLL)
+        self._wait_all()
+
+    def committed(self) -> Committed:
+        """Parts 1..n all uploaded (n as large as it goes), for a checkpoint after a page."""
+        parts: list[tuple[int, str]] = []
+        for number in range(1, self._parts_sent + 1):
+            etag = self._etags.get(number)
+            if etag is None:
+                break
+            parts.append((number, etag))
+        plain, stored = self._ends.get(parts[-1][0], (0, 0)) if parts else (0, 0)
+        return Committed(self._upload_id, tuple(parts), plain, stored)
 
     def close(self) -> None:
         """Upload what is left and make the object appear; on any failure abort and re-raise."""
@@ -129,7 +208,7 @@ class OssWriter:
                 self._put_whole()
             else:
                 if self._buffer:
-                    self._send_part(len(self._buffer))
+                    self._send_part(len(self._buffer), self.plain_bytes)
                 self._wait_all()
                 self._objects.complete(self.key, self._upload_id or "", sorted(self._etags.items()))
         except BaseException:
@@ -138,9 +217,10 @@ class OssWriter:
         self._closed = True
         self._pool.shutdown()
 
-    def abort(self) -> None:
-        """Stop, drop queued parts, and abort the upload so no part stays billed. Never raises:
-        it runs while another error is on its way (a failed abort is logged with the upload id)."""
+    def abort(self, *, keep_upload: bool = False) -> None:
+        """Stop and drop queued parts; abort the upload so no part stays billed, unless
+        ``keep_upload`` (a checkpoint will resume it). Never raises: it runs while another
+        error is on its way (a failed abort is logged with the upload id)."""
         if self._closed:
             return
         self._closed = True
@@ -151,7 +231,7 @@ class OssWriter:
         for future in self._futures:
             future.cancel()
         self._pool.shutdown(wait=True)
-        if self._upload_id is None:
+        if self._upload_id is None or keep_upload:
             return
         try:
             self._objects.abort(self.key, self._upload_id)
@@ -167,7 +247,7 @@ class OssWriter:
         else:
             self.abort()
 
-    # --- compression (gzip only): one thread, blocks in order --------------------------------
+    # --- compression (gzip only): one thread, blocks in order, a member per part ---------------
 
     def _hand_to_compressor(self, block: bytes | None) -> None:
         if self._compressor is None:
@@ -182,23 +262,40 @@ class OssWriter:
                 continue
 
     def _compress_blocks(self) -> None:
-        assert self._gzip is not None
         try:
             while self._failure is None:
                 try:
                     block = self._blocks.get(timeout=_WAIT)
                 except queue.Empty:
                     continue
-                if block is None:
-                    return
-                self._add(self._gzip.compress(block))
+                try:
+                    if block is None:
+                        return
+                    self._compress(block)
+                finally:
+                    self._blocks.task_done()
         except BaseException as exc:
             if self._failure is None:
                 self._failure = exc
 
+    def _compress(self, block: bytes) -> None:
+        """Feed the current member; once it fills a part, end the member and send the part."""
+        assert self._member is not None
+        self._buffer += self._member.compress(block)
+        self._member_plain += len(block)
+        if len(self._buffer) >= self._next_part_size():
+            self._end_member()
+
+    def _end_member(self) -> None:
+        assert self._member is not None
+        self._buffer += self._member.flush()
+        plain_end = self._buffer_plain_start + self._member_plain
+        self._member, self._member_plain = _new_member(), 0
+        self._send_part(len(self._buffer), plain_end)
+
     def _finish_compression(self) -> None:
-        """Compress what is left, wait for the compressor, and end the gzip stream."""
-        assert self._gzip is not None
+        """Compress what is left, wait for the compressor, end the last member (an empty
+        report still gets one: an empty object would not be valid gzip)."""
         if self._plain:
             self._hand_to_compressor(bytes(self._plain))
             self._plain.clear()
@@ -206,15 +303,11 @@ class OssWriter:
             self._hand_to_compressor(None)
             self._compressor.join()
         self._raise_failure()
-        self._buffer += self._gzip.flush()
+        if self._member_plain or self._parts_sent == 0:
+            assert self._member is not None
+            self._buffer += self._member.flush()
 
     # --- parts ---------------------------------------------------------------------------------
-
-    def _add(self, data: bytes) -> None:
-        """Stored bytes (compressed when gzip): append, and send every full part."""
-        self._buffer += data
-        while len(self._buffer) >= self._next_part_size():
-            self._send_part(self._next_part_size())
 
     def _check_open(self) -> None:
         if self._closed:
@@ -227,8 +320,9 @@ class OssWriter:
     def _next_part_size(self) -> int:
         return part_size_for(self._parts_sent + 1, self._part_size)
 
-    def _send_part(self, size: int) -> None:
-        """Cut ``size`` bytes off the buffer as the next part and hand it to the pool."""
+    def _send_part(self, size: int, plain_end: int) -> None:
+        """Cut ``size`` bytes off the buffer as the next part (its bytes end at ``plain_end``
+        of the plain stream) and hand it to the pool."""
         if self._upload_id is None:
             self._upload_id = self._objects.initiate(self.key)
         chunk = bytes(self._buffer[:size])
@@ -239,6 +333,8 @@ class OssWriter:
             self._raise_failure()
         self._raise_failure()
         self.stored_bytes += len(chunk)
+        self._ends[number] = (plain_end, self.stored_bytes)
+        self._buffer_plain_start = plain_end
         self._futures.append(self._pool.submit(self._upload, number, chunk))
 
     def _upload(self, number: int, chunk: bytes) -> None:
@@ -263,3 +359,7 @@ class OssWriter:
         data = bytes(self._buffer)
         self.stored_bytes = len(data)
         self._objects.put(self.key, data)
+
+
+def _new_member() -> zlib._Compress:
+    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)

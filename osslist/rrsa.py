@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import time
+import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 import httpx
 
-from osslist.backoff import BackoffPolicy, attempts
+from osslist.backoff import BackoffPolicy, RetriesExhausted, RetryPolicy, retry
 from osslist.credentials import Credentials, RefreshingCredentials
 from osslist.errors import StsError
-from osslist.metadata import CREDENTIALS_BODY_CAP, credentials_from_document, env_flag, read_capped
+from osslist.metadata import CREDENTIALS_BODY_CAP, Reply, credentials_from_document, env_flag, read_capped
+
 RRSA_VARS = ("ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE")
 
 STS_DEFAULT_HOST = "sts.aliyuncs.com"
@@ -78,7 +80,7 @@ class RrsaFetcher:
         self.endpoint = endpoint
         self.session_name = session_name
         self.duration_seconds = max(900, duration_seconds)
-        self._policy = policy
+        self._retry = RetryPolicy(backoff=policy, exceptions=(httpx.TransportError,))
         self._sleep = sleep
         self._http = httpx.Client(
             transport=transport,
@@ -103,8 +105,8 @@ class RrsaFetcher:
             "RoleSessionName": self.session_name,
             "DurationSeconds": str(self.duration_seconds),
         }
-        status, body = self._post(form)
-        return self._parse(status, body)
+        status, body, date = self._post(form)
+        return self._parse(status, body, date)
 
     def _read_token(self) -> str:
         try:
@@ -120,36 +122,52 @@ class RrsaFetcher:
             raise StsError(f"the OIDC token file {self.token_file} is empty or too large")
         return token
 
-    def _post(self, form: dict[str, str]) -> tuple[int, bytes]:
+    def _post(self, form: dict[str, str]) -> tuple[int, bytes, str | None]:
         what = f"POST {self.endpoint}/ AssumeRoleWithOIDC"
-        last = "no attempt made"
-        for _attempt in attempts(self._policy, sleep=self._sleep):
-            try:
-                with self._http.stream("POST", self.endpoint + "/", data=form) as response:
-                    status = response.status_code
-                    body = read_capped(response, CREDENTIALS_BODY_CAP, what=what, error=StsError)
-            except httpx.TransportError as exc:
-                last = type(exc).__name__
-                continue
-            if status not in (429, 500, 502, 503, 504):
-                return status, body
-            last = f"HTTP {status}"
-        raise StsError(f"{what}: STS kept failing ({last}); is the STS endpoint reachable?")
 
-    def _parse(self, status: int, body: bytes) -> Credentials:
-        what = f"STS AssumeRoleWithOIDC at {self.endpoint}"
+        def post_once() -> Reply:
+            with self._http.stream("POST", self.endpoint + "/", data=form) as response:
+                body = read_capped(response, CREDENTIALS_BODY_CAP, what=what, error=StsError)
+                return Reply(response.status_code, body, response.headers.get("date"))
+
         try:
-            doc = json.loads(body)
-        except ValueError:
-            doc = None
+            reply = retry(post_once, self._retry, sleep=self._sleep)
+        except RetriesExhausted as gave_up:
+            last = gave_up.last
+            shown = f"HTTP {last.status}" if isinstance(last, Reply) else type(last).__name__
+            raise StsError(f"{what}: STS kept failing ({shown}); is the STS endpoint reachable?") from None
+        return reply.status, reply.body, reply.date
+
+    def _parse(self, status: int, body: bytes, date: str | None = None) -> Credentials:
+        what = f"STS AssumeRoleWithOIDC at {self.endpoint}"
+        doc = parse_sts_body(body)
         if status != 200 or not isinstance(doc, dict):
             code, request_id = _sts_error_fields(doc)
             raise StsError(
                 f"{what}: HTTP {status}, code {code}, request id {request_id}; check "
                 "ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and the role's trust policy"
             )
-        role = credentials_from_document(doc.get("Credentials"), what=what, error=StsError)
-        return Credentials.from_role(role)
+        role = credentials_from_document(doc.get("Credentials"), what=what, error=StsError, server_date=date)
+        return Credentials.from_role(role, origin="STS")
+
+
+def _xml_to_dict(element: ET.Element) -> dict[str, Any]:
+    return {child.tag: _xml_to_dict(child) if len(child) else (child.text or "") for child in element}
+
+
+def parse_sts_body(body: bytes) -> dict[str, Any] | None:
+    """An STS answer as a dict: JSON (what ``Format=JSON`` asks for) or XML (the RPC default,
+    should an STS or a gateway in front of it ignore Format); None when it is neither."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    if doc is None and body.lstrip().startswith(b"<"):
+        try:
+            doc = _xml_to_dict(ET.fromstring(body))
+        except ET.ParseError:
+            doc = None
+    return doc if isinstance(doc, dict) else None
 
 
 def _sts_error_fields(doc: Any) -> tuple[str, str]:

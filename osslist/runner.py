@@ -29,7 +29,7 @@ from osslist.prefixtotals import DuRow, DuTotals
 from osslist.errors import Interrupted
 from osslist.feed import Pending, Rendered, Source
 from osslist.job import PreparedRun
-from osslist.listing import Position, iter_pages
+from osslist.listing import Bound, Position, iter_pages
 from osslist.output import make_writer
 from osslist.pages import Page, Record
 from osslist.ranges import KeyRange, range_spec
@@ -157,8 +157,8 @@ def open_source(
     spec, workers = prepared.spec, prepared.job.scale.parallel
     pack = feed.packer(writer.render, prepared.predicate, keep_records=keep_records)
 
-    def list_range(key_range: KeyRange, position: Position | None) -> Iterator[tuple[Page, Position]]:
-        return iter_pages(prepared.client, range_spec(spec, key_range), position=position)
+    def list_range(key_range: KeyRange, position: Position | None, bound: Bound | None) -> Iterator[tuple[Page, Position]]:
+        return iter_pages(prepared.client, range_spec(spec, key_range), position=position, bound=bound)
 
     if workers == 1:
         return feed.sequential(list_range, todo, pack)

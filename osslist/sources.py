@@ -12,7 +12,7 @@ import os
 import time
 from typing import Any, Callable, Mapping
 
-from osslist.credentials import Credentials, Provider, RefreshingCredentials, StaticProvider
+from osslist.credentials import Credentials, Provider, RefreshingCredentials, StaticProvider, check_credential_text
 from osslist.errors import CredentialsError, UsageError
 from osslist.metadata import MetadataClient, check_role_name, env_flag
 from osslist.rrsa import rrsa_configured, rrsa_provider
@@ -28,6 +28,7 @@ def env_provider(environ: Mapping[str, str]) -> StaticProvider | None:
         key_id, secret = environ.get(id_var, "").strip(), environ.get(secret_var, "").strip()
         if key_id and secret:
             token = environ.get(token_var, "").strip() or None
+            check_credential_text({id_var: key_id, secret_var: secret, token_var: token})
             return StaticProvider(Credentials(key_id, secret, token), method="env", origin=id_var)
         if key_id or secret:
             missing = secret_var if key_id else id_var
@@ -51,7 +52,7 @@ def metadata_provider(
     def fetch() -> Credentials:
         if "role" not in state:
             state["role"] = client.discover_role_name()
-        return Credentials.from_role(client.fetch_credentials(state["role"]))
+        return Credentials.from_role(client.fetch_credentials(state["role"]), origin="the metadata server")
 
     def details() -> dict[str, Any]:
         return {"role_name": state.get("role"), "hardened_mode": client.hardened,

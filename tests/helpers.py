@@ -17,7 +17,7 @@ from osslist.backoff import BackoffPolicy
 from osslist.client import BucketClient, make_bucket_client
 from osslist.emulator import Emulator
 from osslist.errors import ListingError
-from osslist.listing import Position
+from osslist.listing import Bound, Position
 from osslist.pages import ObjectRecord, Page, PrefixRecord, record_name
 from osslist.ranges import KeyRange
 from osslist.sources import resolve_provider
@@ -71,6 +71,25 @@ def put(emulator, keys, **attrs) -> None:
 def ok(result: Result) -> Result:
     assert result.exit_code == 0, result.stderr
     return result
+
+
+# --- time ----------------------------------------------------------------------------------
+
+
+class FakeTime:
+    """A monotonic clock that only moves when the code under test sleeps (or a test advances
+    it); every pause is recorded. Pass ``sleep=t.sleep, clock=t.clock``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 # --- clients of the emulator ---------------------------------------------------------------
@@ -171,8 +190,10 @@ class RangeBucket:
                 out.append(record)
             return out, False
 
-    def list_range(self, key_range: KeyRange, position: Position | None) -> Iterator[tuple[Page, Position]]:
-        """The contract of listing.iter_pages for one range."""
+    def list_range(
+        self, key_range: KeyRange, position: Position | None, bound: Bound | None = None
+    ) -> Iterator[tuple[Page, Position]]:
+        """The contract of listing.iter_pages for one range (``bound``: its live end)."""
         if position is not None and position.done:
             return
         marker = position.marker if position is not None else key_range.start_after
@@ -181,7 +202,7 @@ class RangeBucket:
             if pause:
                 time.sleep(pause)
             records, truncated = self.page_after(marker)
-            end = key_range.end_before
+            end = key_range.end_before if bound is None or not records else bound(record_name(records[-1]))
             kept = [r for r in records if end is None or record_name(r) < end]
             done = not truncated or len(kept) < len(records) or not records
             if records:

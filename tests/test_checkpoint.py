@@ -153,7 +153,7 @@ else:
     out, summary = open_output_for_resume(out_path, saved.output_offset), restore_summary(saved.summary)
 provider = resolve_provider("auto", environ={"ALIBABA_CLOUD_IMDS_ENDPOINT": metadata})
 client = make_bucket_client("big", endpoint, provider, region="cn-hangzhou")
-lister = ParallelLister(lambda r, p: iter_pages(client, range_spec(spec, r), position=p), ranges,
+lister = ParallelLister(lambda r, p, b: iter_pages(client, range_spec(spec, r), position=p, bound=b), ranges,
                         positions=positions, workers=4)
 checkpointer = Checkpointer(ck_path, fingerprint=printed, output=out)
 with StopFlag() as stop:

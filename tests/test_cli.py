@@ -160,6 +160,73 @@ def test_every_fifth_request_503_still_gives_exact_output(emulator):
     assert any(r.status == 503 for r in emulator.requests)
 
 
+THROTTLING = "OSS is throttling requests"
+
+
+def test_throttling_mid_listing_is_said_once_and_the_output_stays_exact(emulator):
+    keys = [f"t/{i:04d}" for i in range(600)]
+    put(emulator, keys)
+    emulator.faults.error_every(2, 503)
+    result = ok(osslist(emulator, "--max-keys", "50", "--parallel", "4"))
+    assert out(result) == "".join(k + "\n" for k in keys)
+    assert sum(r.status == 503 for r in emulator.requests) > 5
+    assert result.stderr.count(THROTTLING) == 1
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_a_503_on_every_request_exits_1_when_the_retry_budget_runs_out(emulator, how):
+    put(emulator, ["k"])
+    emulator.faults.error_every(1, 429)
+    if how == "option":
+        result = osslist(emulator, "--retry-budget", "0.4")
+    else:
+        result = osslist(emulator, env={"OSSLIST_RETRY_BUDGET": "0.4"})
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.count(THROTTLING) == 1
+    assert re.search(r"gave up after \d+ tries in \d+ s \(retry budget 0.4 s\): HTTP 429 QpsLimitExceeded",
+                     result.stderr)
+    assert sum(r.status == 429 for r in emulator.requests) >= 2
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "86401", "soon"])
+def test_a_bad_retry_budget_exits_2_before_any_request(emulator, value):
+    put(emulator, ["k"])
+    result = osslist(emulator, "--retry-budget", value)
+    assert result.exit_code == 2 and "--retry-budget" in result.stderr
+    assert emulator.requests_for("oss") == []
+
+
+def test_a_20_second_throttling_burst_mid_listing_is_survived_by_default(emulator):
+    """Issue 10 item 6: the default budget rides out a 20-second 503 burst with --parallel 4
+    (it gave up after about 6 s). This test takes the burst's 20 seconds, on purpose."""
+    keys = [f"burst/{i:05d}" for i in range(3000)]
+    put(emulator, keys)
+    emulator.faults.unavailable_for(20.0, 503, after_requests=8)
+    result = ok(osslist(emulator, "--max-keys", "100", "--parallel", "4"))
+    assert out(result) == "".join(k + "\n" for k in keys)
+    refused = [r for r in emulator.requests_for("oss") if r.status == 503]
+    assert len(refused) > 4 and refused[-1].time - refused[0].time > 15
+    assert result.stderr.count(THROTTLING) == 1
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("ALIBABA_CLOUD_SECURITY_TOKEN", "CAIS-token\nsecond-line"),
+    ("ALIBABA_CLOUD_SECURITY_TOKEN", "CAIS-token-€"),
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tAbc\ndef0123"),
+])
+def test_env_credentials_no_header_can_carry_exit_3_naming_the_variable(emulator, variable, value):
+    """Issue 10 item 11: these were retried as network errors for seconds, then exit 1."""
+    put(emulator, ["k"])
+    keys = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tAbcdef0123", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "s3cr3t-value",
+            "ALIBABA_CLOUD_SECURITY_TOKEN": None, variable: value}
+    result = osslist(emulator, env=keys)
+    assert result.exit_code == 3 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and variable in lines[0]
+    assert "second-line" not in result.stderr and "€" not in result.stderr and "def0123" not in result.stderr
+    assert emulator.requests_for("oss") == []
+
+
 def test_no_such_bucket_exits_4_naming_bucket_endpoint_and_code(emulator):
     result = osslist(emulator, bucket="missing-bucket")
     assert result.exit_code == 4

@@ -8,18 +8,27 @@ on time except the metadata failure bound, which runs on an injected clock in te
 from __future__ import annotations
 
 import http.server
+import inspect
 import logging
 import threading
+import re
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import oss2
+import oss2.credentials
+import oss2.http
 import pytest
+import requests
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 from osslist.backoff import BackoffPolicy
 from osslist.client import (
     BucketClient,
+    OssHttpSession,
     describe_identity,
     make_bucket_client,
     normalize_endpoint,
@@ -32,6 +41,7 @@ from osslist.emulator import Emulator
 from osslist.errors import CredentialsError, MetadataError, OssRefused, OssUnavailable, UsageError
 from osslist.metadata import CREDENTIALS_BODY_CAP, MetadataClient
 from osslist.pages import ObjectRecord, parse_page
+from tests.helpers import FakeTime
 
 FAST = BackoffPolicy(max_attempts=4, base=0.01, cap=0.05, deadline=5.0)
 CREDS_PATH = "/latest/meta-data/ram/security-credentials/"
@@ -439,10 +449,64 @@ def test_persistent_5xx_becomes_oss_unavailable(emulator: Emulator) -> None:
     emulator.create_bucket("bucket-a")
     emulator.faults.error_every(1, 503)
     client = client_for(emulator, resolve_provider("auto", environ=metadata_env(emulator)))
-    with pytest.raises(OssUnavailable, match="gave up after retries: HTTP 503") as caught:
+    with pytest.raises(OssUnavailable, match=r"gave up after 4 tries in \d+ s \(retry budget 5 s\): HTTP 503 ServiceUnavailable") as caught:
         client.get_listing_page({"max-keys": "10"})
     assert caught.value.exit_code == 1
     assert client.requests_made == FAST.max_attempts
+
+
+def test_a_throttling_server_is_retried_for_the_whole_budget_not_a_few_tries(emulator: Emulator) -> None:
+    """It gave up after 6 tries (about 3 s); now only the budget bounds the retries."""
+    emulator.create_bucket("bucket-a")
+    emulator.faults.error_every(1, 503)
+    t = FakeTime()
+    client = client_for(emulator, resolve_provider("auto", environ=metadata_env(emulator)),
+                        policy=BackoffPolicy(max_attempts=None, base=1.0, cap=4.0), retry_budget=60.0,
+                        sleep=t.sleep, clock=t.clock)
+    with pytest.raises(OssUnavailable, match=r"retry budget 60 s\): HTTP 503 ServiceUnavailable"):
+        client.get_listing_page({"max-keys": "10"})
+    assert client.requests_made > 12 and 0 < t.now - 1000.0 <= 60.0
+
+
+def test_the_budget_is_per_page_so_progress_resets_it(emulator: Emulator) -> None:
+    """Every other request is refused; each retry costs 5 fake seconds against a 6-second
+    budget. A budget shared by the range would run out on the second page; per page, the
+    whole listing goes through."""
+    expected = seed_keys(emulator, "bucket-a", 60)
+    emulator.faults.error_every(2, 503)
+    t = FakeTime()
+    client = client_for(emulator, resolve_provider("auto", environ=metadata_env(emulator)),
+                        policy=BackoffPolicy(max_attempts=None, base=0.001, cap=0.001), retry_budget=6.0,
+                        sleep=lambda _pause: t.sleep(5.0), clock=t.clock)
+    assert list_keys(client, max_keys=7) == expected
+    assert t.now - 1000.0 >= 20.0  # four or more retries, 5 s each: more than one budget in all
+
+
+@pytest.mark.parametrize("failure, throttling", [(503, True), (429, True), (500, False)])
+def test_throttling_is_said_once_and_other_5xx_not_at_all(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture, failure: int, throttling: bool
+) -> None:
+    expected = seed_keys(emulator, "bucket-a", 40)
+    emulator.faults.error_every(2, failure)
+    client = client_for(emulator, resolve_provider("auto", environ=metadata_env(emulator)))
+    with caplog.at_level(logging.DEBUG, logger="osslist"):
+        assert list_keys(client, max_keys=5) == expected
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == (1 if throttling else 0)
+    if throttling:
+        assert "OSS is throttling requests (HTTP %d" % failure in warnings[0] and "--retry-budget" in warnings[0]
+    assert sum("retrying a request" in r.getMessage() for r in caplog.records) >= 4  # each retry at debug
+
+
+def test_no_reply_at_all_gets_a_few_tries_not_the_whole_budget() -> None:
+    provider = StaticProvider(Credentials("LTAI5tExampleKeyId0000", "secret"))
+    t = FakeTime()
+    client = make_bucket_client("bucket-a", "http://127.0.0.1:9", provider, region="cn-hangzhou",
+                                policy=BackoffPolicy(max_attempts=None, base=0.01, cap=0.01),
+                                retry_budget=300.0, sleep=t.sleep, clock=t.clock)
+    with pytest.raises(OssUnavailable, match=r"gave up after 6 tries .*network error"):
+        client.get_listing_page({"max-keys": "1"})
+    assert client.requests_made == 6
 
 
 @pytest.mark.parametrize("setup, code", [("missing", "NoSuchBucket"), ("denied", "AccessDenied")])
@@ -589,3 +653,62 @@ def test_an_oss_redirect_is_not_followed_so_the_token_never_leaves(
         client.get_listing_page({"max-keys": "10"})
     assert caught.value.exit_code == 4
     assert recorder.seen == []
+
+
+# -- the oss2 seam: the one private call, pinned and checked -----------------------------------------
+# client._send calls oss2's private Bucket._do (CONTRIBUTING: the parser's speed). These fail loudly
+# when an oss2 release changes what the client relies on; the redirect and proxy tests above check
+# that the settings on OssHttpSession reach the wire.
+
+
+def test_the_installed_oss2_is_inside_the_pinned_range() -> None:
+    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    pins = [Requirement(r) for r in re.findall(r'^\s*"(oss2[^"]*)"', text, flags=re.M)]
+    assert len(pins) == 1
+    specifier = pins[0].specifier
+    assert any(spec.operator == "<" for spec in specifier), "oss2 must have an upper bound"
+    assert Version(oss2.__version__) in specifier
+
+
+def test_bucket_do_keeps_the_signature_the_client_calls() -> None:
+    kinds = [(p.name, p.kind) for p in inspect.signature(oss2.Bucket._do).parameters.values()]
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert kinds == [("self", positional), ("method", positional), ("bucket_name", positional),
+                     ("key", positional), ("kwargs", inspect.Parameter.VAR_KEYWORD)]
+    assert "params" in inspect.signature(oss2.http.Request).parameters  # where **kwargs goes
+
+
+def oss2_bucket(emu: Emulator, session: oss2.Session | None = None) -> oss2.Bucket:
+    issued = emu.issue_credentials()
+    auth = oss2.ProviderAuthV4(oss2.credentials.StaticCredentialsProvider(
+        issued.access_key_id, issued.access_key_secret, issued.security_token))
+    return oss2.Bucket(auth, emu.oss_endpoint, "bucket-a", region="cn-hangzhou", session=session)
+
+
+def test_bucket_do_hands_back_the_unparsed_body_and_raises_server_errors(emulator: Emulator) -> None:
+    expected = seed_keys(emulator, "bucket-a", 5)
+    bucket = oss2_bucket(emulator)
+    response = bucket._do("GET", "bucket-a", "", params={"max-keys": "2", "encoding-type": "url"})
+    assert isinstance(response.response, requests.Response)
+    body = b"".join(response.response.iter_content(65536))
+    assert [r.key for r in parse_page(body, api="v1").records] == expected[:2]
+    emulator.faults.error_every(1, 503)
+    with pytest.raises(oss2.exceptions.ServerError) as caught:
+        bucket._do("GET", "bucket-a", "", params={"max-keys": "2"})
+    err = caught.value
+    assert (err.status, err.code, err.ec) == (503, "ServiceUnavailable", "0000-00000002") and err.request_id
+
+
+def test_oss2_sends_through_the_requests_session_it_is_given(emulator: Emulator) -> None:
+    seed_keys(emulator, "bucket-a", 1)
+    sent: list[str] = []
+
+    class Counting(OssHttpSession):
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+            sent.append(method)
+            return super().request(method, url, *args, **kwargs)
+
+    session = oss2.Session(pool_size=1)
+    session.session = Counting(emulator.oss_endpoint, 1)
+    oss2_bucket(emulator, session)._do("GET", "bucket-a", "", params={"max-keys": "1"})
+    assert sent == ["GET"]

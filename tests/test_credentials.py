@@ -480,3 +480,107 @@ def test_rrsa_honours_proxies_only_for_https() -> None:
     plain = RrsaFetcher(role_arn="a", oidc_provider_arn="b", token_file="/t", endpoint="http://127.0.0.1:9")
     tls = RrsaFetcher(role_arn="a", oidc_provider_arn="b", token_file="/t", endpoint="https://sts.aliyuncs.com")
     assert plain._http.trust_env is False and tls._http.trust_env is True
+
+
+def test_rrsa_asks_for_json_from_an_sts_whose_default_is_xml(tmp_path: Path) -> None:
+    sts = FakeSts()
+    rrsa_fetcher(tmp_path, sts)()
+    assert sts.forms[0]["Format"] == "JSON" and sts.forms[0]["Version"] == "2015-04-01"
+
+
+class _FormatDropped(httpx.HTTPTransport):
+    """Forwards to the emulator's STS without ``Format``, as if STS ignored it: XML comes back."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        form = {k: v for k, v in urllib.parse.parse_qsl(request.content.decode()) if k != "Format"}
+        return super().handle_request(httpx.Request("POST", request.url, data=form))
+
+
+def test_rrsa_reads_an_xml_answer(emulator, tmp_path: Path) -> None:
+    from osslist.emulator.config import DEFAULT_OIDC_PROVIDER_ARN, DEFAULT_OIDC_TOKEN, DEFAULT_ROLE_ARN
+
+    (tmp_path / "token").write_text(DEFAULT_OIDC_TOKEN)
+    fetcher = RrsaFetcher(role_arn=DEFAULT_ROLE_ARN, oidc_provider_arn=DEFAULT_OIDC_PROVIDER_ARN,
+                          token_file=str(tmp_path / "token"), endpoint=emulator.sts_endpoint, transport=_FormatDropped())
+    creds = fetcher()
+    (issued,) = emulator.issued_credentials
+    assert (creds.access_key_id, creds.security_token) == (issued.access_key_id, issued.security_token)
+    assert creds.expiration is not None and creds.expiration.timestamp() == issued.expiration
+
+
+def test_rrsa_reads_an_xml_refusal(tmp_path: Path) -> None:
+    sts = FakeSts()
+    sts.reply = httpx.Response(400, content=b'<?xml version="1.0"?><Error><RequestId>req-7</RequestId>'
+                               b"<Code>AuthenticationFail.OIDCToken.Invalid</Code></Error>")
+    with pytest.raises(StsError, match=r"AuthenticationFail\.OIDCToken\.Invalid, request id req-7"):
+        rrsa_fetcher(tmp_path, sts)()
+
+
+# -- credential text: what no HTTP header can carry is exit 3, named, never shown ------------------
+
+
+@pytest.mark.parametrize("key_id, secret, token, field", [
+    ("STS.ABCDEFGH\nIJKLwxyz", SECRET, TOKEN, "the access key id"),
+    ("STS.ABCDEFGHIJKLwxyz", SECRET, "CAIS-tok\r\nen", "the security token"),
+    ("STS.ABCDEFGHIJKLwxyz", SECRET, "CAIS-token-€", "the security token"),
+    ("STS.ABCDEFGHIJKLwxyz", "sec\x00ret", TOKEN, "the access key secret"),
+])
+def test_a_snapshot_refuses_text_no_header_can_carry(key_id: str, secret: str, token: str, field: str) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        Credentials(key_id, secret, token)
+    text = str(caught.value)
+    assert text.startswith(field + " contains ") and caught.value.exit_code == 3
+    assert "\n" not in text and "€" not in text and "IJKL" not in text
+
+
+def test_latin1_text_is_accepted_as_http_carries_it() -> None:
+    assert Credentials("STS.ABCDEFGHIJKLwxyz", SECRET, "CAIS-é-token").security_token == "CAIS-é-token"
+
+
+@pytest.mark.parametrize("variable, value, problem", [
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tAbc\ndef0123", "line break"),
+    ("ALIBABA_CLOUD_SECURITY_TOKEN", "CAIS\nsecond-line", "line break"),
+    ("ALIBABA_CLOUD_SECURITY_TOKEN", "CAIS-tøken-中", "outside Latin-1"),
+])
+def test_env_credentials_name_the_bad_variable(variable: str, value: str, problem: str) -> None:
+    env = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tAbcdef0123", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET, variable: value}
+    with pytest.raises(CredentialsError) as caught:
+        resolve_provider("auto", environ=env)
+    text = str(caught.value)
+    assert text.startswith(f"{variable} contains ") and problem in text
+    assert value.split("\n")[-1] not in text and "中" not in text
+
+
+def bad_document_transport(field: str, value: str) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            return httpx.Response(200, text="tok")
+        doc = {"Code": "Success", "AccessKeyId": "STS.ABCDEFGHIJKLwxyz", "AccessKeySecret": SECRET,
+               "SecurityToken": TOKEN, "Expiration": "2099-01-01T00:00:00Z", field: value}
+        return httpx.Response(200, json=doc)
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize("field, value, problem", [
+    ("AccessKeyId", "STS.ABCDEFGH\nIJKLwxyz", "line break"),
+    ("SecurityToken", "CAIS-token\n", "line break"),
+    ("SecurityToken", "CAIS-token-€", "outside Latin-1"),
+])
+def test_metadata_credentials_name_the_bad_field(field: str, value: str, problem: str) -> None:
+    client = MetadataClient(endpoint="http://127.0.0.1:9", environ={}, transport=bad_document_transport(field, value))
+    provider = metadata_provider(role_name="r", client=client, environ={})
+    with pytest.raises(CredentialsError) as caught:
+        provider.get_credentials()
+    text = str(caught.value)
+    assert text.startswith(f"{field} from the metadata server contains ") and problem in text
+    assert caught.value.exit_code == 3 and "€" not in text and "IJKL" not in text
+
+
+def test_sts_credentials_name_the_bad_field(tmp_path: Path) -> None:
+    sts = FakeSts()
+    sts.reply = httpx.Response(200, json={"Credentials": {
+        "AccessKeyId": "STS.RRSA00000001wxyz", "AccessKeySecret": SECRET, "SecurityToken": "CAIS\nx",
+        "Expiration": "2099-01-01T00:00:00Z"}})
+    with pytest.raises(CredentialsError, match="^SecurityToken from STS contains a line break"):
+        rrsa_fetcher(tmp_path, sts)()

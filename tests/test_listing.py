@@ -292,3 +292,20 @@ def test_emulator_pages_parse_like_oss2(emulator: Emulator) -> None:
                    {"encoding-type": "url", "max-keys": "10", "delimiter": "/"},
                    {"encoding-type": "url", "max-keys": "10", "list-type": "2"}):
         assert_same_as_oss2(client.get_listing_page(params), "v2" if "list-type" in params else "v1")
+
+
+def test_a_bound_gives_each_page_its_end_and_the_page_is_cut_there() -> None:
+    """The parallel lister's slots end where it says when each page arrives (``bound``)."""
+    bucket = FakeBucket([f"k{i:02d}" for i in range(30)])
+    asked: list[str] = []
+
+    def bound(last: str) -> str | None:
+        asked.append(last)
+        return None if len(asked) == 1 else "k15"
+
+    pages = list(iter_pages(bucket, ListingSpec(max_keys=10), bound=bound))
+    assert [[record_name(r) for r in page.records] for page, _ in pages] == [
+        [f"k{i:02d}" for i in range(10)],
+        [f"k{i:02d}" for i in range(10, 15)],
+    ]
+    assert asked == ["k09", "k19"] and pages[-1][1].done

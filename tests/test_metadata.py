@@ -26,6 +26,7 @@ from osslist.metadata import (
     check_role_name,
     parse_expiration,
 )
+from tests.helpers import FakeTime
 
 ROLE = "osslist-role"
 SECRET = "s3cr3t-SECRET-value-0123456789"
@@ -97,21 +98,6 @@ class FakeImds:
 
     def paths(self) -> list[str]:
         return [f"{r.method} {r.url.path}" for r in self.requests]
-
-
-class FakeTime:
-    """A monotonic clock that only moves when the client sleeps (or a test advances it)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

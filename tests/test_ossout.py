@@ -200,3 +200,49 @@ def test_parts_in_flight_stay_bounded() -> None:
     write_in_chunks(writer, bytes(20 * PART), chunk=PART // 2)
     writer.close()
     assert len(fake.parts) == 20 and 1 <= fake.most <= 2
+
+
+@pytest.mark.parametrize("key", ["run/resumed.bin", "run/resumed.bin.gz"])
+def test_a_kept_upload_resumes_from_its_committed_parts(emu: Emulator, key: str) -> None:
+    data = os.urandom(5 * PART + 777)  # random: gzip parts are about as large as plain ones
+    first = OssWriter(objects(emu), key, part_size=PART)
+    write_in_chunks(first, data[: 4 * PART])
+    first.drain()
+    saved = first.committed()
+    first.abort(keep_upload=True)  # the pod dies; its parts stay for the next one
+    assert saved.upload_id and [n for n, _ in saved.parts] == list(range(1, len(saved.parts) + 1))
+    assert len(saved.parts) >= 2 and 0 < saved.plain_offset <= 4 * PART
+    assert emu.open_uploads("reports") == [(key, saved.upload_id)]
+    second = OssWriter.resume(objects(emu), key, saved, part_size=PART)
+    write_in_chunks(second, data[saved.plain_offset :])
+    second.close()
+    stored = emu.object_data("reports", key)
+    assert stored is not None and (gzip.decompress(stored) if key.endswith(".gz") else stored) == data
+    assert emu.open_uploads("reports") == []
+
+
+def test_resume_refuses_an_upload_whose_parts_changed(emu: Emulator) -> None:
+    writer = OssWriter(objects(emu), "run/x.bin", part_size=PART)
+    write_in_chunks(writer, os.urandom(2 * PART + 1))
+    writer.drain()
+    saved = writer.committed()
+    writer.abort(keep_upload=True)
+    objects(emu).upload_part("run/x.bin", saved.upload_id or "", 2, b"someone else")
+    with pytest.raises(OssRefused, match="part 2 is missing or changed"):
+        OssWriter.resume(objects(emu), "run/x.bin", saved, part_size=PART)
+    objects(emu).abort("run/x.bin", saved.upload_id or "")
+    with pytest.raises(OssRefused, match="NoSuchUpload"):
+        OssWriter.resume(objects(emu), "run/x.bin", saved, part_size=PART)
+
+
+def test_gzip_parts_are_whole_members_ending_at_known_plain_offsets(emu: Emulator) -> None:
+    data = os.urandom(3 * PART)
+    writer = OssWriter(objects(emu), "run/m.gz", part_size=PART)
+    write_in_chunks(writer, data)
+    writer.drain()
+    saved = writer.committed()
+    writer.close()
+    stored = emu.object_data("reports", "run/m.gz") or b""
+    assert gzip.decompress(stored) == data and len(saved.parts) >= 2
+    head = stored[: saved.stored_offset]
+    assert gzip.decompress(head) == data[: saved.plain_offset]  # the committed parts alone are valid gzip

@@ -186,7 +186,7 @@ def test_parked_slots_resume_exactly_within_the_page_budget() -> None:
 def emulator_lister(emu: Emulator, bucket: str, spec: ListingSpec, *, workers: int) -> ParallelLister:
     client = emulator_client(emu, bucket)
     return ParallelLister(
-        lambda r, p: iter_pages(client, range_spec(spec, r), position=p),
+        lambda r, p, b: iter_pages(client, range_spec(spec, r), position=p, bound=b),
         [KeyRange(spec.start_after, spec.end_before)],
         workers=workers,
         prefix=spec.prefix,
@@ -244,9 +244,9 @@ def test_emulator_keys_added_and_deleted_while_listing(emulator: Emulator) -> No
 
 
 @pytest.mark.parametrize("keys", [flat_keys(1500), tree_keys()], ids=["flat", "tree"])
-def test_packed_pages_hold_exactly_each_pages_records_even_when_cut(keys: list[str]) -> None:
-    """With ``pack``, workers hand over what pack made of each page; a page cut at its slot's
-    end must be packed again from its kept part only (else keys would repeat)."""
+def test_each_page_is_cut_once_by_the_listing_and_packed_once(keys: list[str]) -> None:
+    """The slot's end is cut in one place: the listing asks the lister for it (``bound``) for
+    each page, so a page reaching past its slot arrives cut and is packed once, never again."""
     bucket = RangeBucket(keys, max_keys=37)
     packed_calls: list[int] = []
 
@@ -254,13 +254,13 @@ def test_packed_pages_hold_exactly_each_pages_records_even_when_cut(keys: list[s
         packed_calls.append(len(records))
         return tuple(record_name(r) for r in records)
 
-    def unbounded(key_range: KeyRange, position: Position | None) -> Iterator[tuple[Page, Position]]:
-        return bucket.list_range(KeyRange(key_range.start_after), position)  # pages run past the end
+    def live_end_only(key_range: KeyRange, position: Position | None, bound: Any) -> Iterator[tuple[Page, Position]]:
+        return bucket.list_range(KeyRange(key_range.start_after), position, bound)  # no static end: the bound's
 
     ranges = ranges_from_cuts([keys[len(keys) // 3], keys[2 * len(keys) // 3]])
     resumed = [Position(r.start_after) for r in ranges]  # resumed slots are never absorbed: each is cut
-    lister = ParallelLister(unbounded, ranges, positions=resumed, workers=4, split=False, pack=pack)
+    lister = ParallelLister(live_end_only, ranges, positions=resumed, workers=4, split=False, pack=pack)
     events = list(lister)
     assert all(type(e.page) is tuple for e in events)
     assert [k for e in events for k in e.page] == keys
-    assert len(events) < len(packed_calls) <= len(events) + 2  # pages crossing a range's end, again
+    assert len(packed_calls) == len(events)  # no page packed twice

@@ -38,7 +38,7 @@ class Emulator:
             shifted = ShiftedClock(self.config.clock, self.config.clock_offset)
             self.config = dataclasses.replace(self.config, clock=shifted)
         clock = self.config.clock
-        self.faults = Faults()
+        self.faults = Faults(clock)
         self.buckets = BucketStore()
         self.credential_store = CredentialStore(clock)
         for key_id, secret in self.config.static_keys.items():

@@ -8,7 +8,9 @@ request" and "the next N responses" are guarded by a lock. ``reset()`` turns eve
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass
@@ -69,6 +71,44 @@ class EveryKth:
             self._count = 0
 
 
+class Outage:
+    """"Answer status S for the next N seconds", the window opening after a given number of
+    further requests (so a test can start it mid-listing without racing the client)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._armed = False
+        self._seconds = 0.0
+        self._countdown = 0
+        self._until: float | None = None
+        self.status = 503
+
+    def start(self, seconds: float, status: int = 503, *, after_requests: int = 0) -> None:
+        """Arm the window: ``after_requests`` more requests pass, then ``seconds`` of ``status``."""
+        if seconds <= 0 or after_requests < 0 or not 400 <= status <= 599:
+            raise ValueError("seconds must be > 0, after_requests >= 0, status a 4xx/5xx")
+        with self._lock:
+            self._armed, self._seconds, self._countdown, self._until = True, seconds, after_requests, None
+            self.status = status
+
+    def hit(self) -> int | None:
+        """The status to fail this request with, or None (the window is not open)."""
+        if not self._armed:
+            return None
+        with self._lock:
+            if self._countdown > 0:
+                self._countdown -= 1
+                return None
+            now = self._clock()
+            if self._until is None:
+                self._until = now + self._seconds
+            if now < self._until:
+                return self.status
+            self._armed = False
+            return None
+
+
 # RAM actions a write-only refusal covers by default: what writing a report needs.
 WRITE_ACTIONS = frozenset({"oss:PutObject", "oss:AbortMultipartUpload", "oss:DeleteObject"})
 
@@ -118,7 +158,10 @@ class Faults:
 
     OSS:
       ``oss_latency``        seconds slept before answering each OSS request
-      ``error_every(k, s)``  every k-th OSS request answers status s (503 SlowDown or 500)
+      ``error_every(k, s)``  every k-th OSS request answers status s (503, 429 or 500)
+      ``unavailable_for(seconds, s, after_requests=n)``  after n more OSS requests, every one
+                             answers status s (503 ServiceUnavailable, 429 QpsLimitExceeded or 500)
+                             for ``seconds`` seconds: a throttling burst
       ``drop_every(k)``      every k-th OSS request: connection closed without any response
       ``short_pages``        serve at most this many entries per page (still truncated, with a
                              correct NextMarker / token) while more remain; 0 = off
@@ -140,7 +183,8 @@ class Faults:
       ``sts_latency``; ``sts.fail_next(n, status)``
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock  # the emulator's clock: ``unavailable_for`` windows are measured on it
         self.oss_latency = 0.0
         self.metadata_latency = 0.0
         self.sts_latency = 0.0
@@ -155,14 +199,20 @@ class Faults:
         self._oss_errors = EveryKth()
         self.oss_error_status = 503
         self._drops = EveryKth()
+        self._outage = Outage(clock)
         self.part_latency = 0.0
         self.parts = PartFaults()
         self.denials: list[Denial] = []
 
     def error_every(self, k: int, status: int = 503) -> None:
-        """Every k-th OSS request answers ``status`` (503 SlowDown or 500 InternalError)."""
+        """Every k-th OSS request answers ``status`` (503, 429 or 500; see ``server_error``)."""
         self.oss_error_status = status
         self._oss_errors.set(k)
+
+    def unavailable_for(self, seconds: float, status: int = 503, *, after_requests: int = 0) -> None:
+        """After ``after_requests`` more OSS requests, answer ``status`` to every OSS request for
+        ``seconds`` seconds (measured from the first one refused)."""
+        self._outage.start(seconds, status, after_requests=after_requests)
 
     def drop_every(self, k: int) -> None:
         """Every k-th OSS request has its connection closed without a response."""
@@ -173,6 +223,9 @@ class Faults:
 
     def oss_error(self) -> int | None:
         """The status to fail this OSS request with, or None."""
+        outage = self._outage.hit()
+        if outage is not None:
+            return outage
         return self.oss_error_status if self._oss_errors.hit() else None
 
     def fail_part(self, number: int, status: int = 503, times: int = 1) -> None:
@@ -194,4 +247,4 @@ class Faults:
 
     def reset(self) -> None:
         """Turn every fault off."""
-        self.__init__()  # type: ignore[misc]
+        self.__init__(self._clock)  # type: ignore[misc]

@@ -72,8 +72,9 @@ class RequestTimeTooSkewed(OssWireError):
     @classmethod
     def at(cls, request_time: str, server_now: float) -> "RequestTimeTooSkewed":
         """The refusal of a request made at ``request_time`` (as sent) while the server's clock
-        read ``server_now``; ServerTime is ISO 8601 UTC like LastModified."""
-        server = datetime.fromtimestamp(server_now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        read ``server_now``; ServerTime is ISO 8601 UTC with milliseconds, like LastModified."""
+        moment = datetime.fromtimestamp(server_now, timezone.utc)
+        server = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
         return cls(
             "The difference between the request time and the current time is too large.",
             fields={"RequestTime": request_time, "ServerTime": server, "MaxAllowedSkewMilliseconds": "900000"},
@@ -148,11 +149,18 @@ class ServiceUnavailable(OssWireError):
     status, code, ec = 503, "ServiceUnavailable", "0000-00000002"
 
 
+class QpsLimitExceeded(OssWireError):
+    status, code, ec = 429, "QpsLimitExceeded", "0004-00000302"
+
+
 def server_error(status: int) -> OssWireError:
-    """The injected 5xx for ``Faults.error_every``."""
-    return ServiceUnavailable("please reduce your request rate") if status == 503 else InternalError(
-        "we encountered an internal error, please try again"
-    )
+    """The injected failure for ``Faults.error_every`` / ``unavailable_for``: 503 and 429 are
+    OSS's throttling replies, anything else an InternalError."""
+    if status == 503:
+        return ServiceUnavailable("Please reduce your request rate.")
+    if status == 429:
+        return QpsLimitExceeded("Please reduce your request rate.")
+    return InternalError("we encountered an internal error, please try again")
 
 
 def error_response(error: OssWireError, request_id: str, *, head: bool = False) -> HttpResponse:

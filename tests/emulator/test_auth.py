@@ -40,7 +40,7 @@ def server_error(call: Callable[[], object]) -> oss2.exceptions.ServerError:
 
 
 def iso(text: str) -> float:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.000Z").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
 
 
 @pytest.mark.parametrize("version", ["v1", "v4"])

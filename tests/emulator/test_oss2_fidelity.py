@@ -3,6 +3,7 @@ both iterators, every auth flavour oss2 offers, and the errors oss2 users will s
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import oss2
@@ -152,3 +153,21 @@ def test_anonymous_is_access_denied(tricky: tuple[Emulator, IssuedCredentials]) 
     emu, _ = tricky
     with pytest.raises(oss2.exceptions.AccessDenied):
         oss2.Bucket(oss2.AnonymousAuth(), emu.oss_endpoint, "tricky").list_objects()
+
+
+@pytest.mark.parametrize("status, code", [(503, "ServiceUnavailable"), (429, "QpsLimitExceeded")])
+def test_a_throttling_burst_is_a_server_error_to_oss2_until_it_ends(
+    make_emulator: MakeEmulator, status: int, code: str
+) -> None:
+    clock = FakeClock(time.time())
+    emu = make_emulator(clock=clock)
+    emu.create_bucket("bkt")
+    emu.put_object("bkt", "k", size=1)
+    bucket = v4_bucket(emu, emu.issue_credentials(), "bkt")
+    emu.faults.unavailable_for(5.0, status)
+    with pytest.raises(oss2.exceptions.ServerError) as info:
+        bucket.list_objects()
+    assert (info.value.status, info.value.code) == (status, code)
+    assert info.value.request_id and info.value.ec
+    clock.advance(6.0)
+    assert [o.key for o in bucket.list_objects().object_list] == ["k"]

@@ -14,7 +14,7 @@ import oss2
 import pytest
 from oss2.credentials import StaticCredentialsProvider
 
-from osslist.emulator import Emulator
+from osslist.emulator import Emulator, FakeClock
 
 MakeEmulator = Callable[..., Emulator]
 
@@ -155,6 +155,37 @@ def test_every_kth_request_fails_with_the_chosen_status(emu: Emulator) -> None:
     emu.faults.error_every(2, 500)
     response = [oss_get(emu, {}) for _ in range(2)][1]
     assert response.status_code == 500 and xml(response).findtext("Code") == "InternalError"
+
+
+def test_a_throttling_window_refuses_every_request_for_its_seconds(make_emulator: MakeEmulator) -> None:
+    clock = FakeClock(time.time())
+    emu = make_emulator(clock=clock)
+    emu.create_bucket("bkt")
+    emu.faults.unavailable_for(20.0, 503, after_requests=2)
+    assert [oss_get(emu, {}).status_code for _ in range(4)] == [200, 200, 503, 503]
+    clock.advance(19.5)
+    refused = oss_get(emu, {})
+    assert refused.status_code == 503 and xml(refused).findtext("Code") == "ServiceUnavailable"
+    clock.advance(1.0)
+    assert [oss_get(emu, {}).status_code for _ in range(2)] == [200, 200]
+
+
+def test_a_429_window_answers_qps_limit_exceeded_with_its_ec(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator()
+    emu.create_bucket("bkt")
+    emu.faults.unavailable_for(60.0, 429)
+    response = oss_get(emu, {})
+    root = xml(response)
+    assert response.status_code == 429 and root.findtext("Code") == "QpsLimitExceeded"
+    assert root.findtext("EC") == response.headers["x-oss-ec"] == "0004-00000302"
+    emu.faults.reset()
+    assert oss_get(emu, {}).status_code == 200
+
+
+@pytest.mark.parametrize("seconds, status, after", [(0.0, 503, 0), (1.0, 200, 0), (1.0, 503, -1)])
+def test_a_throttling_window_refuses_nonsense(emu: Emulator, seconds: float, status: int, after: int) -> None:
+    with pytest.raises(ValueError):
+        emu.faults.unavailable_for(seconds, status, after_requests=after)
 
 
 def test_dropped_connections(emu: Emulator) -> None:
