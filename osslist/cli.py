@@ -8,12 +8,14 @@ stderr; the traceback is shown only with -v/--verbose. stdout carries records on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import sys
-from typing import Any, Callable, TypeVar
+from datetime import datetime, timezone
+from typing import IO, Any, Callable, Iterable, Iterator, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -22,6 +24,7 @@ from osslist import job as jobs
 from osslist import runner
 from osslist.checkpoint import StopFlag
 from osslist.connect import open_client, whoami
+from osslist import diff as diffs
 from osslist.prefixtotals import DU_FORMATS
 from osslist.errors import ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
@@ -103,8 +106,9 @@ def _flushed_stdout(code: int) -> int:
     return code
 
 
-def edge(func: F) -> F:
-    """Turn what a command raises into an exit code and one line (traceback with --verbose)."""
+def edge(func: F, *, least: int = 1) -> F:
+    """Turn what a command raises into an exit code and one line (traceback with --verbose).
+    ``least``: the lowest code a failure gets (diff keeps 1 for "the listings differ")."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -123,7 +127,7 @@ def edge(func: F) -> F:
                 sys.stderr.write(safe_traceback(exc))
             click.echo(error_line(exc), err=True)
             code = exc.exit_code if isinstance(exc, OsslistError) else 1
-            raise click.exceptions.Exit(code) from None
+            raise click.exceptions.Exit(max(code, least)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -353,15 +357,17 @@ destination_options = _stack(
     _opt("--no-progress", env="NO_PROGRESS", is_flag=True, help="No progress bar (it shows only on a terminal)."),
 )
 
+parallel_option = _opt(
+    "--parallel",
+    env="PARALLEL",
+    type=click.IntRange(1, jobs.MAX_PARALLEL),
+    default=1,
+    show_default=True,
+    help=f"List this many key ranges concurrently, 1..{jobs.MAX_PARALLEL} (output order unchanged).",
+)
+
 scale_options = _stack(
-    _opt(
-        "--parallel",
-        env="PARALLEL",
-        type=click.IntRange(1, jobs.MAX_PARALLEL),
-        default=1,
-        show_default=True,
-        help=f"List this many key ranges concurrently, 1..{jobs.MAX_PARALLEL} (output order unchanged).",
-    ),
+    parallel_option,
     _opt("--shard-index", env="SHARD_INDEX", type=click.IntRange(min=0), help="This worker's shard (0-based)."),
     _opt("--shard-count", env="SHARD_COUNT", type=click.IntRange(min=1), help="Number of shards in all."),
     _opt(
@@ -669,11 +675,158 @@ def cat_command(url: str, **params: Any) -> None:
 
     out = _stdout().buffer  # closed: refuse before fetching anything
     source = split_oss_url(url)
-    client = open_client(
-        source.bucket, params["endpoint"], region=params["region"], signature_version=params["signature_version"],
+    cat(ObjectClient(_open_bucket(source.bucket, params)), source.key, out, gunzip=params["gunzip"])
+
+
+def _open_bucket(bucket: str, params: dict[str, Any]) -> Any:
+    """A BucketClient for ``bucket`` with the command's endpoint and credential options."""
+    return open_client(
+        bucket, params["endpoint"], region=params["region"], signature_version=params["signature_version"],
         credentials=params["credentials"], role_name=params["role_name"], metadata_endpoint=params["metadata_endpoint"],
     )
-    cat(ObjectClient(client), source.key, out, gunzip=params["gunzip"])
+
+
+DIFF_EXIT_CODES = exit_codes_epilog(
+    0, 1, 2, 3, 4, 130, 141, 143,
+    c0="the listings are the same", c1="they differ (as diff(1))", c143="SIGTERM (a diff is not resumable: rerun it)",
+    c2="trouble: a damaged or unreadable report, bad usage, OSS failing past the retries",
+)
+
+
+@main.command("diff", epilog=DIFF_EXIT_CODES)
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="[NEW]", required=False)
+@_opt("--live", env="DIFF_LIVE", is_flag=True, help="Compare OLD with a fresh listing of --bucket (instead of NEW).")
+@_opt("--bucket", env="BUCKET", help="With --live: the bucket to list.")
+@endpoint_options
+@paging_options
+@key_range_options
+@parallel_option
+@_opt(
+    "--compare",
+    env="DIFF_COMPARE",
+    multiple=True,
+    type=click.Choice(diffs.FIELDS),
+    help="A field that makes a key 'modified' (repeatable; default: size, etag, storage_class).",
+)
+@_opt("--all", "show_all", env="DIFF_ALL", is_flag=True, help="Also write unchanged keys (change 'unchanged').")
+@_opt(
+    "--format",
+    "fmt",
+    env="DIFF_FORMAT",
+    type=click.Choice(diffs.FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one object per difference; csv; text: + added, - removed, ~ modified.",
+)
+@_opt("--output", env="DIFF_OUTPUT", help="Write the differences to this file or oss://BUCKET/KEY, not stdout.")
+@_opt("--summary-json", env="DIFF_SUMMARY_JSON", type=click.Path(dir_okay=False),
+      help="Also write the summary as JSON to this file.")
+@verbose_option
+@functools.partial(edge, least=2)
+def diff_command(old: str, new: str | None, **params: Any) -> int:
+    """Compare two reports, or a report with the live bucket, in one streaming pass.
+
+    OLD and NEW are local paths or oss://BUCKET/KEY URLs of a jsonl or csv listing (gzip or
+    not) or of an inventory report's manifest.json. One record per added, removed or
+    modified key goes to stdout (or --output), a summary to stderr.
+
+    \b
+    Examples:
+      osslist diff yesterday.jsonl.gz today.jsonl.gz
+      osslist diff oss://audit/inv/2026-11-28T02-00Z/manifest.json oss://audit/inv/2026-11-29T02-00Z/manifest.json
+      osslist diff today.jsonl.gz --live --bucket my-bucket --format text
+    """
+    if (new is None) == (not params["live"]):
+        raise UsageError("give NEW, or --live to compare with the bucket (not both)")
+    _check_writable("--summary-json", params["summary_json"])
+    objects_for = _objects_for(params)
+    compare = tuple(params["compare"]) or diffs.DEFAULT_COMPARE
+    with _destination(params["output"], params) as stream:
+        old_records, new_records = _diff_sides(old, new, params, objects_for)
+        writer = diffs.ChangeWriter(params["fmt"], stream)
+        summary = diffs.run_diff(old_records, new_records, writer, compare=compare, unchanged=params["show_all"])
+    _finish(summary, params["summary_json"])
+    return 0 if summary.same else 1
+
+
+def _diff_sides(old: str, new: str | None, params: dict[str, Any], objects_for: Any) -> tuple[Any, Any]:
+    """(old records, new records), both cut to the key range options: two reports, or OLD and
+    a live listing of that range (the run machinery's own source: --parallel works as in ls)."""
+    from osslist import reports
+
+    def cut(records: Iterable[Any]) -> Iterator[Any]:
+        return reports.within(records, prefix=params["prefix"], start_after=params["start_after"],
+                              end_before=params["end_before"])
+
+    old_records = cut(reports.open_report(old, objects_for=objects_for))
+    if new is not None:
+        return old_records, cut(reports.open_report(new, objects_for=objects_for))
+    if not params["bucket"]:
+        raise UsageError("--live needs --bucket (or OSSLIST_BUCKET): the bucket to list")
+    no_filters = {"include": (), "exclude": (), "min_size": None, "max_size": None, "modified_after": None,
+                  "modified_before": None, "storage_classes": ()}
+    prepared = jobs.prepare(_list_job({**params, **no_filters}))
+    return old_records, reports.from_listing(runner.listed_records(prepared))
+
+
+def _objects_for(params: dict[str, Any]) -> Callable[[str], Any]:
+    """How reports in OSS are read: one ObjectClient per bucket, with the command's endpoint
+    and credential options (built on first use)."""
+    from osslist.ossobjects import ObjectClient
+
+    @functools.cache
+    def objects_for(bucket: str) -> ObjectClient:
+        return ObjectClient(_open_bucket(bucket, params))
+
+    return objects_for
+
+
+@contextlib.contextmanager
+def _destination(path: str | None, params: dict[str, Any], option: str = "--output") -> Iterator[IO[bytes]]:
+    """Where a report goes: stdout, oss://BUCKET/KEY (multipart upload, visible only when
+    complete, placeholders expanded, refused before any work when the destination says no),
+    or a file that appears (renamed from FILE.partial) only when complete."""
+    if path is None:
+        stream = _open_output(None, option)
+        try:
+            yield stream  # type: ignore[misc]
+        finally:
+            _release(stream)
+        return
+    from osslist.ossurl import RunFacts, is_oss_url, parse_oss_url
+
+    if is_oss_url(path):
+        from osslist.ossobjects import ObjectClient
+        from osslist.ossout import OssWriter
+
+        url = parse_oss_url(path, RunFacts(datetime.now(timezone.utc), bucket=params.get("bucket") or ""), os.environ)
+        with OssWriter(ObjectClient(_open_bucket(url.bucket, params)), url.key) as out:
+            out.probe()
+            yield out  # type: ignore[misc]
+        return
+    with _local_destination(path, option) as stream:
+        yield stream
+
+
+@contextlib.contextmanager
+def _local_destination(path: str, option: str) -> Iterator[IO[bytes]]:
+    partial = f"{path}.partial"
+    try:
+        raw = open(partial, "wb")
+    except OSError as exc:
+        raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from exc
+    stream = OutputFile(raw, f"{option} {path}", owned=True)
+    try:
+        yield stream  # type: ignore[misc]
+        stream.close()
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError, OsslistError):
+            stream.close()
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
 
 
 @main.command("whoami", epilog=exit_codes_epilog(0, 1, 2, 3, 130, 141, c1="anything else",

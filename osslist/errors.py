@@ -18,6 +18,8 @@ of the code and the CLI only ever see this tree:
     ├── ListingError             exit 1  the listing protocol broke (truncated page without a next
     │                                    marker, a marker that does not advance)
     ├── OutputError              exit 1  the output could not be written (disk full, /dev/full)
+    ├── ReportError              exit 2  a report read back is damaged or is no report (bad MD5,
+    │                                    truncated gzip, keys out of order, missing data file)
     └── Interrupted              exit 143 SIGTERM: the current page was finished and saved
 
 Messages are one line meant for a person, and never contain a secret or a raw response
@@ -105,6 +107,13 @@ class ListingError(OsslistError):
 class OutputError(OsslistError):
     """Writing the records failed after the listing began: a full disk, ``/dev/full``, an I/O
     error. The message names the file (or stdout) and the system's reason."""
+
+
+class ReportError(OsslistError):
+    """A report read back (``osslist diff``) is damaged, incomplete or not a report at all. The
+    message names the file and what is wrong with it; nothing read from it counts as complete."""
+
+    exit_code = 2
 
 
 class Interrupted(OsslistError):

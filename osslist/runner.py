@@ -310,24 +310,44 @@ def run_du(prepared: PreparedRun, *, depth: int, by_class: bool,
     return totals.rows(), summary
 
 
-class _TotalsWriter:
-    """du's accumulator as a ``Writer[list[Record]]``: pages stay records (du needs each
-    key), summed in the loop's thread."""
-
-    def __init__(self, totals: DuTotals) -> None:
-        self._totals = totals
+class _RecordPages:
+    """A ``Writer[list[Record]]`` that keeps pages as records and writes nothing: for
+    consumers that take the records themselves (du's totals, ``listed_records``)."""
 
     def render(self, records: Sequence[Record]) -> list[Record]:
         return list(records)
 
     def write_rendered(self, records: list[Record]) -> None:
-        self._totals.add_all(records)
+        """Nothing to write: the consumer has the records."""
 
     def flush(self) -> None:
-        """Nothing buffered: the totals are read after the run."""
+        """Nothing buffered."""
 
     def close(self) -> None:
-        """Nothing buffered: the totals are read after the run."""
+        """Nothing buffered."""
+
+
+class _TotalsWriter(_RecordPages):
+    """du's accumulator: pages stay records (du needs each key), summed in the loop's thread."""
+
+    def __init__(self, totals: DuTotals) -> None:
+        self._totals = totals
+
+    def write_rendered(self, records: list[Record]) -> None:
+        self._totals.add_all(records)
+
+
+def listed_records(prepared: PreparedRun) -> Iterator[Record]:
+    """The run's records in key order, pulled page by page from the run's own source
+    (sequential or ``--parallel``, filtered), for a consumer that pulls: ``osslist diff
+    --live`` merges them with a report. Closing the iterator stops the source's workers."""
+    todo: list[Pending] = [(r, None) for r in prepared.ranges]
+    source = open_source(prepared, todo, _RecordPages(), keep_records=False, pages_ahead=RECORD_PAGES_AHEAD)
+    try:
+        for event in source:
+            yield from event.page.data
+    finally:
+        source.close()
 
 
 # --- --checkpoint ----------------------------------------------------------------------------

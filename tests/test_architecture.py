@@ -47,6 +47,8 @@ LAYERS = {
     "prefixtotals": 5,
     "records": 4,
     "connect": 5,
+    "reports": 6,
+    "diff": 6,
     "sharding": 7,
     "parallel": 7,
     "checkpoint": 7,

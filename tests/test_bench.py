@@ -48,7 +48,7 @@ def _table_rows(stdout: str) -> list[list[str]]:
 # --- the scripts, end to end ---------------------------------------------------------------------
 
 
-def test_listing_quick_prints_every_row_with_exact_counts_and_the_four_ratios() -> None:
+def test_listing_quick_prints_every_row_with_exact_counts_and_the_five_ratios() -> None:
     result = _run_script("listing.py", "--quick", "--parallel", "2,8")
     assert result.returncode == 0, result.stderr
     rows = _table_rows(result.stdout)
@@ -66,8 +66,9 @@ def test_listing_quick_prints_every_row_with_exact_counts_and_the_four_ratios() 
     ]
     for row in rows:  # every run was trusted: rate, CPU per million and RSS are numbers
         assert all(re.fullmatch(r"[\d,.]+", cell) for cell in row[3:]), row
-    targets = [line.strip() for line in result.stdout.split("Targets (issue 6):")[1].strip().splitlines()]
+    targets = [line.strip() for line in result.stdout.split("runs):")[1].strip().splitlines()]
     assert [line.split(":")[0] for line in targets] == [
+        "5 ms",
         "5 ms",
         "5 ms",
         "0 ms",
@@ -77,7 +78,7 @@ def test_listing_quick_prints_every_row_with_exact_counts_and_the_four_ratios() 
 
 
 def test_listing_ratio_is_computed_from_the_rows_it_prints() -> None:
-    result = _run_script("listing.py", "--quick", "--parallel", "8")
+    result = _run_script("listing.py", "--quick", "--parallel", "8", "--repeat", "3")
     assert result.returncode == 0, result.stderr
     rows = {(row[0], row[1]): row for row in _table_rows(result.stdout)}
     naive, seq = rows[("5 ms", "naive seed port")], rows[("5 ms", "osslist")]
@@ -86,6 +87,11 @@ def test_listing_ratio_is_computed_from_the_rows_it_prints() -> None:
     printed = float(re.search(RATIO, line).group(1))  # type: ignore[union-attr]
     # the table rounds rates to whole objects/s, the ratio is computed unrounded
     assert printed == pytest.approx(expected, rel=0.01)
+    p8 = rows[("5 ms", "osslist --parallel 8")]
+    cpu = float(p8[5]) / float(seq[5])  # the CPU ratio of issue 9, from the medians printed
+    line = next(line for line in result.stdout.splitlines() if "(CPU per 1M keys)" in line)
+    assert float(re.search(RATIO, line).group(1)) == pytest.approx(cpu, rel=0.05)  # type: ignore[union-attr]
+    assert "medians of 3 runs" in result.stdout
 
 
 def test_memory_quick_prints_both_runs_and_the_difference() -> None:

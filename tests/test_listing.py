@@ -14,8 +14,7 @@ from osslist.emulator import Emulator
 from osslist.errors import ListingError, UsageError
 from osslist.listing import ListingSpec, Position, iter_pages, iter_records
 from osslist.pages import ObjectRecord, PrefixRecord, record_name
-from tests.helpers import emulator_client
-from tests.test_pages import TRICKY_KEYS, assert_same_as_oss2, make_body
+from tests.helpers import TRICKY_KEYS, assert_same_as_oss2, emulator_client, make_body
 
 
 class FakeBucket:

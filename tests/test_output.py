@@ -13,7 +13,7 @@ import pytest
 from osslist.errors import OutputError
 from osslist.output import CSV_HEADER, OutputFile, human_size, make_writer
 from osslist.pages import ObjectRecord, PrefixRecord, Record
-from tests.test_pages import TRICKY_KEYS
+from tests.helpers import TRICKY_KEYS
 
 KEYS = TRICKY_KEYS + ["\u2028line sep", "\x7f\x1b[31mansi", "=formula"]
 

@@ -4,128 +4,13 @@ encodes them (``encoding-type=url``: fields percent-encoded, decoded with ``unqu
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import quote
-from xml.sax.saxutils import escape
 
-import oss2.xml_utils
 import pytest
 
 from osslist import pages
 from osslist.errors import ListingError
 from osslist.pages import ObjectRecord, PrefixRecord, parse_page
-
-TRICKY_KEYS = [
-    "plain.txt",
-    "with space.txt",
-    " leading and trailing ",
-    "plus+sign",
-    "literal%20percent",
-    "100%",
-    "中文/文件.txt",
-    "emoji-😀.bin",
-    "ctrl-\x01-char",
-    "new\nline",
-    "carriage\rreturn",
-    "tab\there",
-    "back\\slash",
-    'double"quote',
-    "single'quote",
-    "amp&lt;<tag>",
-    "double//slash",
-    "a",
-    "a/",
-    "a/b",
-    "\u00e9t\u00e9",
-    "\ufffd-replacement",
-    "k" * 1023,
-    "键" * 341,  # 1023 bytes of UTF-8
-]
-
-PRETTY = "\n    "
-
-
-def contents_xml(key: str, *, index: int, encode: bool, sep: str, safe: str = "/") -> str:
-    """One <Contents> element as OSS writes it (etag quoted, owner present)."""
-    value = quote(key, safe=safe) if encode else escape(key)
-    classes = ["Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"]
-    return (
-        f"<Contents>{sep}<Key>{value}</Key>{sep}"
-        f"<LastModified>2024-06-{1 + index % 28:02d}T13:13:{index % 60:02d}.000Z</LastModified>{sep}"
-        f"<ETag>&quot;5B3C1A2E053D763E1B002CC607C5{index:04X}&quot;</ETag>{sep}"
-        f"<Type>{'Multipart' if index % 3 else 'Normal'}</Type>{sep}<Size>{index * 1000}</Size>{sep}"
-        f"<StorageClass>{classes[index % 5]}</StorageClass>{sep}"
-        f"<Owner><ID>0022012</ID><DisplayName>user</DisplayName></Owner>{sep}</Contents>"
-    )
-
-
-def make_body(
-    keys: list[str],
-    prefixes: list[str] = (),  # type: ignore[assignment]
-    *,
-    api: str = "v1",
-    truncated: bool = False,
-    next_value: str | None = None,
-    encode: bool = True,
-    pretty: bool = True,
-    safe: str = "/",
-) -> bytes:
-    """A ListBucketResult body like OSS sends; ``next_value`` is NextMarker or the v2 token."""
-    sep = PRETTY if pretty else ""
-    enc = (lambda v: quote(v, safe=safe)) if encode else escape
-    head = ["<?xml version='1.0' encoding='UTF-8'?>", "<ListBucketResult>", "<Name>b</Name>"]
-    head += [f"<Prefix>{enc('top prefix')}</Prefix>", "<MaxKeys>1000</MaxKeys>"]
-    head += ["<Delimiter>/</Delimiter>"]
-    if encode:
-        head.append("<EncodingType>url</EncodingType>")
-    head.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
-    if api == "v2":
-        head.append(f"<KeyCount>{len(keys) + len(prefixes)}</KeyCount>")
-    if next_value is not None:
-        tag = "NextMarker" if api == "v1" else "NextContinuationToken"
-        head.append(f"<{tag}>{enc(next_value)}</{tag}>")
-    body = [contents_xml(k, index=i, encode=encode, sep=sep, safe=safe) for i, k in enumerate(keys)]
-    body += [f"<CommonPrefixes>{sep}<Prefix>{enc(p)}</Prefix></CommonPrefixes>" for p in prefixes]
-    return (sep.join(head + body) + "</ListBucketResult>\n").encode()
-
-
-class _Result:
-    """What oss2's parse functions fill in (a stand-in for ListObjectsResult)."""
-
-    def __init__(self) -> None:
-        self.object_list: list = []
-        self.prefix_list: list = []
-        self.is_truncated = False
-        self.next_marker = ""
-        self.next_continuation_token = ""
-
-
-def oss2_parse(body: bytes, api: str) -> _Result:
-    parse = oss2.xml_utils.parse_list_objects if api == "v1" else oss2.xml_utils.parse_list_objects_v2
-    return parse(_Result(), body)
-
-
-def assert_same_as_oss2(body: bytes, api: str) -> None:
-    ours = parse_page(body, api=api)
-    theirs = oss2_parse(body, api)
-    objects = [r for r in ours.records if isinstance(r, ObjectRecord)]
-    prefixes = [r.prefix for r in ours.records if isinstance(r, PrefixRecord)]
-    assert [o.key for o in objects] == [o.key for o in theirs.object_list]
-    for mine, info in zip(objects, theirs.object_list):
-        assert (mine.size, mine.etag, mine.storage_class, mine.type) == (
-            info.size,
-            info.etag,
-            info.storage_class,
-            info.type,
-        )
-        assert oss2.utils.iso8601_to_unixtime(mine.last_modified) == info.last_modified
-        assert int(mine.mtime_epoch()) == info.last_modified
-    assert prefixes == theirs.prefix_list
-    assert ours.is_truncated == theirs.is_truncated
-    if api == "v1" and theirs.is_truncated:
-        assert ours.next_marker == theirs.next_marker
-    if api == "v2" and theirs.is_truncated:
-        assert ours.next_token == theirs.next_continuation_token
-
+from tests.helpers import TRICKY_KEYS, assert_same_as_oss2, make_body
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
 @pytest.mark.parametrize("pretty", [True, False], ids=["pretty", "compact"])
