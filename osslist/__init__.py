@@ -18,7 +18,7 @@ Names are imported on first use, so ``import osslist`` (and ``osslist --help``) 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -83,14 +83,16 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:  # Any: each public name has its own type (see TYPE_CHECKING above)
-    """Import a public name's module on first use (PEP 562)."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'osslist' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any misspelt name
+
+    def __getattr__(name: str) -> object:
+        """Import a public name's module on first use (PEP 562)."""
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'osslist' has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
