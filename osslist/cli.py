@@ -250,8 +250,8 @@ endpoint_options = _stack(
         type=click.FloatRange(min=0, max=86400),
         default=jobs.DEFAULT_RETRY_BUDGET,
         show_default=True,
-        help="Seconds each page keeps retrying while OSS throttles (503/429) or fails (5xx); "
-        "a page that succeeds resets it. 0: no retries.",
+        help="Seconds each request (a page, an object call) keeps retrying while OSS throttles "
+        "(503/429) or fails (5xx); one that succeeds resets it. 0: no retries.",
     ),
     credential_options,
 )
@@ -683,6 +683,7 @@ def _open_bucket(bucket: str, params: dict[str, Any]) -> Any:
     return open_client(
         bucket, params["endpoint"], region=params["region"], signature_version=params["signature_version"],
         credentials=params["credentials"], role_name=params["role_name"], metadata_endpoint=params["metadata_endpoint"],
+        retry_budget=params["retry_budget"],
     )
 
 

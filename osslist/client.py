@@ -339,10 +339,7 @@ class BucketClient:
         status = status if isinstance(status, int) and status > 0 else None
         code = _safe(getattr(exc, "code", None))
         request_id = _safe(getattr(exc, "request_id", None))
-        prefix = ""
-        if gave_up is not None:
-            prefix = (f"gave up after {gave_up.tries} tries in {gave_up.elapsed:.0f} s "
-                      f"(retry budget {self._retry.budget:g} s): ")
+        prefix = "" if gave_up is None else gave_up_text(gave_up, self._retry.budget)
         message = (
             f"GET / on bucket {self.bucket_name} at {self.endpoint}: {prefix}{_describe(exc)}, "
             f"request id {request_id or 'none'}"
@@ -359,6 +356,11 @@ class _Recovery:
     def __init__(self) -> None:
         self.refreshed = False
         self.skew_corrected = False
+
+
+def gave_up_text(gave_up: RetriesExhausted, budget: float) -> str:
+    """``gave up after 57 tries in 298.1 s (retry budget 300 s): ``, the start of an error line."""
+    return f"gave up after {gave_up.tries} tries in {gave_up.elapsed:.1f} s (retry budget {budget:g} s): "
 
 
 def _describe(outcome: object) -> str:
@@ -537,6 +539,7 @@ def describe_identity(provider: Provider) -> dict[str, Any]:
 # For ossobjects, which maps its own oss2 errors the same way.
 scrubbed = _scrubbed
 safe_text = _safe
+describe_failure = _describe
 
 __all__ = [
     "BucketClient",
@@ -544,7 +547,9 @@ __all__ = [
     "OSS_RETRY",
     "Oss2CredentialsAdapter",
     "OssHttpSession",
+    "describe_failure",
     "describe_identity",
+    "gave_up_text",
     "make_bucket_client",
     "normalize_endpoint",
     "oss_session",

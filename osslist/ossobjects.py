@@ -21,7 +21,7 @@ import oss2.exceptions
 from oss2.models import PartInfo
 
 from osslist.backoff import BackoffPolicy, RetriesExhausted
-from osslist.client import NETWORK_ERRORS, BucketClient, safe_text, scrubbed
+from osslist.client import NETWORK_ERRORS, BucketClient, describe_failure, gave_up_text, safe_text, scrubbed
 from osslist.errors import OssError, OssRefused, OssUnavailable
 
 T = TypeVar("T")
@@ -122,16 +122,17 @@ class ObjectClient:
             raise self._error(OssRefused, operation, key, exc) from scrubbed(exc)
         except RetriesExhausted as gave_up:
             last = gave_up.last if isinstance(gave_up.last, Exception) else None
-            raise self._error(OssUnavailable, operation, key, last, gave_up=True) from scrubbed(last)
+            raise self._error(OssUnavailable, operation, key, last, gave_up=gave_up) from scrubbed(last)
 
     def _error(
-        self, kind: type[OssError], operation: str, key: str, exc: Exception | None, *, gave_up: bool = False
+        self, kind: type[OssError], operation: str, key: str, exc: Exception | None, *,
+        gave_up: RetriesExhausted | None = None,
     ) -> OssError:
         """One line naming the destination, status, code and request id; never a body."""
         status = getattr(exc, "status", None)
         status = status if isinstance(status, int) and status > 0 else None
         code, request_id = safe_text(getattr(exc, "code", None)), safe_text(getattr(exc, "request_id", None))
-        what = f"HTTP {status} {code or 'no error code'}" if status else f"network error ({type(getattr(exc, 'exception', exc)).__name__})"
-        prefix = "gave up after retries: " if gave_up else ""
-        message = f"{operation} {self.url(key)} at {self.endpoint}: {prefix}{what}, request id {request_id or 'none'}"
+        prefix = "" if gave_up is None else gave_up_text(gave_up, self._retry.budget)
+        message = (f"{operation} {self.url(key)} at {self.endpoint}: {prefix}{describe_failure(exc)}, "
+                   f"request id {request_id or 'none'}")
         return kind(message, status=status, code=code, request_id=request_id, bucket=self.bucket_name, endpoint=self.endpoint)

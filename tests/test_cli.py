@@ -183,7 +183,7 @@ def test_a_503_on_every_request_exits_1_when_the_retry_budget_runs_out(emulator,
         result = osslist(emulator, env={"OSSLIST_RETRY_BUDGET": "0.4"})
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.count(THROTTLING) == 1
-    assert re.search(r"gave up after \d+ tries in \d+ s \(retry budget 0.4 s\): HTTP 429 QpsLimitExceeded",
+    assert re.search(r"gave up after \d+ tries in [\d.]+ s \(retry budget 0.4 s\): HTTP 429 QpsLimitExceeded",
                      result.stderr)
     assert sum(r.status == 429 for r in emulator.requests) >= 2
 

@@ -78,3 +78,11 @@ def test_bad_urls_are_usage_errors_before_any_request(emu: Emulator, url: str) -
     emu.clear_requests()
     code, _, stderr = cat(emu, url)
     assert code == 2 and "oss://" in stderr and emu.requests == []
+
+
+def test_the_retry_budget_bounds_a_throttled_object(emu: Emulator) -> None:
+    put(emu, "run/objects.jsonl", LINES)
+    emu.faults.error_every(1, 503)
+    code, out, err = cat(emu, "--retry-budget", "0.3", "oss://reports/run/objects.jsonl")
+    assert (code, out) == (1, b"")
+    assert "retry budget 0.3 s" in err and err.count("OSS is throttling") == 1
