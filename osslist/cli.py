@@ -26,7 +26,7 @@ from osslist.checkpoint import StopFlag
 from osslist.connect import open_client, whoami
 from osslist import diff as diffs
 from osslist.prefixtotals import DU_FORMATS
-from osslist.errors import ListingError, OsslistError, UsageError
+from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
 from osslist.output import OutputFile
 from osslist.sharding import make_shard_plan
@@ -37,7 +37,8 @@ log = logging.getLogger("osslist")
 _EXIT_MEANINGS = {
     0: "success",
     1: "anything else: OSS kept failing past the retries, the listing protocol broke",
-    2: "usage or bad input (bad option, invalid bucket name); no network call was made",
+    2: "usage or bad input (bad option, invalid bucket name, a checkpoint of another run or output, "
+       "one file in two roles); no network call was made",
     3: "credentials: no role attached, metadata server unreachable, STS refused",
     4: "OSS refused: AccessDenied, NoSuchBucket, a key or token a refresh did not cure",
     130: "Ctrl-C (SIGINT)",
@@ -55,7 +56,8 @@ def exit_codes_epilog(*codes: int, **meanings: str) -> str:
 
 
 EXIT_CODES_EPILOG = exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, 143,
-                                      c0="success (also when --limit stopped the listing)")
+                                      c0="success (also when --limit stopped the listing; a finished "
+                                         "--checkpoint lists nothing)")
 
 
 GROUP_FLAGS = ("--version",)
@@ -334,7 +336,13 @@ record_format_options = _stack(
         type=click.Choice(jobs.OUTPUT_FORMATS),
         default="text",
         show_default=True,
-        help="text: keys; long: time, size, class, etag, key; jsonl: one JSON object per line; csv: inventory columns.",
+        help="text: keys; long: time, size, class, etag, key; jsonl: one JSON object per line; csv: inventory columns; "
+        "oss-inventory: OSS's bucket inventory layout (manifest.json + data/*.csv.gz) in --output.",
+    ),
+    _opt(
+        "--file-size",
+        env="FILE_SIZE",
+        help="With --format oss-inventory: cut data files at this many compressed bytes (default 64M; at least 1K).",
     ),
     _opt("-0", "--null", env="NULL", is_flag=True, help="With --format text, end each key with NUL, not newline."),
     _opt(
@@ -347,7 +355,12 @@ record_format_options = _stack(
 )
 
 destination_options = _stack(
-    _opt("--output", env="OUTPUT", type=click.Path(dir_okay=False), help="Write records to this file, not stdout."),
+    _opt(
+        "--output",
+        env="OUTPUT",
+        type=click.Path(),
+        help="Write records to this file, not stdout (--format oss-inventory: a directory or oss://BUCKET/PREFIX/).",
+    ),
     _opt(
         "--summary-json",
         env="SUMMARY_JSON",
@@ -433,6 +446,8 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             null=params.get("null", False),
             human=params.get("human", False),
             path=params.get("output"),
+            summary_json=params.get("summary_json"),
+            file_size=params.get("file_size"),
         ),
         scale=jobs.Scale(
             parallel=params.get("parallel", 1),
@@ -573,6 +588,9 @@ def ls_command(**params: Any) -> None:
     with StopFlag() as stop:  # kept through the summary: a SIGTERM after the listing changes nothing
         try:
             summary = _run_listing(plan, progress, stop)
+        except CheckpointFinished as note:  # exit 0, one line, and no old summary shown as new
+            click.echo(str(note), err=True)
+            return
         finally:
             progress.close()
         _finish(summary, params["summary_json"])
@@ -584,12 +602,56 @@ def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) ->
     abandoning requests in flight: exit 143 (see runner.Stopper)."""
     if plan.job.scale.checkpoint is not None:
         return runner.run_resumable(plan, on_page=progress, stop=stop)
+    if plan.job.output.format == jobs.INVENTORY_FORMAT:
+        return _run_inventory(plan, progress, stop)
     stream = _open_output(plan.job.output.path)
     try:
         return runner.run(plan, stream=stream, on_page=progress, stop=stop)
     finally:
         _release(stream)
 
+
+
+def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) -> Any:
+    """--format oss-inventory: the run loop into an InventoryWriter; its manifest is written
+    only after the listing succeeded (a failure drops the data file in progress)."""
+    from osslist import inventory
+    from osslist.filters import parse_size
+
+    out, scale, started = plan.job.output, plan.job.scale, datetime.now(timezone.utc)
+    assert out.path is not None, "prepare() checks --format oss-inventory has --output"
+    count = plan.shard_plan.shard_count if plan.shard_plan else scale.shard_count
+    shard = None if scale.shard_index is None or count is None else inventory.Shard(scale.shard_index, count)
+    writer = inventory.InventoryWriter(
+        _inventory_store(out.path, plan, started), source_bucket=plan.job.connection.bucket, started=started,
+        file_size=parse_size(out.file_size) if out.file_size else inventory.DEFAULT_FILE_SIZE, shard=shard,
+        ranges=plan.ranges,
+    )
+    try:
+        summary = runner.execute(plan, writer, on_page=progress, stop=stop)
+    except BaseException:
+        writer.abort()
+        raise
+    click.echo(f"inventory: wrote {writer.commit()}", err=True)
+    return summary
+
+
+def _inventory_store(path: str, plan: jobs.PreparedRun, started: datetime) -> Any:
+    """--output of an inventory: oss://BUCKET/PREFIX/ (placeholders expanded) or a directory."""
+    from dataclasses import asdict
+
+    from osslist import inventory
+    from osslist.ossobjects import ObjectClient
+    from osslist.ossurl import RunFacts, is_oss_url, parse_oss_url
+
+    if not is_oss_url(path):
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise UsageError(f"--format oss-inventory writes a directory: --output {path} is a file")
+        return inventory.LocalStore(path)
+    conn = plan.job.connection
+    url = parse_oss_url(path, RunFacts(started, conn.bucket, plan.job.scale.shard_index), os.environ)
+    client = _open_bucket(url.bucket, asdict(conn))
+    return inventory.OssStore(ObjectClient(client), client, url.key)
 
 
 @main.command("plan", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, c0="success: the plan is written"))

@@ -156,19 +156,31 @@ class SkewedAuthV4(oss2.ProviderAuthV4):
         stamp = datetime.fromtimestamp(self.server_clock.now(), timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         req.headers["x-oss-date"] = stamp
         req.headers["x-oss-content-sha256"] = "UNSIGNED-PAYLOAD"
-        additional = self._ProviderAuthV4__get_additional_signed_headers(in_additional_headers)  # type: ignore[attr-defined]
-        scope = self._ProviderAuthV4__get_scope(stamp[:8], req)  # type: ignore[attr-defined]
-        signature = self._ProviderAuthV4__make_signature(  # type: ignore[attr-defined]
-            req, bucket_name, key, additional, credentials, stamp)
-        authorization = f"OSS4-HMAC-SHA256 Credential={credentials.get_access_key_id()}/{scope}, Signature={signature}"
+        mangled = "_ProviderAuthV4__"  # oss2's private helpers (see the module docstring)
+        additional = getattr(self, mangled + "get_additional_signed_headers")(in_additional_headers)
+        scope = getattr(self, mangled + "get_scope")(stamp[:8], req)
+        signature = getattr(self, mangled + "make_signature")(req, bucket_name, key, additional, credentials, stamp)
+        credential = f"{credentials.get_access_key_id()}/{scope}"
+        authorization = f"OSS4-HMAC-SHA256 Credential={credential}, Signature={signature}"
         if additional:
             authorization += ", AdditionalHeaders=" + ";".join(additional)
         req.headers["authorization"] = authorization
 
 
-def make_auth(provider: oss2.credentials.CredentialsProvider, signature_version: int, clock: ServerClock) -> oss2.AuthBase:
+def make_auth(
+    provider: oss2.credentials.CredentialsProvider, signature_version: int, clock: ServerClock
+) -> oss2.AuthBase:
     """The oss2 auth for ``signature_version`` (1 or 4), dated by ``clock``."""
     return SkewedAuthV4(provider, clock) if signature_version == 4 else SkewedAuth(provider, clock)
 
 
-__all__ = ["ServerClock", "check_correctable", "SkewedAuth", "SkewedAuthV4", "describe_offset", "make_auth", "parse_server_time", "server_time_of"]
+__all__ = [
+    "ServerClock",
+    "SkewedAuth",
+    "SkewedAuthV4",
+    "check_correctable",
+    "describe_offset",
+    "make_auth",
+    "parse_server_time",
+    "server_time_of",
+]

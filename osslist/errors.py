@@ -6,7 +6,8 @@ of the code and the CLI only ever see this tree:
 
     OsslistError                 exit 1  anything not more specific below
     ├── UsageError               exit 2  bad option or input, found before any network call
-    │   └── CheckpointMismatch   exit 2  a checkpoint written by a different command line
+    │   ├── CheckpointMismatch   exit 2  a checkpoint of a different command line, output or format
+    │   └── CheckpointBusy       exit 2  another run holds the checkpoint's lock
     ├── CredentialsError         exit 3  no usable credentials
     │   ├── MetadataError        exit 3  the instance metadata server failed or refused
     │   └── StsError             exit 3  STS AssumeRoleWithOIDC (RRSA) failed
@@ -20,7 +21,9 @@ of the code and the CLI only ever see this tree:
     ├── OutputError              exit 1  the output could not be written (disk full, /dev/full)
     ├── ReportError              exit 2  a report read back is damaged or is no report (bad MD5,
     │                                    truncated gzip, keys out of order, missing data file)
-    └── Interrupted              exit 143 SIGTERM: the current page was finished and saved
+    ├── Interrupted              exit 143 SIGTERM: the current page was finished and saved
+    └── CheckpointFinished       exit 0  not a failure: the checkpoint's listing finished earlier,
+                                         so nothing was listed (the CLI says so in one line)
 
 Messages are one line meant for a person, and never contain a secret or a raw response
 body (OSS error bodies can echo the security token).
@@ -42,7 +45,12 @@ class UsageError(OsslistError):
 
 
 class CheckpointMismatch(UsageError):
-    """The checkpoint file belongs to a run with different arguments."""
+    """The checkpoint file belongs to a run with different arguments, another output file, or
+    an older checkpoint format."""
+
+
+class CheckpointBusy(UsageError):
+    """Another run holds the checkpoint's lock; the message names it (pid, host)."""
 
 
 class CredentialsError(OsslistError):
@@ -120,3 +128,10 @@ class Interrupted(OsslistError):
     """A SIGTERM stopped the run after the current page was written and checkpointed."""
 
     exit_code = 143
+
+
+class CheckpointFinished(OsslistError):
+    """The checkpoint records a listing that already finished: this run lists nothing and must
+    not present the old counts as a new listing. Exit 0 (a Job retried after success is fine)."""
+
+    exit_code = 0

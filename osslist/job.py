@@ -11,12 +11,15 @@ is ``connect``'s. Nothing here imports click or writes to the terminal.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 from osslist import filters
 from osslist.backoff import DEFAULT_RETRY_BUDGET
+from osslist.checkpoint import lock_path, temp_path
 from osslist.filters import Predicate, keep_all
 from osslist.connect import open_client
 from osslist.errors import UsageError
@@ -33,7 +36,9 @@ T = TypeVar("T")
 
 DEFAULT_ENDPOINT = "oss-cn-hangzhou-internal.aliyuncs.com"
 LIST_APIS = ("v1", "v2")
-OUTPUT_FORMATS = FORMATS
+INVENTORY_FORMAT = "oss-inventory"
+OUTPUT_FORMATS = (*FORMATS, INVENTORY_FORMAT)
+MIN_FILE_SIZE = 1024
 CREDENTIAL_SOURCES = ("auto", "env", "rrsa", "metadata")
 SIGNATURE_VERSIONS = ("1", "4")
 MAX_KEY_BYTES = 1023
@@ -89,6 +94,11 @@ class OutputOptions:
     human: bool = False
     path: str | None = None
     """--output FILE; None is stdout (opened by the CLI)."""
+    summary_json: str | None = None
+    """--summary-json FILE (written by the CLI at the end); here so prepare can check that no
+    file serves two roles."""
+    file_size: str | None = None
+    """--file-size: where --format oss-inventory cuts its data files (compressed bytes)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,12 +209,101 @@ def _check_scale(scale: Scale, output_path: str | None) -> None:
             raise UsageError("--shard-index must be in 0..--shard-count-1")
 
 
+def _check_checkpoint_files(scale: Scale, output_path: str | None) -> None:
+    """A checkpoint truncates its output to a byte offset and renames a file over itself:
+    both need regular files (or names not yet taken), never /dev/null, /dev/stdout or a pipe."""
+    if scale.checkpoint is None:
+        return
+    for option, path in (("--output", output_path), ("--checkpoint", scale.checkpoint)):
+        kind = None if path is None else _special_kind(path)
+        if kind is not None:
+            raise UsageError(
+                f"--checkpoint needs {option} to be a regular file, and {path} is {kind}: "
+                "a resumed run truncates the output at the saved offset"
+            )
+
+
+def _special_kind(path: str) -> str | None:
+    """What ``path`` is when it is a device or stream alias (/dev/stdout, /proc/self/fd/1, a
+    symlink to one: whatever fd 1 happens to be now) or exists and is not a regular file."""
+    if any(hop.startswith(("/dev/", "/proc/")) for hop in _link_hops(path)):
+        return "a device or stream alias"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    kinds = ((stat.S_ISREG, None), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISBLK, "a block device"))
+    return next((kind for test, kind in kinds if test(mode)), "not a regular file")
+
+
+def _link_hops(path: str, *, limit: int = 40) -> list[str]:
+    """``path`` and each symlink target it leads to (absolute, unresolved), in order."""
+    hops = [os.path.abspath(path)]
+    while len(hops) < limit and os.path.islink(hops[-1]):
+        hops.append(os.path.abspath(os.path.join(os.path.dirname(hops[-1]), os.readlink(hops[-1]))))
+    return hops
+
+
+def _check_distinct_files(job: ListJob) -> None:
+    """No file in two roles: records, summary JSON, checkpoint (with its lock and temporary
+    file) and the shard plan it reads, compared as the files they are (symlinks, hard links,
+    /dev/stdout and /proc/self/fd/1 resolve to the same file). Otherwise the last writer
+    silently wins, e.g. --output X --checkpoint X leaves only the checkpoint in X."""
+    out, scale = job.output, job.scale
+    roles: list[tuple[str, str | None]] = [
+        ("--output" if out.path is not None else "the records on stdout", out.path or STDOUT_PATH),
+        ("--summary-json", out.summary_json),
+        ("--shard-plan", scale.shard_plan),
+        ("--checkpoint", scale.checkpoint),
+    ]
+    if scale.checkpoint is not None:
+        roles += [("--checkpoint's lock file", str(lock_path(scale.checkpoint))),
+                  ("--checkpoint's temporary file", str(temp_path(scale.checkpoint)))]
+    seen: dict[tuple[str | int, ...], tuple[str, str]] = {}
+    null = file_identity(os.devnull)
+    for role, path in roles:
+        if path is None or (key := file_identity(path)) == null:
+            continue
+        if key in seen:
+            first, first_path = seen[key]
+            raise UsageError(f"{role} {path} is the same file as {first} {first_path}: give each its own file")
+        seen[key] = (role, path)
+
+
+STDOUT_PATH = "/dev/stdout"
+
+
+def file_identity(path: str) -> tuple[str | int, ...]:
+    """Device and inode of an existing file (symlinks followed, so /dev/stdout is fd 1's file);
+    else the path with every symlink resolved."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ("path", os.path.realpath(path))
+    return ("inode", info.st_dev, info.st_ino)
+
+
 def _check_output(out: OutputOptions) -> None:
     _check_choice("--format", out.format, OUTPUT_FORMATS)
+    if out.file_size is not None and (out.format != INVENTORY_FORMAT or filters.parse_size(out.file_size) < MIN_FILE_SIZE):
+        raise UsageError(f"--file-size applies to --format {INVENTORY_FORMAT} and must be at least 1K")
     if out.null and out.format not in ("text", "long"):
         raise UsageError("-0/--null applies to --format text and long only")
     if out.human and out.format != "long":
         raise UsageError("--human-readable applies to --format long only (jsonl and csv keep exact bytes)")
+
+
+def _check_inventory(job: ListJob) -> None:
+    """--format oss-inventory: a directory or oss:// prefix, objects only, not resumable yet."""
+    if job.output.format != INVENTORY_FORMAT:
+        return
+    if job.output.path is None:
+        raise UsageError(f"--format {INVENTORY_FORMAT} needs --output DIR or --output oss://BUCKET/PREFIX/")
+    if job.selection.delimiter:
+        raise UsageError(f"--format {INVENTORY_FORMAT} lists objects: it takes no --delimiter")
+    if job.scale.checkpoint is not None:
+        raise UsageError(f"--format {INVENTORY_FORMAT} cannot resume: it takes no --checkpoint (rerun it instead)")
 
 
 def _check_connection(conn: Connection) -> None:
@@ -261,7 +360,10 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     _check_connection(job.connection)
     _check_selection(job.selection)
     _check_output(job.output)
+    _check_inventory(job)
     _check_scale(job.scale, job.output.path)
+    _check_checkpoint_files(job.scale, job.output.path)
+    _check_distinct_files(job)
     predicate, parsed = _build_filter(job.selection, now=time.time() if now is None else now)
     spec = _listing_spec(job.selection)
     shards = _shard_plan(job, spec)

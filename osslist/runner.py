@@ -362,7 +362,7 @@ def checkpoint_fingerprint(prepared: PreparedRun) -> str:
         "bucket": job.connection.bucket,
         "endpoint": prepared.client.endpoint,
         "selection": asdict(replace(job.selection, max_keys=0)),
-        "output": asdict(replace(job.output, path=None)),
+        "output": asdict(replace(job.output, path=None, summary_json=None)),  # the checkpoint names its output
         "shard": [job.scale.shard_index, job.scale.shard_count],
     }
     if prepared.shard_plan is not None:  # its cuts define the shard (the file's path does not)
@@ -373,30 +373,31 @@ def checkpoint_fingerprint(prepared: PreparedRun) -> str:
 def run_resumable(prepared: PreparedRun, *, on_page: OnPage | None = None,
                   stop: checkpoint.StopFlag | None = None) -> Summary:
     """--checkpoint: list into --output, saving the state after every page; rerunning the same
-    command continues where the last save left off (a finished checkpoint makes it a no-op).
+    command continues where the last save left off. A finished checkpoint lists nothing and
+    raises CheckpointFinished; another run holding it, CheckpointBusy (see ``checkpoint``).
 
     ``stop`` (the StopFlag the CLI installs for SIGTERM) ends the run after the current page
     is written and saved, with Interrupted (exit 143)."""
     job, path = prepared.job, prepared.job.scale.checkpoint
     assert path is not None and job.output.path is not None, "prepare() checks --checkpoint has --output"
     printed = checkpoint_fingerprint(prepared)
-    saved = checkpoint.load(path, expected_fingerprint=printed)
-    if saved is None:
-        todo, summary = [(r, None) for r in prepared.ranges], Summary()
-        stream: IO[bytes] = open(job.output.path, "wb")
-    else:
-        todo, summary = saved.remaining, checkpoint.restore_summary(saved.summary)
-        stream = checkpoint.open_output_for_resume(job.output.path, saved.output_offset)
-    fresh_file = saved is None or saved.output_offset == 0
-    try:
-        writer = make_writer(
-            job.output.format, stream, null=job.output.null, human=job.output.human,
-            bucket=job.connection.bucket, header=fresh_file,
-        )
-        saver = checkpoint.Checkpointer(path, fingerprint=printed, output=stream)
-        _resume_into(prepared, todo, writer, summary, saver, on_page=on_page, stop=stop)
-    finally:
-        stream.close()
+    with checkpoint.RunLock(path):  # one run per checkpoint, held until the output is closed
+        saved = checkpoint.resume_state(path, expected_fingerprint=printed, output=job.output.path)
+        if saved is None:
+            todo, summary = [(r, None) for r in prepared.ranges], Summary()
+        else:
+            todo, summary = saved.remaining, checkpoint.restore_summary(saved.summary)
+        stream = checkpoint.open_output(job.output.path, saved)
+        fresh_file = saved is None or saved.output_offset == 0
+        try:
+            writer = make_writer(
+                job.output.format, stream, null=job.output.null, human=job.output.human,
+                bucket=job.connection.bucket, header=fresh_file,
+            )
+            saver = checkpoint.Checkpointer(path, fingerprint=printed, output=stream, output_path=job.output.path)
+            _resume_into(prepared, todo, writer, summary, saver, on_page=on_page, stop=stop)
+        finally:
+            stream.close()
     return summary
 
 

@@ -49,6 +49,7 @@ LAYERS = {
     "connect": 5,
     "reports": 6,
     "diff": 6,
+    "inventory": 6,
     "sharding": 7,
     "parallel": 7,
     "checkpoint": 7,

@@ -843,7 +843,8 @@ def test_checkpointed_run_is_exact_and_a_rerun_is_a_no_op(emulator, tmp_path):
     assert _written_keys(tmp_path) == RESUME_KEYS
     assert json.loads((tmp_path / "ck.json").read_text())["remaining"] == []
     emulator.clear_requests()
-    ok(_resumable(emulator, tmp_path))
+    again = ok(_resumable(emulator, tmp_path))
+    assert "finished at" in again.stderr and "300 objects" not in again.stderr
     assert _written_keys(tmp_path) == RESUME_KEYS
     assert emulator.requests_for("oss") == []
 

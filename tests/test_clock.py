@@ -23,7 +23,8 @@ from osslist.clock import MAX_CORRECTED_SKEW, ServerClock, describe_offset, make
 from osslist.credentials import Credentials, server_skew
 from osslist.emulator.config import DEFAULT_OIDC_PROVIDER_ARN, DEFAULT_OIDC_TOKEN, DEFAULT_ROLE_ARN
 from osslist.errors import ClockSkewError
-from tests.helpers import BUCKET, byte_order, clean_env, ok, out
+from osslist.ossobjects import ObjectClient
+from tests.helpers import BUCKET, byte_order, clean_env, emulator_client, ok, out
 
 TWENTY_MINUTES = 20 * 60
 TWO_DAYS = 2 * 86400
@@ -183,3 +184,12 @@ def test_a_credential_server_two_days_away_is_a_clock_skew_error() -> None:
     now = 1_800_000_000.0
     with pytest.raises(ClockSkewError, match=r"credential server's clock \(offset -172800 s"):
         server_skew(_set(-TWO_DAYS + 3600, -TWO_DAYS, now), now)
+
+
+def test_object_writes_learn_the_offset_too(make_emulator) -> None:
+    """A report upload (ossobjects) may be the first request of a run: its refusal is corrected alike."""
+    emu = make_emulator(clock_offset=TWENTY_MINUTES, buckets=("reports",))
+    objects = ObjectClient(emulator_client(emu, "reports"))
+    objects.put("out/listing.txt", b"a\nb\n")
+    assert b"".join(objects.stream("out/listing.txt")) == b"a\nb\n"
+    assert [r.error_code for r in emu.requests_for("oss")][:2] == ["RequestTimeTooSkewed", None]

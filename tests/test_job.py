@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from osslist import job as jobs
@@ -87,3 +89,55 @@ def test_prepare_makes_no_request(emulator):
 def test_no_filter_means_the_keep_all_predicate(emulator):
     assert _emulator_job(emulator).predicate is keep_all
     assert _emulator_job(emulator, min_size="0").predicate is not keep_all
+
+
+# --- one file, one role (through the real command line) ------------------------------------------
+
+
+def _same_file_argv(tmp_path, case: str) -> list[str]:
+    """The command line of one case; X is a file that exists before the run."""
+    x, ck = str(tmp_path / "X"), str(tmp_path / "ck.json")
+    (tmp_path / "link").symlink_to(tmp_path / "X")
+    os.link(tmp_path / "X", tmp_path / "hard")
+    return {
+        "output-is-checkpoint": ["--output", x, "--checkpoint", x],
+        "output-is-summary": ["--output", x, "--summary-json", x],
+        "summary-through-symlink": ["--output", x, "--summary-json", str(tmp_path / "link")],
+        "checkpoint-through-hard-link": ["--output", x, "--checkpoint", str(tmp_path / "hard")],
+        "summary-on-stdout-with-the-records": ["--summary-json", "/dev/stdout"],
+        "stdout-aliases": ["--output", "/dev/stdout", "--summary-json", "/proc/self/fd/1"],
+        "output-is-the-checkpoint-lock": ["--output", ck + ".lock", "--checkpoint", ck],
+        "output-overwrites-the-shard-plan": ["--shard-plan", x, "--shard-index", "0", "--output", x],
+        "du-output-is-summary": ["du", "--output", x, "--summary-json", str(tmp_path / "link")],
+    }[case]
+
+
+@pytest.mark.parametrize("case", [
+    "output-is-checkpoint", "output-is-summary", "summary-through-symlink", "checkpoint-through-hard-link",
+    "summary-on-stdout-with-the-records", "stdout-aliases", "output-is-the-checkpoint-lock",
+    "output-overwrites-the-shard-plan", "du-output-is-summary",
+])
+def test_one_file_in_two_roles_is_refused_before_any_request(emulator, tmp_path, case):
+    """Issue 10 item 2: --output X --checkpoint X left only the checkpoint in X, exit 0."""
+    from click.testing import CliRunner
+
+    from osslist.cli import main
+    from tests.test_cli import BUCKET, clean_env
+
+    emulator.create_bucket(BUCKET)
+    emulator.put_object(BUCKET, "k", size=1)
+    (tmp_path / "X").write_bytes(b"keep me\n")
+    argv = _same_file_argv(tmp_path, case)
+    command = [argv.pop(0)] if argv[0] == "du" else []
+    result = CliRunner().invoke(main, [*command, "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, *argv],
+                                env=clean_env(emulator))
+    assert result.exit_code == 2, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "is the same file as" in result.stderr, result.stderr
+    assert emulator.requests == []
+    assert (tmp_path / "X").read_bytes() == b"keep me\n"
+    assert not (tmp_path / "ck.json").exists()
+
+
+def test_both_ends_on_dev_null_are_not_one_file_in_two_roles(tmp_path):
+    """Discarding records and summary alike is harmless, so /dev/null may serve twice."""
+    jobs.prepare(_job(output=jobs.OutputOptions(path="/dev/null", summary_json="/dev/null")))

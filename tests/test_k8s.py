@@ -479,7 +479,7 @@ def test_unexpected_writes_sees_a_stray_file(tmp_path: Path) -> None:
 def test_a_real_listing_writes_only_under_tmpdir_and_its_output(emulator: Any, tmp_path: Path) -> None:
     """What readOnlyRootFilesystem + an emptyDir at /tmp needs: HOME and TMPDIR are the only
     scratch space (as in the image), the working directory is read-only, and the run leaves
-    nothing anywhere but there and in --output / --checkpoint."""
+    nothing anywhere but there and in --output / --checkpoint (and the checkpoint's lock file)."""
     import subprocess
     import sys
 
@@ -512,4 +512,5 @@ def test_a_real_listing_writes_only_under_tmpdir_and_its_output(emulator: Any, t
     assert result.returncode == 0, result.stderr
     assert [json.loads(line)["key"] for line in output.read_text().splitlines()] == keys
     assert not any(cwd.iterdir())
-    assert unexpected_writes(tmp_path, allowed_dirs=[scratch], allowed_files=[output, checkpoint]) == []
+    lock = out / "listing.checkpoint.lock"
+    assert unexpected_writes(tmp_path, allowed_dirs=[scratch], allowed_files=[output, checkpoint, lock]) == []

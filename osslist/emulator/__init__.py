@@ -1,5 +1,5 @@
 """osslist.emulator: a loopback Alibaba Cloud (instance metadata server, STS, OSS listing,
-objects and multipart uploads).
+objects and multipart uploads, versions).
 
 Standard library only, and it imports nothing of osslist's client side: tests, the demo and
 the benchmark run the real client against it. See ``Emulator`` for the surface.
@@ -11,10 +11,12 @@ from osslist.emulator.emulator import Emulator
 from osslist.emulator.faults import Faults
 from osslist.emulator.server import RequestRecord
 from osslist.emulator.state import OBJECT_TYPES, STORAGE_CLASSES, ObjectInfo
+from osslist.emulator.versions import Archive, VersionEntry
 
 __all__ = [
     "OBJECT_TYPES",
     "STORAGE_CLASSES",
+    "Archive",
     "Emulator",
     "EmulatorConfig",
     "FakeClock",
@@ -22,4 +24,5 @@ __all__ = [
     "IssuedCredentials",
     "ObjectInfo",
     "RequestRecord",
+    "VersionEntry",
 ]

@@ -21,6 +21,7 @@ from osslist.emulator.server import RequestLog, RequestRecord, ServiceServer
 from osslist.emulator.state import Bucket, BucketStore, StoredContent
 from osslist.emulator.sts import StsService
 from osslist.emulator.uploads import UploadStore, content_etag
+from osslist.emulator.versions import Archive, Query, VersionEntry
 
 
 class Emulator:
@@ -136,20 +137,23 @@ class Emulator:
         etag: str | None = None,
         data: bytes | None = None,
         content_type: str = "application/octet-stream",
-    ) -> None:
+        archive: Archive | None = None,
+    ) -> str | None:
         """Create or replace an object (thread-safe: allowed while a listing runs).
 
         With ``data`` the object has that content (size and, unless given, ETag follow from
         it, as after a PutObject); without, it has only a size. ``last_modified`` is epoch
-        seconds (default: the emulator clock's now)."""
+        seconds (default: the emulator clock's now). ``archive`` gives an archive-class object
+        its RestoreInfo / TransitionTime. Returns the new version id when the bucket has
+        versioning on (else None)."""
         mtime = self.config.clock() if last_modified is None else last_modified
         content = None
         if data is not None:
             content = StoredContent(data, content_type)
             etag = etag or content_etag(data)
-        self.buckets.require(bucket).put(
+        return self.buckets.require(bucket).put(
             key, size=size, storage_class=storage_class, object_type=object_type, last_modified=int(mtime), etag=etag,
-            content=content,
+            content=content, archive=archive,
         )
 
     def object_data(self, bucket: str, key: str) -> bytes | None:
@@ -166,9 +170,35 @@ class Emulator:
         )
         return [(u.key, u.upload_id) for u in page.uploads]
 
-    def delete_object(self, bucket: str, key: str) -> bool:
-        """Delete an object; False when it did not exist."""
-        return self.buckets.require(bucket).delete(key)
+    def delete_object(self, bucket: str, key: str, *, last_modified: float | None = None) -> bool:
+        """Delete an object (with versioning on: add a delete marker dated ``last_modified``,
+        default now); False when no current object existed."""
+        mtime = self.config.clock() if last_modified is None else last_modified
+        return self.buckets.require(bucket).remove(key, now=int(mtime))[0]
+
+    # --- versions --------------------------------------------------------------------------
+
+    def set_versioning(self, bucket: str, status: str) -> None:
+        """PutBucketVersioning from Python: "Enabled" or "Suspended"."""
+        self.buckets.require(bucket).set_versioning(status)
+
+    def seed_versions(
+        self, bucket: str, key: str, n: int, *, start: float = 1_704_067_200, step: float = 1.0,
+        size: int = 100, delete_every: int = 0, storage_class: str = "Standard",
+    ) -> None:
+        """Give ``key`` ``n`` new versions, the i-th (from 0) dated ``start + i * step`` and
+        ``size + i`` bytes long, every ``delete_every``-th a delete marker instead (0: none).
+        Fast for thousands of versions; versioning must be on."""
+        versions = [
+            (size + i, int(start + i * step), bool(delete_every) and (i + 1) % delete_every == 0) for i in range(n)
+        ]
+        self.buckets.require(bucket).add_versions(key, versions, storage_class=storage_class)
+
+    def versions(self, bucket: str, *, prefix: str = "") -> list[VersionEntry]:
+        """Every version and delete marker of ``bucket`` in ListObjectVersions order: the
+        ground truth a version listing must equal."""
+        page = self.buckets.require(bucket).list_versions(Query(prefix=prefix, max_keys=10**12))
+        return page.entries
 
     def seed(self, bucket: str, n: int, *, seed: int = 0, prefix: str = "") -> int:
         """Add ``n`` synthetic objects (realistic prefixes, sizes, storage classes), the same

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from email.utils import formatdate
 from functools import lru_cache
-from typing import Callable
+from itertools import repeat
+from typing import Callable, Iterable
 
 from osslist.emulator.state import Columns, ListingResult
+from osslist.emulator.versions import Archive
 from osslist.emulator.xmltext import escape, escape_all, field, url_encode_all
 
 OWNER_ID = "1234567890123456"
-_OWNER = f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_ID}</DisplayName></Owner>"
+OWNER = f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_ID}</DisplayName></Owner>"
 
 
 @dataclass(frozen=True)
@@ -57,17 +60,38 @@ def _stamps(epochs: list[int]) -> list[str]:
     return [f"{day(t // 86400)}T{clock[t % 86400]}.000Z" for t in epochs]
 
 
-def _contents(columns: Columns, url: bool, owner: bool) -> str:
+def archive_fields(archive: Archive | None) -> str:
+    """RestoreInfo (``ongoing-request="true"``, or ``ongoing-request="false",
+    expiry-date="<HTTP date>"``) and TransitionTime (ISO 8601), each only when set."""
+    if archive is None:
+        return ""
+    parts = []
+    if archive.restore_ongoing is True:
+        parts.append('<RestoreInfo>ongoing-request="true"</RestoreInfo>')
+    elif archive.restore_ongoing is False:
+        expiry = formatdate(archive.restore_expiry or 0, usegmt=True)
+        parts.append(f'<RestoreInfo>ongoing-request="false", expiry-date="{expiry}"</RestoreInfo>')
+    if archive.transition_time is not None:
+        parts.append(f"<TransitionTime>{last_modified(archive.transition_time)}</TransitionTime>")
+    return "".join(parts)
+
+
+def _contents(columns: Columns, url: bool, owner: bool, archive: dict[str, Archive]) -> str:
     """Every <Contents> of a page in one join over the columns (no call per object)."""
     keys = url_encode_all(columns.keys) if url else list(map(escape, columns.keys))
     etags = escape_all(columns.etags)
-    tail = f"{_OWNER}</Contents>" if owner else "</Contents>"
+    tail = f"{OWNER}</Contents>" if owner else "</Contents>"
+    tails: Iterable[str] = repeat(tail)
+    if archive:  # archive-class objects with RestoreInfo / TransitionTime (rare): a tail per row
+        own = OWNER if owner else ""
+        tails = [f"{own}{archive_fields(archive.get(k))}</Contents>" for k in columns.keys]
     return "".join(
         [
             f"<Contents><Key>{k}</Key><LastModified>{m}</LastModified>"
-            f'<ETag>"{e}"</ETag><Type>{t}</Type><Size>{s}</Size><StorageClass>{c}</StorageClass>{tail}'
-            for k, m, e, t, s, c in zip(
-                keys, _stamps(columns.mtimes), etags, columns.object_types, columns.sizes, columns.storage_classes
+            f'<ETag>"{e}"</ETag><Type>{t}</Type><Size>{s}</Size><StorageClass>{c}</StorageClass>{tl}'
+            for k, m, e, t, s, c, tl in zip(
+                keys, _stamps(columns.mtimes), etags, columns.object_types, columns.sizes, columns.storage_classes,
+                tails,
             )
         ]
     )
@@ -99,7 +123,7 @@ def render_listing(
     if q.v2:
         head.append(f"<KeyCount>{len(page.columns.keys) + len(page.prefixes)}</KeyCount>")
     owner = q.fetch_owner or not q.v2
-    head.append(_contents(page.columns, url, owner))
+    head.append(_contents(page.columns, url, owner, page.archive))
     head.extend(f"<CommonPrefixes><Prefix>{field(p, url)}</Prefix></CommonPrefixes>" for p in page.prefixes)
     head.append("</ListBucketResult>\n")
     return "".join(head).encode("utf-8")

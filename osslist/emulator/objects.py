@@ -39,7 +39,9 @@ from osslist.emulator.wire import (
     InvalidRange,
     MalformedDigest,
     MalformedXML,
+    MethodNotAllowed,
     NoSuchKey,
+    NoSuchVersion,
     NoSuchUpload,
     OssWireError,
     server_error,
@@ -181,7 +183,7 @@ class ObjectHandlers:
         content = StoredContent(body, req.header("content-type") or DEFAULT_CONTENT_TYPE)
         etag = model.content_etag(body)
         try:
-            req.bucket.put(
+            version_id = req.bucket.put(
                 req.key, content=content, etag=etag, last_modified=self._now(),
                 storage_class=_storage_class(req), forbid_overwrite=_forbid_overwrite(req),
             )
@@ -190,9 +192,11 @@ class ObjectHandlers:
         except ValueError as exc:
             raise InvalidObjectName(str(exc)) from exc
         md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
-        return HttpResponse(200, b"", {"ETag": _etag_header(etag), "Content-MD5": md5})
+        return HttpResponse(200, b"", {"ETag": _etag_header(etag), "Content-MD5": md5, **_version_header(version_id)})
 
     def _read(self, req: ObjectRequest) -> tuple[ObjectInfo, StoredContent | None]:
+        if "versionId" in req.params:
+            return _read_version(req)
         found = req.bucket.read(req.key)
         if found is None:
             raise NoSuchKey("The specified key does not exist.")
@@ -234,8 +238,17 @@ class ObjectHandlers:
         return HttpResponse(206, body, headers, length=length)
 
     def delete_object(self, req: ObjectRequest) -> HttpResponse:
-        req.bucket.delete(req.key)
-        return HttpResponse(204, b"")
+        """Without versioning the object goes; with it a delete marker is added (or, with a
+        versionId, that version goes for good). The headers say which."""
+        if "versionId" in req.params:
+            gone = req.bucket.delete_version(req.key, req.params["versionId"])
+            headers = {"x-oss-version-id": req.params["versionId"]} if gone else {}
+            if gone is not None and gone.delete_marker:
+                headers["x-oss-delete-marker"] = "true"
+            return HttpResponse(204, b"", headers)
+        _, marker = req.bucket.remove(req.key, now=self._now())
+        headers = {"x-oss-delete-marker": "true", "x-oss-version-id": marker} if marker else {}
+        return HttpResponse(204, b"", headers)
 
     # --- multipart -------------------------------------------------------------------------
 
@@ -279,7 +292,7 @@ class ObjectHandlers:
             raise _exists_error()
         done = _upload_call(lambda: self._uploads.complete(req.bucket.name, req.key, upload_id, chosen))
         try:
-            req.bucket.put(
+            version_id = req.bucket.put(
                 req.key, content=StoredContent(done.data, done.content_type), etag=done.etag,
                 last_modified=self._now(), storage_class=done.storage_class, object_type="Multipart",
                 forbid_overwrite=forbid,
@@ -289,6 +302,7 @@ class ObjectHandlers:
         body = complete_result(location, req.bucket.name, req.key, done.etag, _url(req.params))
         response = _xml(body)
         response.headers["ETag"] = _etag_header(done.etag)
+        response.headers.update(_version_header(version_id))
         return response
 
     def abort(self, req: ObjectRequest) -> HttpResponse:
@@ -321,6 +335,24 @@ class ObjectHandlers:
             return None
         self._faults.parts.take(int(raw))
         return content_length // 2
+
+
+def _version_header(version_id: str | None) -> dict[str, str]:
+    return {"x-oss-version-id": version_id} if version_id else {}
+
+
+def _read_version(req: ObjectRequest) -> tuple[ObjectInfo, StoredContent | None]:
+    """GetObject/HeadObject with a versionId: that version (404 NoSuchVersion when unknown,
+    405 for a delete marker, as OSS answers)."""
+    version = req.bucket.read_version(req.key, req.params["versionId"])
+    if version is None:
+        raise NoSuchVersion("The specified version does not exist.")
+    if version.delete_marker:
+        raise MethodNotAllowed("The specified method is not allowed against this resource.")
+    info = ObjectInfo(req.key, version.size, version.last_modified, version.etag, version.storage_class,
+                      version.object_type)
+    content = version.content if isinstance(version.content, StoredContent) else None
+    return info, content
 
 
 def _upload_call(call: Callable[[], T]) -> T:

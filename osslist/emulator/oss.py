@@ -15,12 +15,14 @@ import secrets
 import time
 from urllib.parse import unquote
 
+from osslist.emulator import versioning
 from osslist.emulator.auth import SignedRequest, authenticate, without_query_auth
 from osslist.emulator.config import EmulatorConfig
 from osslist.emulator.credentials import CredentialStore
 from osslist.emulator.faults import Faults
 from osslist.emulator.listing_xml import ListingParams, render_listing
 from osslist.emulator.objects import ObjectHandlers, ObjectRequest
+from osslist.emulator.queries import check_lengths, max_keys, url_encoded
 from osslist.emulator.routes import Route, UnknownOperation, route
 from osslist.emulator.server import HttpRequest, HttpResponse
 from osslist.emulator.state import Bucket, BucketStore
@@ -42,7 +44,6 @@ _LISTING_PARAMS = frozenset(
 # OSS refuses these of 1024 bytes or more (400 InvalidArgument; the ECs of prefix and marker are
 # OSS's error pages'; no page found gives start-after's, so it keeps the generic one).
 _LENGTH_LIMITED: dict[str, str | None] = {"prefix": "0015-00000403", "marker": "0015-00000405", "start-after": None}
-MAX_PARAMETER_BYTES = 1023
 
 
 def split_address(host: str, path: str) -> tuple[str, str]:
@@ -83,15 +84,8 @@ def decode_token(token: str) -> str:
 def parse_listing(params: dict[str, str]) -> ListingParams:
     """Validate the query of a listing request (max-keys 1..1000, default 100; prefix, marker
     and start-after under 1024 bytes)."""
-    for name, ec in _LENGTH_LIMITED.items():
-        if len(params.get(name, "").encode("utf-8")) > MAX_PARAMETER_BYTES:
-            raise InvalidArgument(f"The {name} must be less than 1024 bytes.", ec=ec)
-    raw_max = params.get("max-keys", "") or "100"
-    if not (raw_max.isascii() and raw_max.isdigit()) or not 1 <= int(raw_max) <= 1000:
-        raise InvalidArgument("max-keys must be an integer between 1 and 1000.")
-    encoding = params.get("encoding-type", "")
-    if encoding not in ("", "url"):
-        raise InvalidArgument("The encoding-type must be url.")
+    check_lengths(params, _LENGTH_LIMITED)
+    limit, url = max_keys(params), url_encoded(params)
     v2 = params.get("list-type") == "2"
     if "list-type" in params and not v2:
         raise InvalidArgument("list-type must be 2.")
@@ -106,8 +100,8 @@ def parse_listing(params: dict[str, str]) -> ListingParams:
         start_after=start_after,
         token=token,
         after=after,
-        max_keys=int(raw_max),
-        url=encoding == "url",
+        max_keys=limit,
+        url=url,
         fetch_owner=params.get("fetch-owner", "").lower() == "true",
     )
 
@@ -187,6 +181,12 @@ class OssService:
             return HttpResponse(200, self._list_objects(bucket, params), {"Content-Type": "application/xml"})
         if op.operation == "ListMultipartUploads":
             return self._objects.list_uploads(bucket, params)
+        if op.operation == "ListObjectVersions":
+            return versioning.list_object_versions(bucket, params, self._faults)
+        if op.operation == "GetBucketVersioning":
+            return versioning.get_versioning(bucket)
+        if op.operation == "PutBucketVersioning":
+            return versioning.put_versioning(bucket, request.body)
         req = ObjectRequest(request, bucket, key, params)
         if op.operation == "CompleteMultipartUpload":
             host = request.headers.get("host", "")

@@ -19,6 +19,9 @@ class Route(NamedTuple):
 _BUCKET_ROUTES = {
     ("GET", ""): Route("ListObjects", "oss:ListObjects"),
     ("GET", "uploads"): Route("ListMultipartUploads", "oss:ListMultipartUploads"),
+    ("GET", "versions"): Route("ListObjectVersions", "oss:ListObjectVersions"),
+    ("GET", "versioning"): Route("GetBucketVersioning", "oss:GetBucketVersioning"),
+    ("PUT", "versioning"): Route("PutBucketVersioning", "oss:PutBucketVersioning"),
 }
 _OBJECT_ROUTES = {
     ("PUT", ""): Route("PutObject", "oss:PutObject"),
@@ -33,9 +36,9 @@ _OBJECT_ROUTES = {
     ("HEAD", "objectMeta"): Route("GetObjectMeta", "oss:GetObject"),
 }
 # Signed query names that do not change the operation (GetObject's response-* overrides,
-# ListObjectsV2's token, a presigned URL's token).
+# ListObjectsV2's token, a presigned URL's token, the versionId of an object operation).
 _NEUTRAL = frozenset(name for name in V1_SUBRESOURCES if name.startswith("response-")) | {
-    "continuation-token", "security-token",
+    "continuation-token", "security-token", "versionId",
 }
 _UNSUPPORTED = "unsupported"
 
@@ -44,7 +47,7 @@ def subresource(params: dict[str, str]) -> str:
     """The sub-resource that picks the operation: '' for none, 'part' for an UploadPart."""
     if "uploadId" in params:
         return "part" if "partNumber" in params else "uploadId"
-    for name in ("uploads", "objectMeta"):
+    for name in ("uploads", "objectMeta", "versions", "versioning"):
         if name in params:
             return name
     if any(name in V1_SUBRESOURCES and name not in _NEUTRAL for name in params):

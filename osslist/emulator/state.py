@@ -14,8 +14,10 @@ import hashlib
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
+
+from osslist.emulator.versions import NULL_VERSION, Archive, History, Query, Version, VersionsPage, list_versions
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 OBJECT_TYPES = ("Normal", "Multipart", "Appendable", "Symlink")
@@ -65,6 +67,8 @@ class ListingResult:
     prefixes: list[str]
     is_truncated: bool
     next_marker: str | None
+    archive: dict[str, Archive] = field(default_factory=dict)
+    """RestoreInfo / TransitionTime of the page's objects that have them (archive classes)."""
 
     @property
     def objects(self) -> list[ObjectInfo]:
@@ -111,6 +115,9 @@ class Bucket:
         self._types = bytearray()
         self._etags: dict[str, str] = {}
         self._contents: dict[str, StoredContent] = {}
+        self._archive: dict[str, Archive] = {}
+        self.history = History()
+        """Versioning status and version histories (``versions``); guarded by this lock."""
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -126,34 +133,68 @@ class Bucket:
         etag: str | None = None,
         content: StoredContent | None = None,
         forbid_overwrite: bool = False,
-    ) -> None:
+        archive: Archive | None = None,
+    ) -> str | None:
         """Create or replace one object; with ``content`` its size is the content's length.
         ``forbid_overwrite`` raises ObjectExists instead of replacing (checked under the lock,
-        so two racing write-once puts cannot both win)."""
+        so two racing write-once puts cannot both win). Returns the new version's id when
+        versioning is on (else None)."""
         check_key(key)
-        cls, typ = STORAGE_CLASSES.index(storage_class), OBJECT_TYPES.index(object_type)
+        STORAGE_CLASSES.index(storage_class), OBJECT_TYPES.index(object_type)  # ValueError before any change
         if content is not None:
             size = len(content.data)
+        if etag is None:
+            etag = derived_etag(key, size)
         with self._lock:
             i = bisect_left(self._keys, key)
             exists = i < len(self._keys) and self._keys[i] == key
             if exists and forbid_overwrite:
                 raise ObjectExists(key)
-            if exists:
-                self._sizes[i], self._mtimes[i] = size, int(last_modified)
-                self._classes[i], self._types[i] = cls, typ
-            else:
-                self._keys.insert(i, key)
-                self._sizes.insert(i, size)
-                self._mtimes.insert(i, int(last_modified))
-                self._classes.insert(i, cls)
-                self._types.insert(i, typ)
-            self._etags.pop(key, None)
-            self._contents.pop(key, None)
-            if etag is not None:
-                self._etags[key] = etag
-            if content is not None:
-                self._contents[key] = content
+            fields = (size, int(last_modified), etag, storage_class, object_type, content, archive)
+            if not self.history.active:
+                self._store_locked(key, *fields)
+                return None
+            version = self.history.add(key, lambda seq, vid: Version(seq, vid, False, *fields), self._null_locked(key))
+            self._store_locked(key, *fields)
+            return version.version_id
+
+    def _store_locked(
+        self, key: str, size: int, mtime: int, etag: str | None, storage_class: str, object_type: str,
+        content: StoredContent | None, archive: Archive | None,
+    ) -> None:
+        """Make this the key's current object (the arrays ListObjects reads)."""
+        cls, typ = STORAGE_CLASSES.index(storage_class), OBJECT_TYPES.index(object_type)
+        i = bisect_left(self._keys, key)
+        exists = i < len(self._keys) and self._keys[i] == key
+        if exists:
+            self._sizes[i], self._mtimes[i] = size, mtime
+            self._classes[i], self._types[i] = cls, typ
+        else:
+            self._keys.insert(i, key)
+            self._sizes.insert(i, size)
+            self._mtimes.insert(i, mtime)
+            self._classes.insert(i, cls)
+            self._types.insert(i, typ)
+        self._etags.pop(key, None)
+        self._contents.pop(key, None)
+        self._archive.pop(key, None)
+        if etag is not None and etag != derived_etag(key, size):
+            self._etags[key] = etag
+        if content is not None:
+            self._contents[key] = content
+        if archive is not None:
+            self._archive[key] = archive
+
+    def _null_locked(self, key: str) -> Version | None:
+        """The key's current object as the null version it is when it predates versioning."""
+        if self.history.has(key):
+            return None
+        i = bisect_left(self._keys, key)
+        if i == len(self._keys) or self._keys[i] != key:
+            return None
+        info = self._info(i)
+        return Version(0, NULL_VERSION, False, info.size, info.last_modified, info.etag, info.storage_class,
+                       info.object_type, self._contents.get(key), self._archive.get(key))
 
     def exists(self, key: str) -> bool:
         with self._lock:
@@ -169,16 +210,104 @@ class Bucket:
             return self._info(i), self._contents.get(key)
 
     def delete(self, key: str) -> bool:
-        """Remove one object; False when it did not exist."""
+        """Remove one object (with versioning on: add a delete marker); False when it did not
+        exist."""
+        return self.remove(key, now=0)[0]
+
+    def remove(self, key: str, *, now: int) -> tuple[bool, str | None]:
+        """DeleteObject: (whether a current object existed, the delete marker's version id
+        when versioning is on, which adds one even for a missing key)."""
         with self._lock:
-            i = bisect_left(self._keys, key)
-            if i == len(self._keys) or self._keys[i] != key:
-                return False
-            for column in (self._keys, self._sizes, self._mtimes, self._classes, self._types):
-                del column[i]
-            self._etags.pop(key, None)
-            self._contents.pop(key, None)
-            return True
+            marker = None
+            if self.history.active:
+                made = self.history.add(
+                    key, lambda seq, vid: Version(seq, vid, True, 0, now, "", "Standard", "Normal"),
+                    self._null_locked(key),
+                )
+                marker = made.version_id
+            return self._drop_locked(key), marker
+
+    def _drop_locked(self, key: str) -> bool:
+        i = bisect_left(self._keys, key)
+        if i == len(self._keys) or self._keys[i] != key:
+            return False
+        for column in (self._keys, self._sizes, self._mtimes, self._classes, self._types):
+            del column[i]
+        self._etags.pop(key, None)
+        self._contents.pop(key, None)
+        self._archive.pop(key, None)
+        return True
+
+    # --- versions (see ``versions``) --------------------------------------------------------
+
+    @property
+    def versioning(self) -> str | None:
+        """None (never enabled), "Enabled" or "Suspended"."""
+        with self._lock:
+            return self.history.status
+
+    def set_versioning(self, status: str) -> None:
+        if status not in ("Enabled", "Suspended"):
+            raise ValueError(f"versioning status is Enabled or Suspended, not {status!r}")
+        with self._lock:
+            self.history.status = status
+
+    def delete_version(self, key: str, version_id: str) -> Version | None:
+        """DeleteObject with a versionId: that version is gone for good; the key's current
+        object becomes its newest remaining version (none when that is a delete marker)."""
+        with self._lock:
+            null = self._null_locked(key)
+            if null is not None and version_id == NULL_VERSION:
+                self._drop_locked(key)
+                return null
+            removed = self.history.remove(key, version_id)
+            if removed is not None:
+                self._refresh_current_locked(key)
+            return removed
+
+    def _refresh_current_locked(self, key: str) -> None:
+        left = self.history.versions(key)
+        newest = left[-1] if left else None
+        if newest is None or newest.delete_marker:
+            self._drop_locked(key)
+        else:
+            self._store_locked(key, *newest[3:])
+
+    def read_version(self, key: str, version_id: str) -> Version | None:
+        """One version of a key (a null version written before versioning included)."""
+        with self._lock:
+            null = self._null_locked(key)
+            if null is not None:
+                return null if version_id == NULL_VERSION else None
+            return self.history.find(key, version_id)
+
+    def add_versions(self, key: str, versions: list[tuple[int, int, bool]], *, storage_class: str = "Standard") -> None:
+        """Seed a history fast: (size, last_modified, is_delete_marker) oldest first, each a new
+        version under the current status; the newest becomes the current object."""
+        check_key(key)
+        with self._lock:
+            existing = self._null_locked(key)
+            for size, mtime, marker in versions:
+                etag = "" if marker else derived_etag(key, size)
+                kind = "Standard" if marker else storage_class
+                self.history.add(
+                    key, lambda seq, vid: Version(seq, vid, marker, 0 if marker else size, mtime, etag, kind, "Normal"),
+                    existing,
+                )
+                existing = None
+            self._refresh_current_locked(key)
+
+    def list_versions(self, query: Query) -> VersionsPage:
+        """One ListObjectVersions page (``versions.list_versions``)."""
+        with self._lock:
+            return list_versions(query, self.history, self._keys, self._current_version_locked)
+
+    def _current_version_locked(self, key: str) -> Version | None:
+        return self._null_locked(key)
+
+    def archive_of(self, key: str) -> Archive | None:
+        with self._lock:
+            return self._archive.get(key)
 
     def load(self, keys: list[str], sizes: array, mtimes: array, classes: bytearray, types: bytearray) -> None:
         """Add many objects at once (the seeding path). ``keys`` must be new to the bucket."""
@@ -230,7 +359,11 @@ class Bucket:
         repeat it). ``is_truncated`` is exact: true only if another entry exists.
         """
         with self._lock:
-            return self._list_locked(prefix, delimiter, after, max_keys)
+            page = self._list_locked(prefix, delimiter, after, max_keys)
+            if self._archive:
+                found = {k: self._archive[k] for k in page.columns.keys if k in self._archive}
+                page = ListingResult(page.columns, page.prefixes, page.is_truncated, page.next_marker, found)
+            return page
 
     def _list_locked(self, prefix: str, delimiter: str, after: str, max_keys: int) -> ListingResult:
         keys = self._keys

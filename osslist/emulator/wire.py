@@ -129,6 +129,10 @@ class NoSuchKey(OssWireError):
     status, code, ec = 404, "NoSuchKey", "0026-00000001"
 
 
+class NoSuchVersion(OssWireError):
+    status, code, ec = 404, "NoSuchVersion", "0026-00000001"
+
+
 class NoSuchUpload(OssWireError):
     status, code, ec = 404, "NoSuchUpload", "0017-00000244"
 

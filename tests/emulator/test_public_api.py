@@ -12,7 +12,7 @@ def test_all_is_sorted_and_exact() -> None:
     assert emulator_pkg.__all__ == sorted(emulator_pkg.__all__, key=lambda n: (not n.isupper(), n))
     assert set(emulator_pkg.__all__) == {
         "Emulator", "EmulatorConfig", "FakeClock", "Faults", "IssuedCredentials", "OBJECT_TYPES",
-        "ObjectInfo", "RequestRecord", "STORAGE_CLASSES",
+        "ObjectInfo", "RequestRecord", "STORAGE_CLASSES", "Archive", "VersionEntry",
     }
     for name in emulator_pkg.__all__:
         assert hasattr(emulator_pkg, name)

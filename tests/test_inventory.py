@@ -1,0 +1,206 @@
+"""`--format oss-inventory` (issue 12 point 1): the OSS bucket inventory layout, checked by a
+reader written from Alibaba's "Bucket inventory" documentation, not from osslist's writer."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import posixpath
+import re
+import threading
+from pathlib import Path
+from typing import Callable
+from urllib.parse import unquote
+
+import pytest
+from click.testing import CliRunner, Result
+
+from osslist.cli import main
+from osslist.emulator import Emulator
+from osslist.inventory import LocalStore, gather_parts, write_manifest
+from tests.emulator.keys import TRICKY_KEYS
+from tests.helpers import clean_env, listing_report
+
+SOURCE = "source"
+SEEDED = 600
+Get = Callable[[str], bytes]
+
+
+# --- the documented format, read independently -------------------------------------------------
+
+
+def documented_inventory(get: Get, manifest_key: str) -> tuple[dict, list[dict[str, str]], list[str]]:
+    """(manifest, rows as {column: value} with keys URL-decoded, data file keys), checking what
+    the docs promise: manifest fields, manifest.checksum = MD5 of manifest.json, each data file's
+    size and MD5, gzip CSV without a header, columns named by fileSchema, starting Bucket, Key."""
+    raw = get(manifest_key)
+    manifest = json.loads(raw)
+    assert set(manifest) >= {"creationTimestamp", "destinationBucket", "fileFormat", "fileSchema", "files",
+                             "sourceBucket", "version"}
+    assert manifest["fileFormat"] == "CSV" and manifest["creationTimestamp"].isdigit()
+    checksum = get(posixpath.join(posixpath.dirname(manifest_key), "manifest.checksum")).decode().strip()
+    assert checksum.lower() == hashlib.md5(raw).hexdigest()
+    columns = [name.strip() for name in manifest["fileSchema"].split(",")]
+    assert columns[:2] == ["Bucket", "Key"]
+    rows: list[dict[str, str]] = []
+    for entry in manifest["files"]:
+        data = get(entry["key"])
+        assert len(data) == entry["size"] and hashlib.md5(data).hexdigest() == entry["MD5checksum"].lower()
+        for row in csv.reader(io.StringIO(gzip.decompress(data).decode("utf-8"), newline="")):
+            assert len(row) == len(columns) and row[0] != "Bucket"  # no header row
+            rows.append({**dict(zip(columns, row)), "Key": unquote(row[1])})
+    return manifest, rows, [entry["key"] for entry in manifest["files"]]
+
+
+def local_get(root: Path) -> Get:
+    """Keys in a local inventory are relative to the --output directory."""
+    return lambda key: (root / key).read_bytes()
+
+
+def oss_get(emu: Emulator, bucket: str) -> Get:
+    def get(key: str) -> bytes:
+        data = emu.object_data(bucket, key)
+        assert data is not None, key
+        return data
+
+    return get
+
+
+def manifests_in(keys: list[str]) -> list[str]:
+    return [k for k in keys if k.endswith("/manifest.json")]
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Emulator:
+    emulator.create_bucket(SOURCE)
+    for index, key in enumerate(TRICKY_KEYS):
+        emulator.put_object(SOURCE, key, size=index, storage_class="IA" if index % 2 else "Standard")
+    for index in range(SEEDED):
+        emulator.put_object(SOURCE, f"data/{index:05d}.bin", size=index, object_type="Multipart" if index % 7 == 0
+                            else "Normal")
+    emulator.create_bucket("inv")
+    return emulator
+
+
+def ls(emu: Emulator, *args: str) -> Result:
+    argv = ["ls", "--bucket", SOURCE, "--endpoint", emu.oss_endpoint, "--format", "oss-inventory", *args]
+    return CliRunner().invoke(main, argv, env=clean_env(emu))
+
+
+def expected_keys() -> list[str]:
+    return sorted([*TRICKY_KEYS, *(f"data/{i:05d}.bin" for i in range(SEEDED))], key=lambda k: k.encode())
+
+
+def test_a_local_inventory_reads_as_the_docs_describe(emu: Emulator, tmp_path: Path) -> None:
+    result = ls(emu, "--output", str(tmp_path / "inv"), "--file-size", "1K", "--max-keys", "100")
+    assert result.exit_code == 0, result.stderr
+    (manifest_path,) = (tmp_path / "inv").glob("*/manifest.json")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d-\d\dZ", manifest_path.parent.name)
+    manifest, rows, files = documented_inventory(local_get(tmp_path / "inv"), f"{manifest_path.parent.name}/manifest.json")
+    assert [row["Key"] for row in rows] == expected_keys()  # every object once, in order, tricky keys intact
+    assert len(files) > 3 and all(re.fullmatch(r"data/[0-9a-f-]{36}(-\d+)?\.csv\.gz", f) for f in files)
+    assert manifest["sourceBucket"] == SOURCE and {row["Bucket"] for row in rows} == {SOURCE}
+    by_key = {row["Key"]: row for row in rows}
+    assert by_key["data/00007.bin"]["Size"] == "7" and by_key["data/00007.bin"]["IsMultipartUploaded"] == "true"
+    assert by_key["data/00008.bin"]["IsMultipartUploaded"] == "false"
+    assert by_key[TRICKY_KEYS[1]]["StorageClass"] == "IA"
+    assert not list((tmp_path / "inv").rglob("*.partial"))
+
+
+def test_an_inventory_in_oss_and_its_diff_with_a_jsonl_listing(emu: Emulator, tmp_path: Path) -> None:
+    result = ls(emu, "--output", "oss://inv/daily/{bucket}/", "--file-size", "1K", "--max-keys", "200")
+    assert result.exit_code == 0, result.stderr
+    keys = emu.buckets.require("inv").keys()
+    (manifest,) = manifests_in(keys)
+    assert manifest.startswith(f"daily/{SOURCE}/")
+    doc, rows, files = documented_inventory(oss_get(emu, "inv"), manifest)
+    assert [row["Key"] for row in rows] == expected_keys() and doc["destinationBucket"] == "inv"
+    assert all(f.startswith(f"daily/{SOURCE}/data/") for f in files)
+    (tmp_path / "now.jsonl").write_bytes(listing_report(emu, SOURCE, "jsonl"))
+    env = clean_env(emu, OSSLIST_ENDPOINT=emu.oss_endpoint)
+    same = CliRunner().invoke(main, ["diff", str(tmp_path / "now.jsonl"), f"oss://inv/{manifest}"], env=env)
+    assert (same.exit_code, same.stdout) == (0, ""), same.stderr
+    emu.put_object(SOURCE, "data/00003.bin", size=42)
+    live = CliRunner().invoke(main, ["diff", f"oss://inv/{manifest}", "--live", "--bucket", SOURCE], env=env)
+    assert live.exit_code == 1 and json.loads(live.stdout)["key"] == "data/00003.bin"
+
+
+def test_an_empty_bucket_is_a_manifest_without_files(emu: Emulator, tmp_path: Path) -> None:
+    result = ls(emu, "--output", str(tmp_path / "inv"), "--prefix", "nothing-here/")
+    assert result.exit_code == 0, result.stderr
+    (manifest_path,) = (tmp_path / "inv").glob("*/manifest.json")
+    assert documented_inventory(local_get(tmp_path / "inv"), str(manifest_path.relative_to(tmp_path / "inv")))[1] == []
+
+
+@pytest.mark.parametrize("args", [[], ["--output", "x", "--delimiter", "/"], ["--output", "x", "--checkpoint", "c"],
+                                  ["--output", "x", "--file-size", "10"]])
+def test_usage_errors(emu: Emulator, tmp_path: Path, args: list[str]) -> None:
+    result = ls(emu, *args)
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+# --- shards -------------------------------------------------------------------------------------
+
+
+def shard(emu: Emulator, index: int, prefix: str) -> Result:
+    return ls(emu, "--output", f"oss://inv/{prefix}/", "--shard-index", str(index), "--shard-count", "4",
+              "--file-size", "1K", "--max-keys", "100")
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (3, 2, 1, 0), (2, 0, 3, 1)])
+def test_four_shards_in_any_order_yield_one_manifest(emu: Emulator, order: tuple[int, ...]) -> None:
+    prefix = "run-" + "".join(map(str, order))
+    for done, index in enumerate(order, 1):
+        assert shard(emu, index, prefix).exit_code == 0
+        manifests = manifests_in(emu.buckets.require("inv").keys())
+        assert len(manifests) == (1 if done == 4 else 0), (done, manifests)
+    _, rows, files = documented_inventory(oss_get(emu, "inv"), manifests[0])
+    assert [row["Key"] for row in rows] == expected_keys()
+    data_files = [k for k in emu.buckets.require("inv").keys() if k.startswith(f"{prefix}/data/")]
+    assert sorted(files) == sorted(data_files)
+
+
+def test_two_shards_finishing_at_once_write_one_manifest(tmp_path: Path) -> None:
+    store = LocalStore(str(tmp_path))
+    for index in range(4):
+        part = {"started": 1_700_000_000 + index, "sourceBucket": SOURCE, "shard": index,
+                "files": [{"key": f"data/u{index}.csv.gz", "size": 1, "MD5checksum": "0" * 32}]}
+        store.put(f"shards/{index}-of-4.json", json.dumps(part).encode())
+    parts = gather_parts(store, 4)
+    assert parts is not None
+    errors: list[BaseException] = []
+
+    def finish() -> None:
+        try:
+            write_manifest(store, parts)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finish) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    (manifest,) = tmp_path.glob("*/manifest.json")
+    assert [f["key"] for f in json.loads(manifest.read_bytes())["files"]] == [f"data/u{i}.csv.gz" for i in range(4)]
+    assert manifest.parent.name == "2023-11-14T22-13Z"  # the earliest shard's start
+
+
+def test_a_shard_that_failed_mid_upload_and_reran_completes_the_manifest(emu: Emulator) -> None:
+    for index in (0, 2, 3):
+        assert shard(emu, index, "run").exit_code == 0
+    emu.faults.deny("inv", "run/data/", {"oss:PutObject", "oss:InitiateMultipartUpload", "oss:UploadPart"})
+    failed = shard(emu, 1, "run")
+    assert failed.exit_code == 4 and "AccessDenied" in failed.stderr
+    assert not manifests_in(emu.buckets.require("inv").keys())
+    emu.faults.reset()
+    assert shard(emu, 1, "run").exit_code == 0
+    (manifest,) = manifests_in(emu.buckets.require("inv").keys())
+    assert [row["Key"] for row in documented_inventory(oss_get(emu, "inv"), manifest)[1]] == expected_keys()
