@@ -191,11 +191,14 @@ def measure(
     expected: int,
     output: Path | None = None,
     server: EmulatorProcess | None = None,
+    ok_status: tuple[int, ...] = (0,),
 ) -> Measurement:
     """Run ``argv`` to completion; wall time, CPU and peak RSS of that child alone (and the
     CPU ``server`` used meanwhile, when given).
 
-    Keys are counted in ``output`` when given (osslist's --output), else in the child's stdout."""
+    Keys are counted in ``output`` when given (osslist's --output), else in the child's stdout.
+    ``ok_status``: the exit codes of a successful run (``osslist diff`` exits 1 when it found
+    differences)."""
     with tempfile.TemporaryDirectory(prefix="osslist-bench-") as tmp:
         stdout_path, stderr_path = Path(tmp, "stdout"), Path(tmp, "stderr")
         server_before = server.cpu_seconds() if server else None
@@ -203,7 +206,7 @@ def measure(
             wall, status, usage = _spawn_and_wait(argv, env=env, stdout=out, stderr=err)
         server_after = server.cpu_seconds() if server else None
         listed = count_lines(output or stdout_path) if (output or stdout_path).exists() else 0
-        error = _verdict(status, listed, expected, stderr_path)
+        error = _verdict(status, listed, expected, stderr_path, ok_status)
     return Measurement(
         label=label,
         expected=expected,
@@ -228,9 +231,9 @@ def _spawn_and_wait(
     return wall, proc.returncode, usage
 
 
-def _verdict(status: int, listed: int, expected: int, stderr_path: Path) -> str | None:
+def _verdict(status: int, listed: int, expected: int, stderr_path: Path, ok_status: tuple[int, ...] = (0,)) -> str | None:
     """None when the run is trustworthy, else why not (exit status and the child's last line)."""
-    if status != 0:
+    if status not in ok_status:
         lines = stderr_path.read_text(errors="replace").strip().splitlines()
         return f"exit {status}: {lines[-1][:120] if lines else 'no message'}"
     if listed != expected:

@@ -1,17 +1,24 @@
-"""Memory benchmark: peak RSS of osslist listing 10,000 vs 1,000,000 objects, side by side.
+"""Memory benchmark: peak RSS of osslist listing 10,000 vs 1,000,000 objects, side by side,
+and of `osslist diff` of two reports of each size.
 
-    python bench/memory.py                  # 10,000 vs 1,000,000 objects (~1 min)
+    python bench/memory.py                  # 10,000 vs 1,000,000 objects (a few minutes)
     python bench/memory.py --quick          # 300 vs 3,000: seconds, for the smoke test
 
 Issue 4: output is streamed page by page, so memory must not grow with the object count. Both
 runs use the same command (sequential, ``--format jsonl --output FILE``, metadata credentials)
 against one emulator process; peak RSS is the child's ru_maxrss from os.wait4. Target: the
 large listing's peak within 20 MB of the small one's.
+
+Issue 12: ``osslist diff`` merges two reports in one pass, holding one key at a time. Two gzipped
+jsonl reports per size (written here with osslist's own JsonlWriter: 1% of keys added, 1%
+removed, 1% modified by size, ETag or storage class), diffed into a file. Target: the large
+diff's peak RSS within 1.2x of the small one's.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import sys
 import tempfile
 from pathlib import Path
@@ -67,12 +74,80 @@ def report(small: h.Measurement, large: h.Measurement) -> list[str]:
     ]
 
 
+# --- osslist diff ---------------------------------------------------------------------------------
+
+DIFF_HEADERS = ("diff", "objects per report", "differences", "wall s", "CPU s", "peak RSS MB")
+DIFF_TARGET = 1.2
+
+
+def write_reports(directory: Path, count: int) -> tuple[Path, Path, int]:
+    """Two gzipped jsonl reports in osslist's own format (its JsonlWriter) of ``count`` objects:
+    NEW lacks 1% of OLD's keys, has 1% more, and 1% modified in turn by size, ETag and storage
+    class. Returns (old, new, differences)."""
+    from osslist.output import JsonlWriter
+    from osslist.pages import ObjectRecord
+
+    old_path, new_path = directory / f"old-{count}.jsonl.gz", directory / f"new-{count}.jsonl.gz"
+    differences = 0
+    with gzip.open(old_path, "wb", compresslevel=1) as old_file, gzip.open(new_path, "wb", compresslevel=1) as new_file:
+        old, new = JsonlWriter(old_file), JsonlWriter(new_file)
+        for index in range(count):
+            record = ObjectRecord(f"k/{index:09d}", index, "2024-01-01T00:00:00.000Z", f"{index:032X}", "Standard", "Normal")
+            kind = index % 100
+            if kind != 1:
+                old.write(record)
+            if kind == 2:
+                change = (index // 100) % 3
+                record = ObjectRecord(record.key, record.size + (change == 0), record.last_modified,
+                                      record.etag + ("X" if change == 1 else ""), "IA" if change == 2 else "Standard",
+                                      "Normal")
+            if kind != 0:
+                new.write(record)
+            differences += kind < 3
+    return old_path, new_path, differences
+
+
+def measure_diffs(sizes: list[int]) -> list[h.Measurement]:
+    """`osslist diff OLD NEW --output FILE` on reports of each size (exit 1: they differ)."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="osslist-bench-") as tmp:
+        for count in sizes:
+            h.progress(f"  osslist diff [{count:,} objects per report] ...")
+            old, new, differences = write_reports(Path(tmp), count)
+            output = Path(tmp, "diff.jsonl")
+            argv = [sys.executable, "-c", "from osslist.cli import main; main()", "diff", str(old), str(new),
+                    "--output", str(output)]
+            results.append(h.measure(f"diff-{count}", argv, env=h.child_env(), expected=differences, output=output,
+                                     ok_status=(1,)))
+            for path in (old, new, output):
+                path.unlink(missing_ok=True)
+    return results
+
+
+def diff_report(small: h.Measurement, large: h.Measurement, sizes: list[int]) -> list[str]:
+    rows = [
+        [m.label, f"{count:,}", f"{m.listed:,}", f"{m.wall:.1f}", f"{m.cpu:.1f}", h.fmt_number(m.rss_mb, ".1f")]
+        for m, count in zip((small, large), sizes)
+    ]
+    return [
+        "",
+        "osslist diff peak RSS (two gzipped jsonl reports, 1% added, 1% removed, 1% modified, --output FILE)",
+        "",
+        h.render_table(DIFF_HEADERS, rows),
+        *h.failures([small, large]),
+        "",
+        h.target_line(f"Target (issue 12): diff peak RSS {sizes[1]:,} / {sizes[0]:,} objects",
+                      h.ratio(large.rss_mb, small.rss_mb), at_most=DIFF_TARGET),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     small_n, large_n = parse_args(argv)
     sizes = {"bench-mem-small": small_n, "bench-mem-large": large_n}
     h.progress(f"seeding the emulator: {sizes}")
     small, large = measure_all(sizes)
-    print("\n".join(report(small, large)))
+    diff_small, diff_large = measure_diffs([small_n, large_n])
+    print("\n".join([*report(small, large), *diff_report(diff_small, diff_large, [small_n, large_n])]))
     return 0
 
 

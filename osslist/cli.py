@@ -359,14 +359,33 @@ destination_options = _stack(
         "--output",
         env="OUTPUT",
         type=click.Path(),
-        help="Write records to this file, not stdout (--format oss-inventory: a directory or oss://BUCKET/PREFIX/).",
+        help="Write records to this file, not stdout; or stream them into OSS: oss://BUCKET/KEY, the key "
+        "with {date} {time} {bucket} {shard} {env:NAME} filled in (a .gz key is gzipped); --format "
+        "oss-inventory: a directory or oss://BUCKET/PREFIX/.",
     ),
     _opt(
         "--summary-json",
         env="SUMMARY_JSON",
         type=click.Path(dir_okay=False),
-        help="Also write the summary as JSON to this file.",
+        help="Also write the summary as JSON to this file (or oss://BUCKET/KEY).",
     ),
+    _opt(
+        "--part-size",
+        env="PART_SIZE",
+        default="8M",
+        show_default=True,
+        help="Part size of an oss:// output (100K..5G); it doubles every 1000 parts, so OSS's 10,000 suffice.",
+    ),
+    _opt(
+        "--compress",
+        env="COMPRESS",
+        type=click.Choice(["auto", "gzip", "none"]),
+        default="auto",
+        show_default=True,
+        help="gzip an oss:// output: auto when its key ends in .gz.",
+    ),
+    _opt("--output-endpoint", env="OUTPUT_ENDPOINT", help="Endpoint of the oss:// output's bucket (default: --endpoint)."),
+    _opt("--output-region", env="OUTPUT_REGION", help="Region of the oss:// output's bucket (default: --region)."),
     _opt("--no-progress", env="NO_PROGRESS", is_flag=True, help="No progress bar (it shows only on a terminal)."),
 )
 
@@ -446,6 +465,10 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             null=params.get("null", False),
             human=params.get("human", False),
             path=params.get("output"),
+            part_size=params.get("part_size") or "8M",
+            compress=params.get("compress") or "auto",
+            oss_endpoint=params.get("output_endpoint"),
+            oss_region=params.get("output_region"),
             summary_json=params.get("summary_json"),
             file_size=params.get("file_size"),
         ),
@@ -529,8 +552,9 @@ def _stdout() -> Any:
 def _check_writable(option: str, path: str | None, *, replaced: bool = False) -> None:
     """Refuse, before any request, a file that is only written once the listing is done: a
     typo in its directory must not cost a listing of the whole bucket. A ``replaced`` file
-    (the checkpoint: temp file then rename) needs its directory writable, not the file."""
-    if path is None:
+    (the checkpoint: temp file then rename) needs its directory writable, not the file. An
+    oss:// destination is checked by its probe instead (OssTarget.open)."""
+    if path is None or path.startswith("oss://"):
         return
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
@@ -550,10 +574,50 @@ def _write_summary_json(path: str | None, summary: Any) -> None:
         raise OsslistError(f"cannot write --summary-json {path}: {exc.strerror}") from exc
 
 
-def _finish(summary: Any, summary_json: str | None) -> None:
-    """The summary goes to stderr (stdout is records only) and, on request, to a JSON file."""
+def _finish(summary: Any, summary_out: _SummaryOut | str | None) -> None:
+    """The summary goes to stderr (stdout is records only) and, on request, to a JSON file
+    (a path) or object (a _SummaryOut resolved and probed before the run)."""
     click.echo(summary.to_text(), err=True)
-    _write_summary_json(summary_json, summary)
+    if isinstance(summary_out, _SummaryOut):
+        summary_out.write(summary)
+    else:
+        _write_summary_json(summary_out, summary)
+
+
+class _SummaryOut:
+    """--summary-json: a file (its directory checked now) or an OSS object (resolved now,
+    probed before the listing with ``probe()``, written at the end)."""
+
+    def __init__(self, plan: jobs.PreparedRun, text: str | None) -> None:
+        self._text = text
+        self._target = None
+        self._writer: Any = None  # an OssWriter once probed (Any: oss2 stays out of --help)
+        if text is not None and text.startswith("oss://"):
+            self._target = jobs.oss_target(plan.job, plan.client, "--summary-json", text)
+        else:
+            _check_writable("--summary-json", text)
+
+    def view(self) -> dict[str, Any]:
+        return {} if self._target is None else {"summary_json": self._target.view()}
+
+    def probe(self) -> None:
+        if self._target is not None:
+            self._writer = self._target.open()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
+
+    def write(self, summary: Any) -> None:
+        if self._writer is None:
+            _write_summary_json(self._text, summary)
+            return
+        try:
+            self._writer.write((summary.to_json() + "\n").encode())
+        except BaseException:
+            self._writer.abort()
+            raise
+        self._writer.close()
 
 
 @main.command("ls", epilog=EXIT_CODES_EPILOG)
@@ -579,21 +643,26 @@ def ls_command(**params: Any) -> None:
       osslist ls --bucket my-bucket --modified-after 7d --min-size 1M --storage-class IA
     """
     plan = jobs.prepare(_list_job(params))
-    _check_writable("--summary-json", params["summary_json"])
+    summary_out = _SummaryOut(plan, params["summary_json"])
     _check_writable("--checkpoint", params["checkpoint"], replaced=True)
     if params["dry_run"]:
-        _print_plan(plan.to_dict())
+        _print_plan({**plan.to_dict(), **summary_out.view()})
         return
     progress = _Progress(disabled=params["no_progress"])
+    summary_out.probe()
     with StopFlag() as stop:  # kept through the summary: a SIGTERM after the listing changes nothing
         try:
             summary = _run_listing(plan, progress, stop)
         except CheckpointFinished as note:  # exit 0, one line, and no old summary shown as new
+            summary_out.abort()
             click.echo(str(note), err=True)
             return
+        except BaseException:
+            summary_out.abort()
+            raise
         finally:
             progress.close()
-        _finish(summary, params["summary_json"])
+        _finish(summary, summary_out)
 
 
 def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) -> Any:
@@ -604,11 +673,28 @@ def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) ->
         return runner.run_resumable(plan, on_page=progress, stop=stop)
     if plan.job.output.format == jobs.INVENTORY_FORMAT:
         return _run_inventory(plan, progress, stop)
+    if plan.output_target is not None:
+        return _run_into_oss(plan, progress, stop)
     stream = _open_output(plan.job.output.path)
     try:
         return runner.run(plan, stream=stream, on_page=progress, stop=stop)
     finally:
         _release(stream)
+
+
+def _run_into_oss(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) -> Any:
+    """--output oss://...: the same run into an OssWriter, opened (probed) before the first
+    listing request; the object appears when the run succeeds, a failed or stopped run aborts
+    the upload so no part stays billed."""
+    assert plan.output_target is not None
+    writer = plan.output_target.open()
+    try:
+        summary = runner.run(plan, stream=writer, on_page=progress, stop=stop)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+    return summary
 
 
 
@@ -665,7 +751,7 @@ def _inventory_store(path: str, plan: jobs.PreparedRun, started: datetime) -> An
     "--output",
     env="PLAN_OUTPUT",
     type=click.Path(dir_okay=False),
-    help="Write the plan (JSON) to this file, not stdout.",
+    help="Write the plan (JSON) to this file or oss://BUCKET/KEY, not stdout.",
 )
 @verbose_option
 @edge
@@ -694,14 +780,27 @@ def plan_command(**params: Any) -> None:
     )
     plan = jobs.prepare(job)
     _check_writable("--output", params["output"])
-    shards, estimates = make_shard_plan(
-        plan.client, plan.spec, bucket=plan.job.connection.bucket, count=params["shard_count"]
-    )
-    stream = _open_output(params["output"])
+    report = None
+    if params["output"] is not None and params["output"].startswith("oss://"):
+        report = jobs.oss_target(plan.job, plan.client, "--output", params["output"]).open()
     try:
-        stream.write(json.dumps(shards.to_json(), indent=2, ensure_ascii=False) + "\n")
-    finally:
-        _release(stream)
+        shards, estimates = make_shard_plan(
+            plan.client, plan.spec, bucket=plan.job.connection.bucket, count=params["shard_count"]
+        )
+    except BaseException:
+        if report is not None:
+            report.abort()
+        raise
+    text = json.dumps(shards.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if report is not None:
+        report.write(text.encode("utf-8"))
+        report.close()
+    else:
+        stream = _open_output(params["output"])
+        try:
+            stream.write(text)
+        finally:
+            _release(stream)
     click.echo(_plan_summary(shards, estimates, plan.client.requests_made), err=True)
 
 
@@ -995,21 +1094,33 @@ def du_command(**params: Any) -> None:
 
     plan = jobs.prepare(_list_job({**params, "fmt": "text"}))
     _check_writable("--output", params["output"])
-    _check_writable("--summary-json", params["summary_json"])
+    summary_out = _SummaryOut(plan, params["summary_json"])
     if params["dry_run"]:
-        _print_plan({**plan.to_dict(), "command": "du", "du": _du_view(params)})
+        _print_plan({**plan.to_dict(), **summary_out.view(), "command": "du", "du": _du_view(params)})
         return
+    report = plan.output_target.open() if plan.output_target is not None else None
     progress = _Progress(disabled=params["no_progress"])
     try:
+        summary_out.probe()
         rows, summary = runner.run_du(plan, depth=params["depth"], by_class=params["by_class"], on_page=progress)
+        text = du.render(rows, params["fmt"], by_class=params["by_class"])
+        if report is not None:
+            report.write(text.encode("utf-8"))
+            report.close()
+    except BaseException:
+        for writer in (report, summary_out):
+            if writer is not None:
+                writer.abort()
+        raise
     finally:
         progress.close()
-    stream = _open_output(params["output"])
-    try:
-        stream.write(du.render(rows, params["fmt"], by_class=params["by_class"]))
-    finally:
-        _release(stream)
-    _finish(summary, params["summary_json"])
+    if report is None:
+        stream = _open_output(params["output"])
+        try:
+            stream.write(text)
+        finally:
+            _release(stream)
+    _finish(summary, summary_out)
 
 
 def _du_view(params: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from osslist.sharding import ShardPlan, checked_shard_plan, run_ranges
 
 if TYPE_CHECKING:
     from osslist.client import BucketClient
+    from osslist.osstarget import OssTarget
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,7 +94,15 @@ class OutputOptions:
     null: bool = False
     human: bool = False
     path: str | None = None
-    """--output FILE; None is stdout (opened by the CLI)."""
+    """--output FILE or oss://BUCKET/KEY; None is stdout (opened by the CLI)."""
+    part_size: str = "8M"
+    """--part-size of a report written into OSS."""
+    compress: str = "auto"
+    """--compress of a report written into OSS: auto (by the key's .gz), gzip or none."""
+    oss_endpoint: str | None = None
+    """--output-endpoint: where the report's bucket is (default: the listing's endpoint)."""
+    oss_region: str | None = None
+    """--output-region: its region for V4 signing (default: the listing's)."""
     summary_json: str | None = None
     """--summary-json FILE (written by the CLI at the end); here so prepare can check that no
     file serves two roles."""
@@ -135,6 +144,8 @@ class PreparedRun:
     filters: dict[str, Any]  # Any: the parsed filter values by name (lists, ints, floats, None) for --dry-run
     ranges: tuple[KeyRange, ...]
     shard_plan: ShardPlan | None = None
+    output_target: OssTarget | None = None
+    """The object --output oss://... names for this run (built, nothing sent yet)."""
 
     def to_dict(self) -> dict[str, Any]:  # Any: JSON values of the --dry-run view
         """The resolved run printed by --dry-run: every value it would use, no secret."""
@@ -150,9 +161,16 @@ class PreparedRun:
             "listing": asdict(self.spec),
             "limit": self.job.selection.limit,
             "filters": self.filters,
-            "output": asdict(self.job.output),
+            "output": self._output_view(),
             "scale": {**asdict(self.job.scale), **self._shard_view()},
         }
+
+    def _output_view(self) -> dict[str, Any]:  # Any: JSON values
+        view: dict[str, Any] = asdict(self.job.output)
+        if self.output_target is not None:
+            view["path"] = str(self.output_target.url)
+            view["oss"] = self.output_target.view()
+        return view
 
     def _shard_view(self) -> dict[str, Any]:  # Any: JSON values
         """The shard's count (the plan's when there is one) and the ranges it lists."""
@@ -196,6 +214,9 @@ def _key_bytes(option: str, value: str, *, limit: int | None = MAX_KEY_BYTES) ->
 def _check_scale(scale: Scale, output_path: str | None) -> None:
     if scale.checkpoint is not None and output_path is None:
         raise UsageError("--checkpoint needs --output FILE: a resumed run continues that file")
+    if scale.checkpoint is not None and output_path.startswith("oss://"):
+        raise UsageError("--checkpoint with --output oss://... is not supported yet: give --output FILE, "
+                         "or run without --checkpoint (a failed run then leaves no upload behind)")
     if not 1 <= scale.parallel <= MAX_PARALLEL:
         raise UsageError(f"invalid --parallel {scale.parallel}: must be 1..{MAX_PARALLEL}")
     if scale.shard_plan is not None:
@@ -374,8 +395,35 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
         credentials=conn.credentials, role_name=conn.role_name, metadata_endpoint=conn.metadata_endpoint,
         retry_budget=conn.retry_budget, environ=environ,
     )
+    target = _output_target(job, client, now=now, environ=environ)
     return PreparedRun(job=job, client=client, spec=spec, predicate=predicate, filters=parsed,
-                       ranges=tuple(ranges), shard_plan=shards)
+                       ranges=tuple(ranges), shard_plan=shards, output_target=target)
+
+
+def _output_target(
+    job: ListJob, client: BucketClient, *, now: float | None, environ: Mapping[str, str] | None
+) -> OssTarget | None:
+    """--output oss://...: the object this run writes, on the listing's credentials."""
+    path = job.output.path
+    if path is None or not path.startswith("oss://") or job.output.format == INVENTORY_FORMAT:
+        return None  # an inventory writes many objects under a prefix (its own store)
+    return oss_target(job, client, "--output", path, now=now, environ=environ)
+
+
+def oss_target(
+    job: ListJob, client: BucketClient, option: str, text: str, *, now: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> OssTarget:
+    """The object an ``oss://`` value of ``option`` (--output, --summary-json) names for this
+    run, with the job's report settings; UsageError when it is not one. Sends nothing."""
+    from osslist.osstarget import ReportSettings, run_facts, target_for  # oss2 stays out of --help
+
+    out = job.output
+    settings = ReportSettings(endpoint=out.oss_endpoint, region=out.oss_region, part_size=out.part_size,
+                              compress=out.compress)
+    facts = run_facts(bucket=job.connection.bucket, shard=job.scale.shard_index, now=now)
+    return target_for(option, text, listing=client, settings=settings, facts=facts,
+                      environ=os.environ if environ is None else environ)
 
 
 def _shard_plan(job: ListJob, spec: ListingSpec) -> ShardPlan | None:

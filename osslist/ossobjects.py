@@ -41,6 +41,7 @@ class ObjectClient:
     ) -> None:
         self.bucket_name = client.bucket_name
         self.endpoint = client.endpoint
+        self.region = client.region
         self._client = client
         self._bucket: oss2.Bucket = client.oss2_bucket
         # the listing client's policy (its --retry-budget), plus a damaged upload; other delays for tests

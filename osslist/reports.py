@@ -48,6 +48,7 @@ MANIFEST_LIMIT = 64 * 1024 * 1024
 """A manifest is read whole (it is one JSON document); a bigger one is no manifest."""
 _CHUNK = 1024 * 1024
 _PEEK = 4096
+_INFLATE_PIECE = 16 * 1024
 _CSV_NEEDS = ("Key", "Size", "LastModifiedDate", "ETag", "StorageClass")
 _TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(?:Z|[+-]00:?00)")
 
@@ -135,7 +136,19 @@ def _plain(chunks: Iterator[bytes], name: str) -> Iterator[bytes]:
     head, chunks = _peek(chunks, 2)
     if head != GZIP_MAGIC:
         return chunks
-    return _report_errors(gunzipped(chunks, name))
+    return _report_errors(gunzipped(_pieces(chunks, _INFLATE_PIECE), name))
+
+
+def _pieces(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """The chunks cut to at most ``size`` bytes, so each one inflates to a bounded amount (a
+    1 MiB chunk of jsonl.gz is 10-20 MiB of text at once)."""
+    for chunk in chunks:
+        if len(chunk) <= size:
+            yield chunk
+            continue
+        view = memoryview(chunk)
+        for start in range(0, len(chunk), size):
+            yield bytes(view[start : start + size])
 
 
 def _report_errors(chunks: Iterator[bytes]) -> Iterator[bytes]:

@@ -3,8 +3,8 @@
 cli -> runner -> job, runner -> (parallel, checkpoint, prefixtotals, output, summary), job -> (sharding, connect, filters),
 (parallel, sharding) -> keymodel -> ranges -> listing -> pages,
 connect -> (client, sources) -> (rrsa, credentials) -> metadata -> (errors, backoff),
-(ossout, osscat) -> ossobjects -> client, ossurl -> errors; api (the Python API) -> (runner, connect,
-records) and records -> pages. The emulator
+job -> osstarget -> (ossout, ossurl), (ossout, osscat) -> ossobjects -> client, ossurl -> errors;
+api (the Python API) -> (runner, connect, records) and records -> pages. The emulator
 imports nothing of the client side, the client side never imports the emulator (only cli and demo
 bring both together), and only cli imports click or tqdm or calls sys.exit.
 
@@ -37,6 +37,7 @@ LAYERS = {
     "ossobjects": 4,
     "ossout": 5,
     "osscat": 5,
+    "osstarget": 6,
     "pages": 3,
     "filters": 4,
     "output": 4,

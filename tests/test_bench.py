@@ -97,12 +97,18 @@ def test_listing_ratio_is_computed_from_the_rows_it_prints() -> None:
 def test_memory_quick_prints_both_runs_and_the_difference() -> None:
     result = _run_script("memory.py", "--quick")
     assert result.returncode == 0, result.stderr
-    rows = _table_rows(result.stdout)
+    listing, diffs = result.stdout.split("osslist diff peak RSS")
+    rows = _table_rows(listing)
     assert [(row[0], row[1]) for row in rows] == [("bench-mem-small", "300"), ("bench-mem-large", "3,000")]
     small_mb, large_mb = (float(row[4]) for row in rows)
     match = re.search(r"grows by ([+-]\d+\.\d) MB .*\(target <= 20 MB\): (met|MISSED)", result.stdout)
     assert match is not None, result.stdout
     assert float(match.group(1)) == pytest.approx(large_mb - small_mb, abs=0.11)
+    diff_rows = _table_rows(diffs)  # 3% of the keys differ: exactly those lines were written
+    assert [(row[0], row[1], row[2]) for row in diff_rows] == [("diff-300", "300", "9"), ("diff-3000", "3,000", "90")]
+    small_diff, large_diff = (float(row[5]) for row in diff_rows)
+    printed = float(re.search(RATIO, diffs).group(1))  # type: ignore[union-attr]
+    assert printed == pytest.approx(large_diff / small_diff, abs=0.006)
 
 
 # --- the naive baseline lists what the seed would -------------------------------------------------
