@@ -222,11 +222,12 @@ def _refuse_old_format(target: Path, data: Any) -> None:
 
 
 def resume_state(
-    path: str | os.PathLike[str], *, expected_fingerprint: str, output: str | os.PathLike[str]
+    path: str | os.PathLike[str], *, expected_fingerprint: str, output: str | os.PathLike[str],
+    position_from: Callable[[dict[str, Any]], Any] | None = None,
 ) -> CheckpointState | None:
     """``load``, then refuse a checkpoint that belongs to another output (exit 2) and report a
     finished one (CheckpointFinished, exit 0), both before the output is opened."""
-    saved = load(path, expected_fingerprint=expected_fingerprint)
+    saved = load(path, expected_fingerprint=expected_fingerprint, position_from=position_from)
     if saved is None:
         return None
     if not _same_output(saved.output_path, output):

@@ -328,6 +328,22 @@ filter_options = _stack(
     ),
 )
 
+version_options = _stack(
+    _opt(
+        "--all-versions",
+        env="ALL_VERSIONS",
+        is_flag=True,
+        help="Every version and delete marker (ListObjectVersions; RAM action oss:ListObjectVersions), "
+        "keys ascending, each key's versions newest first.",
+    ),
+    _opt(
+        "--as-of",
+        env="AS_OF",
+        help="The bucket as it was at this time (ISO 8601 or an age like 7d): each key's newest version "
+        "at or before it, none if that is a delete marker (oss:ListObjectVersions).",
+    ),
+)
+
 record_format_options = _stack(
     _opt(
         "--format",
@@ -459,6 +475,8 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             modified_after=params["modified_after"],
             modified_before=params["modified_before"],
             storage_classes=tuple(params["storage_classes"]),
+            all_versions=params.get("all_versions", False),
+            as_of=params.get("as_of"),
         ),
         output=jobs.OutputOptions(
             format=params.get("fmt", "text"),
@@ -627,6 +645,7 @@ class _SummaryOut:
 @delimiter_option
 @_opt("--limit", env="LIMIT", type=click.IntRange(min=1), help="Stop after writing this many records (exit 0).")
 @filter_options
+@version_options
 @record_format_options
 @destination_options
 @scale_options
@@ -641,6 +660,8 @@ def ls_command(**params: Any) -> None:
       osslist ls --bucket my-bucket --prefix logs/ --format jsonl --output keys.jsonl
       osslist ls --bucket my-bucket --delimiter / --format long --human-readable
       osslist ls --bucket my-bucket --modified-after 7d --min-size 1M --storage-class IA
+      osslist ls --bucket my-bucket --all-versions --format jsonl --output versions.jsonl
+      osslist ls --bucket my-bucket --as-of 2024-06-01T00:00:00Z
     """
     plan = jobs.prepare(_list_job(params))
     summary_out = _SummaryOut(plan, params["summary_json"])
@@ -1060,6 +1081,7 @@ def demo_command(objects: int, verbose: bool) -> None:
 @paging_options
 @key_range_options
 @filter_options
+@version_options
 @_opt(
     "--depth",
     env="DEPTH",

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Callable, Iterable
 
 from osslist.errors import UsageError
-from osslist.pages import ObjectRecord, Record
+from osslist.pages import ObjectRecord, PrefixRecord, Record
 
 __all__ = [
     "STORAGE_CLASSES", "Predicate", "build_filter", "iso_utc", "keep_all", "parse_size", "parse_storage_class",
@@ -121,7 +121,7 @@ def build_filter(
     ]
 
     def accept(record: Record) -> bool:
-        if type(record) is not ObjectRecord:
+        if type(record) is PrefixRecord:
             return True
         return all(check(record) for check in checks)
 

@@ -84,6 +84,10 @@ class Selection:
     modified_after: str | None = None
     modified_before: str | None = None
     storage_classes: tuple[str, ...] = ()
+    all_versions: bool = False
+    """--all-versions: every version and delete marker (ListObjectVersions), not the objects."""
+    as_of: str | None = None
+    """--as-of TIME: each key's version at that time (implies a version listing)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +150,13 @@ class PreparedRun:
     shard_plan: ShardPlan | None = None
     output_target: OssTarget | None = None
     """The object --output oss://... names for this run (built, nothing sent yet)."""
+    as_of: float | None = None
+    """--as-of, parsed (epoch seconds)."""
+
+    @property
+    def versions(self) -> bool:
+        """The run lists versions (--all-versions or --as-of): the version source."""
+        return self.job.selection.all_versions or self.as_of is not None
 
     def to_dict(self) -> dict[str, Any]:  # Any: JSON values of the --dry-run view
         """The resolved run printed by --dry-run: every value it would use, no secret."""
@@ -160,6 +171,8 @@ class PreparedRun:
             "connection": conn,
             "listing": asdict(self.spec),
             "limit": self.job.selection.limit,
+            "versions": {"all_versions": self.job.selection.all_versions,
+                         "as_of": None if self.as_of is None else filters.iso_utc(self.as_of)},
             "filters": self.filters,
             "output": self._output_view(),
             "scale": {**asdict(self.job.scale), **self._shard_view()},
@@ -228,6 +241,18 @@ def _check_scale(scale: Scale, output_path: str | None) -> None:
     if scale.shard_count is not None and scale.shard_index is not None:
         if scale.shard_count < 1 or not 0 <= scale.shard_index < scale.shard_count:
             raise UsageError("--shard-index must be in 0..--shard-count-1")
+
+
+def _check_versions(sel: Selection, out: OutputOptions) -> None:
+    """--all-versions / --as-of list with ListObjectVersions: no v2 of it, and no all-versions
+    inventory writer (yet)."""
+    if not (sel.all_versions or sel.as_of is not None):
+        return
+    option = "--all-versions" if sel.all_versions else "--as-of"
+    if sel.list_api != "v1":
+        raise UsageError(f"{option} lists with ListObjectVersions, which has no v2: leave --list-api at v1")
+    if out.format == INVENTORY_FORMAT:
+        raise UsageError(f"{option} cannot write --format {INVENTORY_FORMAT} (an all-versions inventory); use jsonl or csv")
 
 
 def _check_checkpoint_files(scale: Scale, output_path: str | None) -> None:
@@ -381,11 +406,14 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     _check_connection(job.connection)
     _check_selection(job.selection)
     _check_output(job.output)
+    _check_versions(job.selection, job.output)
     _check_inventory(job)
     _check_scale(job.scale, job.output.path)
     _check_checkpoint_files(job.scale, job.output.path)
     _check_distinct_files(job)
-    predicate, parsed = _build_filter(job.selection, now=time.time() if now is None else now)
+    moment = time.time() if now is None else now
+    predicate, parsed = _build_filter(job.selection, now=moment)
+    as_of = _maybe(lambda text: filters.parse_time(text, now=moment), job.selection.as_of)
     spec = _listing_spec(job.selection)
     shards = _shard_plan(job, spec)
     ranges = run_ranges(spec, shard_index=job.scale.shard_index, shard_count=job.scale.shard_count, shard_plan=shards)
@@ -397,7 +425,7 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     )
     target = _output_target(job, client, now=now, environ=environ)
     return PreparedRun(job=job, client=client, spec=spec, predicate=predicate, filters=parsed,
-                       ranges=tuple(ranges), shard_plan=shards, output_target=target)
+                       ranges=tuple(ranges), shard_plan=shards, output_target=target, as_of=as_of)
 
 
 def _output_target(

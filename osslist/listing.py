@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Protocol
 from osslist.errors import ListingError, UsageError
 from osslist.pages import Page, Record, parse_page, record_name
 
-__all__ = ["Bound", "ListingSpec", "PageSource", "Position", "iter_pages", "iter_records", "request_params"]
+__all__ = ["Bound", "ListingSpec", "PageSource", "Position", "cut_at", "iter_pages", "iter_records", "request_params"]
 
 MAX_KEYS_LIMIT = 1000
 
@@ -70,6 +70,9 @@ class Position:
     marker: str = ""
     token: str | None = None
     done: bool = False
+    whole_keys: ClassVar[bool] = True
+    """A page ending on a key means that key is finished (keys are unique in ListObjects;
+    not so for versions, see ``versions.VersionPosition``)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Position:
@@ -132,7 +135,7 @@ def _advance(spec: ListingSpec, before: Position, page: Page, bound: Bound | Non
     """Check the page against the protocol, cut it at its end, and say where to go next."""
     records = _drop_repeats(page.records, before.marker)
     end = spec.end_before if bound is None or not records else bound(record_name(records[-1]))
-    cut = _cut_at(records, end)
+    cut = cut_at(records, end)
     last = record_name(cut[-1]) if cut else before.marker
     if len(cut) < len(records) or not page.is_truncated:
         return _with(page, cut), Position(marker=last, token=None, done=True)
@@ -175,7 +178,7 @@ def _drop_repeats(records: list[Record], marker: str) -> list[Record]:
     return records[skip:] if skip else records
 
 
-def _cut_at(records: list[Record], end_before: str | None) -> list[Record]:
+def cut_at(records: list[Record], end_before: str | None) -> list[Record]:
     """Records strictly before ``end_before`` (the page is in key order)."""
     if end_before is None or not records or record_name(records[-1]) < end_before:
         return records

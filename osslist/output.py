@@ -36,12 +36,14 @@ from json.encoder import encode_basestring, encode_basestring_ascii  # type: ign
 from typing import IO, Any, Callable, Iterable
 
 from osslist.errors import OutputError
-from osslist.pages import ObjectRecord, Record
+from osslist.pages import ObjectRecord, PrefixRecord, Record, VersionRecord
 
 __all__ = ["FORMATS", "OutputFile", "Writer", "human_size", "make_writer"]
 
 FORMATS = ("text", "long", "jsonl", "csv")
 CSV_HEADER = ["Bucket", "Key", "Size", "LastModifiedDate", "ETag", "StorageClass", "ObjectType"]
+CSV_VERSION_HEADER = ["Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker", *CSV_HEADER[2:]]
+"""--all-versions: OSS inventory's version columns, where an all-versions inventory has them."""
 _ERRORS = "osslist-surrogates"
 _UNITS = ("K", "M", "G", "T", "P", "E")
 
@@ -128,12 +130,12 @@ class TextWriter(Writer):
         self._end = "\0" if null else "\n"
 
     def line(self, record: Record) -> str:
-        name = record.key if type(record) is ObjectRecord else record.prefix  # type: ignore[union-attr]
+        name = record.prefix if type(record) is PrefixRecord else record.key  # type: ignore[union-attr]
         return name + self._end
 
     def _render(self, records: Iterable[Record]) -> bytes:
         """One join over the names, with no method call per record (the default format)."""
-        names = [r.key if type(r) is ObjectRecord else r.prefix for r in records]  # type: ignore[union-attr]
+        names = [r.prefix if type(r) is PrefixRecord else r.key for r in records]  # type: ignore[union-attr]
         end = self._end
         return (end.join(names) + end).encode("utf-8", _ERRORS) if names else b""
 
@@ -143,21 +145,36 @@ class LongWriter(TextWriter):
 
     _render = Writer._render  # line by line: TextWriter's join over bare names does not apply
 
-    def __init__(self, stream: IO[Any], *, null: bool = False, human: bool = False) -> None:
+    def __init__(self, stream: IO[Any], *, null: bool = False, human: bool = False, versions: bool = False) -> None:
         super().__init__(stream, null=null)
         self._size: Callable[[int], str] = human_size if human else str
         width = 6 if human else 15
         self._object = "{:<24}  {:>%d}  {:<15}  {:<34}  {}" % width
         self._prefix = self._object.format("", "PRE", "", "", "{}")
+        if versions:  # version id and latest/old columns before the key
+            self._version = "{:<24}  {:>%d}  {:<15}  {:<34}  {:<36}  {:<6}  {}" % width
+            self._prefix = self._version.format("", "PRE", "", "", "", "", "{}")
 
     def line(self, record: Record) -> str:
         if type(record) is not ObjectRecord:
-            return self._prefix.format(record.prefix) + self._end  # type: ignore[union-attr]
+            if type(record) is PrefixRecord:
+                return self._prefix.format(record.prefix) + self._end
+            return self._version_line(record) + self._end  # type: ignore[arg-type]
         return (
             self._object.format(
                 record.last_modified, self._size(record.size), record.storage_class, record.etag, record.key
             )
             + self._end
+        )
+
+    def _version_line(self, record: VersionRecord) -> str:
+        """A version: its size, or DEL for a delete marker (no size, class or ETag)."""
+        state = "latest" if record.is_latest else "old"
+        if record.is_delete_marker:
+            return self._version.format(record.last_modified, "DEL", "", "", record.version_id, state, record.key)
+        return self._version.format(
+            record.last_modified, self._size(record.size), record.storage_class, record.etag, record.version_id,
+            state, record.key,
         )
 
 
@@ -166,7 +183,9 @@ class JsonlWriter(Writer):
 
     def line(self, record: Record, quote: Callable[[str], str] = encode_basestring) -> str:
         if type(record) is not ObjectRecord:
-            return f'{{"prefix": {quote(record.prefix)}}}\n'  # type: ignore[union-attr]
+            if type(record) is PrefixRecord:
+                return f'{{"prefix": {quote(record.prefix)}}}\n'
+            return _version_json(record, quote)  # type: ignore[arg-type]
         return (
             f'{{"key": {quote(record.key)}, "size": {record.size}, '
             f'"last_modified": {quote(record.last_modified)}, "etag": {quote(record.etag)}, '
@@ -187,23 +206,50 @@ class JsonlWriter(Writer):
             return self.line(record, encode_basestring_ascii).encode("ascii")
 
 
-class CsvWriter(Writer):
-    """OSS-inventory-like CSV through the csv module, so any key survives a round trip."""
+def _version_json(record: VersionRecord, quote: Callable[[str], str]) -> str:
+    """A version's JSON: the object fields (null for a delete marker, which has no size,
+    ETag, class or type), then version_id, is_latest and is_delete_marker."""
+    latest = "true" if record.is_latest else "false"
+    if record.is_delete_marker:
+        head = f'{{"key": {quote(record.key)}, "size": null, "last_modified": {quote(record.last_modified)}, ' \
+               '"etag": null, "storage_class": null, "type": null'
+    else:
+        head = (
+            f'{{"key": {quote(record.key)}, "size": {record.size}, '
+            f'"last_modified": {quote(record.last_modified)}, "etag": {quote(record.etag)}, '
+            f'"storage_class": {quote(record.storage_class)}, "type": {quote(record.type)}'
+        )
+    marker = "true" if record.is_delete_marker else "false"
+    return f'{head}, "version_id": {quote(record.version_id)}, "is_latest": {latest}, "is_delete_marker": {marker}}}\n'
 
-    def __init__(self, stream: IO[Any], *, bucket: str = "", header: bool = True) -> None:
+
+class CsvWriter(Writer):
+    """OSS-inventory-like CSV through the csv module, so any key survives a round trip. With
+    ``versions`` (--all-versions) the header adds VersionId, IsLatest, IsDeleteMarker after
+    Key, as an all-versions OSS inventory does; a delete marker's Size and ETag are empty."""
+
+    def __init__(self, stream: IO[Any], *, bucket: str = "", header: bool = True, versions: bool = False) -> None:
         super().__init__(stream)
         self._bucket = bucket
+        self._versions = versions
         self._buffer = io.StringIO()
         self._csv = csv.writer(self._buffer, lineterminator="\r\n")  # RFC 4180; also quotes \r
         if header:
-            self._put(self._rows([CSV_HEADER]))
+            self._put(self._rows([CSV_VERSION_HEADER if versions else CSV_HEADER]))
 
     def line(self, record: Record) -> str:
         return self._rows([self._row(record)]).decode("utf-8", "surrogateescape")
 
     def _row(self, record: Record) -> list[object]:
         if type(record) is not ObjectRecord:
-            return [self._bucket, record.prefix, "", "", "", "", "Prefix"]  # type: ignore[union-attr]
+            if type(record) is not PrefixRecord:
+                return self._version_row(record)  # type: ignore[arg-type]
+            if self._versions:
+                return [self._bucket, record.prefix, "", "", "", "", "", "", "", "Prefix"]
+            return [self._bucket, record.prefix, "", "", "", "", "Prefix"]
+        if self._versions:  # a plain record in a version listing: what ListObjects showed
+            return [self._bucket, record.key, "", "", "", record.size, record.last_modified, record.etag,
+                    record.storage_class, record.type]
         return [
             self._bucket,
             record.key,
@@ -213,6 +259,13 @@ class CsvWriter(Writer):
             record.storage_class,
             record.type,
         ]
+
+    def _version_row(self, record: VersionRecord) -> list[object]:
+        flags = ["true" if record.is_latest else "false", "true" if record.is_delete_marker else "false"]
+        if record.is_delete_marker:
+            return [self._bucket, record.key, record.version_id, *flags, "", record.last_modified, "", "", ""]
+        return [self._bucket, record.key, record.version_id, *flags, record.size, record.last_modified, record.etag,
+                record.storage_class, record.type]
 
     def _render(self, records: Iterable[Record]) -> bytes:
         return self._rows(map(self._row, records))
@@ -240,16 +293,18 @@ def make_writer(
     human: bool = False,
     bucket: str = "",
     header: bool = True,
+    versions: bool = False,
 ) -> Writer:
-    """The writer for ``fmt``; ``header=False`` skips the csv header (resuming a file)."""
+    """The writer for ``fmt``; ``header=False`` skips the csv header (resuming a file);
+    ``versions`` (--all-versions) gives csv and long their version columns."""
     if fmt == "text":
         return TextWriter(stream, null=null)
     if fmt == "long":
-        return LongWriter(stream, null=null, human=human)
+        return LongWriter(stream, null=null, human=human, versions=versions)
     if fmt == "jsonl":
         return JsonlWriter(stream)
     if fmt == "csv":
-        return CsvWriter(stream, bucket=bucket, header=header)
+        return CsvWriter(stream, bucket=bucket, header=header, versions=versions)
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 

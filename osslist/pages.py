@@ -41,7 +41,7 @@ from xml.parsers import expat
 
 from osslist.errors import ListingError
 
-__all__ = ["ObjectRecord", "Page", "PrefixRecord", "Record", "parse_page", "record_name"]
+__all__ = ["ObjectRecord", "Page", "PrefixRecord", "Record", "VersionRecord", "parse_page", "record_name"]
 
 _ROOT = "ListBucketResult"
 _FIELDS = {"Key": 0, "LastModified": 1, "ETag": 2, "Size": 3, "StorageClass": 4, "Type": 5}
@@ -112,6 +112,17 @@ class ObjectRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionRecord(ObjectRecord):
+    """One version (or delete marker) from ListObjectVersions: an ObjectRecord plus its
+    version id (``null`` when written while versioning was suspended), whether it is the key's
+    newest version, and whether it is a delete marker (which has no size or ETag: 0 and "")."""
+
+    version_id: str
+    is_latest: bool
+    is_delete_marker: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PrefixRecord:
     """A common prefix (a "directory") returned when listing with a delimiter."""
 
@@ -119,6 +130,8 @@ class PrefixRecord:
 
 
 Record = Union[ObjectRecord, PrefixRecord]
+"""What a listing yields; a VersionRecord is an ObjectRecord, so code that tells records apart
+asks ``type(record) is PrefixRecord`` (the same cost as asking for ObjectRecord)."""
 
 # A mutable twin of ObjectRecord with the same slots: the fast path builds records as twins
 # (a plain __init__, ~0.6 us) and then turns them into ObjectRecords by assigning __class__,
@@ -345,7 +358,7 @@ def _merge(objects: list[Record], prefixes: list[Record]) -> list[Record]:
 
 def record_name(record: Record) -> str:
     """The key of an object or the prefix of a common prefix: what orders and bounds it."""
-    return record.key if type(record) is ObjectRecord else record.prefix  # type: ignore[union-attr]
+    return record.prefix if type(record) is PrefixRecord else record.key  # type: ignore[union-attr]
 
 
 def _unquote(value: str) -> str:

@@ -272,7 +272,9 @@ class _Schedule(Generic[P]):
             while slot.end_before != slot.listing_end and self._absorb(slot):
                 pass
             return True
-        return slot.end_before is not None and bool(keys) and successor(keys[-1]) >= slot.end_before
+        # a version listing's last key may have more versions on the next page (whole_keys False)
+        whole = position.whole_keys
+        return whole and slot.end_before is not None and bool(keys) and successor(keys[-1]) >= slot.end_before
 
     def _split_one(self) -> bool:
         """Cut the slot nearest the consumer ``piece_pages`` pages past its last key; True if

@@ -21,7 +21,7 @@ from typing import Iterable
 
 from osslist.filters import sort_classes
 from osslist.output import human_size
-from osslist.pages import ObjectRecord, Record
+from osslist.pages import PrefixRecord, Record
 
 __all__ = ["DU_FORMATS", "DuRow", "DuTotals", "render", "totals"]
 
@@ -54,7 +54,7 @@ class DuTotals:
 
     def add(self, record: Record) -> None:
         """Count one object; common prefixes (from a delimiter listing) carry no size: skipped."""
-        if type(record) is not ObjectRecord:
+        if type(record) is PrefixRecord:
             return
         row = self._row_for(record.key)
         row.objects += 1

@@ -28,13 +28,14 @@ from osslist import checkpoint, feed
 from osslist.prefixtotals import DuRow, DuTotals
 from osslist.errors import Interrupted
 from osslist.feed import Pending, Rendered, Source
-from osslist.job import PreparedRun
+from osslist.job import ListJob, PreparedRun
 from osslist.listing import Bound, Position, iter_pages
 from osslist.output import make_writer
 from osslist.pages import Page, Record
 from osslist.ranges import KeyRange, range_spec
 from osslist.sharding import spread_ranges
 from osslist.summary import Summary
+from osslist.versions import VersionPosition, iter_version_pages
 
 RECORD_PAGES_AHEAD = 8
 """Pages a parallel slot may buffer when they hold records (du: ~0.45 MB a page of 1000)."""
@@ -157,7 +158,12 @@ def open_source(
     spec, workers = prepared.spec, prepared.job.scale.parallel
     pack = feed.packer(writer.render, prepared.predicate, keep_records=keep_records)
 
+    as_of = prepared.as_of
+
     def list_range(key_range: KeyRange, position: Position | None, bound: Bound | None) -> Iterator[tuple[Page, Position]]:
+        if prepared.versions:  # the version source: ListObjectVersions, the same pages and positions
+            return iter_version_pages(prepared.client, range_spec(spec, key_range), position=position, bound=bound,
+                                      as_of=as_of)
         return iter_pages(prepared.client, range_spec(spec, key_range), position=position, bound=bound)
 
     if workers == 1:
@@ -298,7 +304,8 @@ def run(prepared: PreparedRun, *, stream: IO[Any], on_page: OnPage | None = None
     """Run a prepared listing, writing records to ``stream`` in the chosen format; return the
     Summary."""
     out = prepared.job.output
-    writer = make_writer(out.format, stream, null=out.null, human=out.human, bucket=prepared.job.connection.bucket)
+    writer = make_writer(out.format, stream, null=out.null, human=out.human, bucket=prepared.job.connection.bucket,
+                         versions=prepared.versions)
     return execute(prepared, writer, on_page=on_page, stop=stop)
 
 
@@ -361,13 +368,23 @@ def checkpoint_fingerprint(prepared: PreparedRun) -> str:
     arguments = {
         "bucket": job.connection.bucket,
         "endpoint": prepared.client.endpoint,
-        "selection": asdict(replace(job.selection, max_keys=0)),
+        "selection": _selection_view(job),
         "output": asdict(replace(job.output, path=None, summary_json=None)),  # the checkpoint names its output
         "shard": [job.scale.shard_index, job.scale.shard_count],
     }
     if prepared.shard_plan is not None:  # its cuts define the shard (the file's path does not)
         arguments["shard_plan"] = prepared.shard_plan.to_json()
     return checkpoint.fingerprint(arguments)
+
+
+def _selection_view(job: ListJob) -> dict[str, Any]:  # Any: JSON values
+    """The selection a checkpoint must agree with; the version options only when given, so
+    a plain run's fingerprint is what it was before they existed."""
+    view = asdict(replace(job.selection, max_keys=0))
+    for name in ("all_versions", "as_of"):
+        if not view[name]:
+            del view[name]
+    return view
 
 
 def run_resumable(prepared: PreparedRun, *, on_page: OnPage | None = None,
@@ -382,7 +399,8 @@ def run_resumable(prepared: PreparedRun, *, on_page: OnPage | None = None,
     assert path is not None and job.output.path is not None, "prepare() checks --checkpoint has --output"
     printed = checkpoint_fingerprint(prepared)
     with checkpoint.RunLock(path):  # one run per checkpoint, held until the output is closed
-        saved = checkpoint.resume_state(path, expected_fingerprint=printed, output=job.output.path)
+        saved = checkpoint.resume_state(path, expected_fingerprint=printed, output=job.output.path,
+                                        position_from=VersionPosition.from_dict if prepared.versions else None)
         if saved is None:
             todo, summary = [(r, None) for r in prepared.ranges], Summary()
         else:
@@ -392,7 +410,7 @@ def run_resumable(prepared: PreparedRun, *, on_page: OnPage | None = None,
         try:
             writer = make_writer(
                 job.output.format, stream, null=job.output.null, human=job.output.human,
-                bucket=job.connection.bucket, header=fresh_file,
+                bucket=job.connection.bucket, header=fresh_file, versions=prepared.versions,
             )
             saver = checkpoint.Checkpointer(path, fingerprint=printed, output=stream, output_path=job.output.path)
             _resume_into(prepared, todo, writer, summary, saver, on_page=on_page, stop=stop)

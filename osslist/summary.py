@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from osslist.filters import sort_classes
 from osslist.output import human_size
-from osslist.pages import ObjectRecord, Record
+from osslist.pages import ObjectRecord, PrefixRecord, Record, VersionRecord
 
 __all__ = ["Summary"]
 
@@ -28,12 +28,21 @@ class Summary:
     requests: int = 0
     elapsed: float = 0.0
     by_class: dict[str, list[int]] = field(default_factory=dict)  # class -> [objects, bytes]
+    versioned: bool = False
+    """Versions were listed (--all-versions): objects and bytes count every version; these
+    say how many of them are noncurrent, and how many delete markers (not objects) came."""
+    noncurrent_objects: int = 0
+    noncurrent_bytes: int = 0
+    delete_markers: int = 0
 
     def add(self, record: Record) -> None:
-        """Count one record (an object, or a common prefix)."""
+        """Count one record (an object, a version, or a common prefix)."""
         if type(record) is not ObjectRecord:
-            self.prefixes += 1
-            return
+            if type(record) is PrefixRecord:
+                self.prefixes += 1
+                return
+            if self._version(record):  # type: ignore[arg-type]
+                return
         size = record.size
         self.objects += 1
         self.bytes += size
@@ -49,8 +58,11 @@ class Summary:
         objects = total = 0
         for record in records:
             if type(record) is not ObjectRecord:
-                self.prefixes += 1
-                continue
+                if type(record) is PrefixRecord:
+                    self.prefixes += 1
+                    continue
+                if self._version(record):  # type: ignore[arg-type]
+                    continue
             size = record.size
             objects += 1
             total += size
@@ -62,8 +74,23 @@ class Summary:
         self.objects += objects
         self.bytes += total
 
+    def _version(self, record: VersionRecord) -> bool:
+        """Count what only versions have; True for a delete marker (which is not an object)."""
+        self.versioned = True
+        if record.is_delete_marker:
+            self.delete_markers += 1
+            return True
+        if not record.is_latest:
+            self.noncurrent_objects += 1
+            self.noncurrent_bytes += record.size
+        return False
+
     def merge(self, other: Summary) -> Summary:
         """Fold another worker's totals into this one (in place); returns self."""
+        self.versioned = self.versioned or other.versioned
+        self.noncurrent_objects += other.noncurrent_objects
+        self.noncurrent_bytes += other.noncurrent_bytes
+        self.delete_markers += other.delete_markers
         self.objects += other.objects
         self.bytes += other.bytes
         self.prefixes += other.prefixes
@@ -89,6 +116,13 @@ class Summary:
             "requests": self.requests,
             "elapsed_seconds": round(self.elapsed, 3),
             "storage_classes": {n: {"objects": c, "bytes": b} for n, c, b in self.classes()},
+            **(self._versions_dict() if self.versioned else {}),
+        }
+
+    def _versions_dict(self) -> dict[str, Any]:
+        return {
+            "noncurrent": {"objects": self.noncurrent_objects, "bytes": self.noncurrent_bytes},
+            "delete_markers": self.delete_markers,
         }
 
     def to_json(self) -> str:
@@ -103,6 +137,12 @@ class Summary:
             + (f", {_counted(self.prefixes, 'common prefix', 'common prefixes')}" if self.prefixes else "")
             + f"; {_counted(self.requests, 'request')} in {self.elapsed:.1f} s{rate}"
         ]
+        if self.versioned:
+            lines.append(
+                f"  of which noncurrent: {_counted(self.noncurrent_objects, 'version')}, "
+                f"{_counted(self.noncurrent_bytes, 'byte')} ({human_size(self.noncurrent_bytes)}); "
+                f"{_counted(self.delete_markers, 'delete marker')}"
+            )
         for name, count, size in self.classes():
             objects, size_unit = _unit(count, "object"), _unit(size, "byte")
             lines.append(f"  {name:<15} {count:>14,} {objects:<7} {size:>20,} {size_unit:<5} ({human_size(size)})")

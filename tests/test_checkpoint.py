@@ -380,7 +380,7 @@ def test_a_finished_checkpoint_says_so_once_and_shows_no_old_summary(emulator, t
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", finished_at)
     assert rerun.stderr.splitlines() == [rerun.stderr.strip()]
     assert f"finished at {finished_at} (output {os.path.realpath(tmp_path / 'out.jsonl')})" in rerun.stderr
-    assert "nothing listed" in rerun.stderr and "300" not in rerun.stderr  # no old counts
+    assert "nothing listed" in rerun.stderr and "300 objects" not in rerun.stderr  # no old counts
     assert rerun.stdout == "" and not summary_json.exists()
     assert (tmp_path / "out.jsonl").read_bytes() == listed
     assert emulator.requests_for("oss") == []

@@ -82,3 +82,25 @@ def test_per_class_lines_say_one_object_in_the_singular_and_stay_aligned() -> No
 def test_empty_summary() -> None:
     assert Summary().to_text() == "0 objects, 0 bytes (0); 0 requests in 0.0 s"
     assert Summary().to_dict()["storage_classes"] == {}
+
+
+def test_versions_add_noncurrent_bytes_and_delete_markers_to_the_summary() -> None:
+    from osslist.pages import VersionRecord
+
+    stamp = "2024-01-01T00:00:00.000Z"
+    records = [
+        VersionRecord("k", 10, stamp, "E", "Standard", "Normal", "v3", True, False),
+        VersionRecord("k", 7, stamp, "E", "IA", "Normal", "v2", False, False),
+        VersionRecord("k", 0, stamp, "", "", "", "v1", False, True),
+    ]
+    one, many = Summary(), Summary()
+    for record in records:
+        one.add(record)
+    many.add_many(records)
+    for summary in (one, many):
+        assert (summary.objects, summary.bytes, summary.noncurrent_objects, summary.noncurrent_bytes,
+                summary.delete_markers) == (2, 17, 1, 7, 1)
+        assert summary.to_dict()["noncurrent"] == {"objects": 1, "bytes": 7}
+        assert "of which noncurrent: 1 version, 7 bytes (7); 1 delete marker" in summary.to_text()
+    assert "noncurrent" not in Summary().to_dict() and "noncurrent" not in Summary().to_text()
+    assert Summary().merge(many).delete_markers == 1
