@@ -33,6 +33,9 @@ def content_md5(data: bytes | bytearray) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
+_ACTIONS = {"ListParts": "oss:ListParts", "GetObject": "oss:GetObject"}
+
+
 class _Body:
     """A part's bytes as oss2 reads them (``read(n)`` slices, ``len``) without a copy of the
     whole part; a fresh one per attempt, so a retry reads from the start."""
@@ -65,6 +68,11 @@ class ObjectClient:
         # the listing client's policy (its --retry-budget), plus a damaged upload; other delays for tests
         retry_policy = client.retry_policy if policy is None else client.retry_policy.with_backoff(policy)
         self._retry = replace(retry_policy, codes=retry_policy.codes | RETRYABLE_CODES)
+
+    @property
+    def client(self) -> BucketClient:
+        """The bucket client it rides on (to list the destination, e.g. an inventory's shards)."""
+        return self._client
 
     def url(self, key: str) -> str:
         return f"oss://{self.bucket_name}/{key}"
@@ -155,4 +163,6 @@ class ObjectClient:
         prefix = "" if gave_up is None else gave_up_text(gave_up, self._retry.budget)
         message = (f"{operation} {self.url(key)} at {self.endpoint}: {prefix}{describe_failure(exc)}, "
                    f"request id {request_id or 'none'}")
+        if status == 403 and operation in _ACTIONS:  # least privilege: name the action the role lacks
+            message += f"; the role needs {_ACTIONS[operation]}"
         return kind(message, status=status, code=code, request_id=request_id, bucket=self.bucket_name, endpoint=self.endpoint)
