@@ -34,7 +34,9 @@ from osslist.output import make_writer
 from osslist.pages import Page, Record
 from osslist.ranges import KeyRange, range_spec
 from osslist.sharding import spread_ranges
+from osslist.ossobjects import ObjectClient
 from osslist.summary import Summary
+from osslist.uploads import UploadRecord, UploadTotals, iter_uploads, totals_of, upload_sizes
 from osslist.versions import VersionPosition, iter_version_pages
 
 RECORD_PAGES_AHEAD = 8
@@ -309,12 +311,39 @@ def run(prepared: PreparedRun, *, stream: IO[Any], on_page: OnPage | None = None
     return execute(prepared, writer, on_page=on_page, stop=stop)
 
 
-def run_du(prepared: PreparedRun, *, depth: int, by_class: bool,
-           on_page: OnPage | None = None) -> tuple[list[DuRow], Summary]:
-    """Run a prepared listing into per-prefix totals; return (rows sorted by size, Summary)."""
-    totals = DuTotals(prefix=prepared.spec.prefix, depth=depth, by_class=by_class)
+def run_du(prepared: PreparedRun, *, depth: int, by_class: bool, by_state: bool = False,
+           include_uploads: bool = False, on_page: OnPage | None = None) -> tuple[list[DuRow], Summary]:
+    """Run a prepared listing into per-prefix totals; return (rows sorted by size, Summary).
+    ``include_uploads`` adds the parts of unfinished uploads of this run's ranges (ListParts)."""
+    totals = DuTotals(prefix=prepared.spec.prefix, depth=depth, by_class=by_class, by_state=by_state)
     summary = execute(prepared, _TotalsWriter(totals), on_page=on_page, compact=False)
+    if include_uploads:
+        for key, size in upload_sizes(prepared.client, ObjectClient(prepared.client).list_parts,
+                                      prefix=prepared.spec.prefix, ranges=prepared.ranges):
+            totals.add_upload(key, size)
+        summary.requests = prepared.client.requests_made
     return totals.rows(), summary
+
+
+def run_uploads(client: BucketClient, writer: Writer[bytes], *, prefix: str, parts: bool,
+                keep: Callable[[UploadRecord], bool], on_page: OnPage | None = None) -> UploadTotals:
+    """``osslist uploads``: unfinished uploads as a source of pages into the same run loop."""
+    totals, started = UploadTotals(), time.monotonic()
+    parts_of = ObjectClient(client).list_parts if parts else None
+
+    def source() -> Source[bytes]:
+        for records in iter_uploads(client, parts_of, prefix=prefix):
+            kept = [r for r in records if keep(r)]
+            page = Rendered(writer.render(kept), len(kept), totals_of(kept))  # type: ignore[arg-type]
+            yield feed.PageEvent(page, Position(), list)
+
+    try:
+        pump(source(), Sink(writer, totals), _hooks(on_page, None))  # type: ignore[arg-type]
+    finally:
+        writer.close()
+        totals.requests = client.requests_made
+        totals.elapsed = time.monotonic() - started
+    return totals
 
 
 class _RecordPages:
