@@ -170,6 +170,8 @@ def test_as_of_equals_a_brute_force_reconstruction_at_five_instants(small: tuple
         for page in ("7", "1000"):
             got = [(e[0], e[1]) for e in from_jsonl(cli(emu, "--as-of", when, "--max-keys", page))]
             assert got == as_of_truth(entries, mtimes, instant), when
+        split = from_jsonl(cli(emu, "--as-of", when, "--max-keys", "7", "--parallel", "4"))
+        assert [(e[0], e[1]) for e in split] == as_of_truth(entries, mtimes, instant), when
     assert cli(emu, "--as-of", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamps[0] - 1))) == ""
 
 
