@@ -69,6 +69,11 @@ class ObjectClient:
         retry_policy = client.retry_policy if policy is None else client.retry_policy.with_backoff(policy)
         self._retry = replace(retry_policy, codes=retry_policy.codes | RETRYABLE_CODES)
 
+    @property
+    def client(self) -> BucketClient:
+        """The bucket client it rides on (to list the destination, e.g. an inventory's shards)."""
+        return self._client
+
     def url(self, key: str) -> str:
         return f"oss://{self.bucket_name}/{key}"
 
