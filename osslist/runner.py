@@ -157,7 +157,9 @@ def open_source(
 
     if workers == 1:
         return feed.sequential(list_range, todo, pack)
-    if all(position is None for _, position in todo):
+    # The folder walk asks ListObjects: a version run (which may hold only oss:ListObjectVersions,
+    # and whose keys may have no current object) splits while it lists instead.
+    if all(position is None for _, position in todo) and not prepared.versions:
         todo = [(r, None) for r in spread_ranges(prepared.client, spec, [r for r, _ in todo], workers=workers)]
     return feed.parallel(list_range, todo, pack, workers=workers, prefix=spec.prefix, delimiter=spec.delimiter,
                          pages_ahead=pages_ahead)

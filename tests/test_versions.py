@@ -111,6 +111,15 @@ def test_cli_with_parallel_8_is_the_same(big: tuple[Emulator, list[Entry]]) -> N
     assert from_jsonl(cli(emu, "--parallel", "8", "--max-keys", "500")) == expected
 
 
+def test_a_version_run_needs_only_list_object_versions(small: tuple[Emulator, list[Entry]]) -> None:
+    emu, expected = small
+    emu.faults.deny(BUCKET, "", {"oss:ListObjects"})
+    try:
+        assert from_jsonl(cli(emu, "--parallel", "4", "--max-keys", "7")) == expected
+    finally:
+        emu.faults.denials.clear()
+
+
 def test_four_shards_union_is_exact_and_no_key_is_split(big: tuple[Emulator, list[Entry]]) -> None:
     emu, expected = big
     shards = [from_jsonl(cli(emu, "--shard-index", str(i), "--shard-count", "4")) for i in range(4)]
