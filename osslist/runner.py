@@ -34,7 +34,6 @@ from osslist.output import make_writer
 from osslist.pages import Page, Record
 from osslist.ranges import KeyRange, range_spec
 from osslist.sharding import spread_ranges
-from osslist.ossobjects import ObjectClient
 from osslist.summary import Summary
 from osslist.uploads import UploadRecord, UploadTotals, iter_uploads, totals_of, upload_sizes
 from osslist.versions import VersionPosition, iter_version_pages
@@ -289,6 +288,8 @@ def run_du(prepared: PreparedRun, *, depth: int, by_class: bool, by_state: bool 
     totals = DuTotals(prefix=prepared.spec.prefix, depth=depth, by_class=by_class, by_state=by_state)
     summary = execute(prepared, _TotalsWriter(totals), on_page=on_page, compact=False)
     if include_uploads:
+        from osslist.ossobjects import ObjectClient  # oss2 stays out of the CLI's start-up
+
         for key, size in upload_sizes(prepared.client, ObjectClient(prepared.client).list_parts,
                                       prefix=prepared.spec.prefix, ranges=prepared.ranges):
             totals.add_upload(key, size)
@@ -299,6 +300,8 @@ def run_du(prepared: PreparedRun, *, depth: int, by_class: bool, by_state: bool 
 def run_uploads(client: BucketClient, writer: Writer[bytes], *, prefix: str, parts: bool,
                 keep: Callable[[UploadRecord], bool], on_page: OnPage | None = None) -> UploadTotals:
     """``osslist uploads``: unfinished uploads as a source of pages into the same run loop."""
+    from osslist.ossobjects import ObjectClient  # oss2 stays out of the CLI's start-up
+
     totals, started = UploadTotals(), time.monotonic()
     parts_of = ObjectClient(client).list_parts if parts else None
 
