@@ -25,7 +25,7 @@ from osslist import runner
 from osslist.checkpoint import StopFlag
 from osslist.connect import open_client, whoami
 from osslist import diff as diffs
-from osslist.du import DU_FORMATS
+from osslist.prefixtotals import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
 from osslist.output import OutputFile
@@ -1145,7 +1145,7 @@ def du_command(**params: Any) -> None:
       osslist du --bucket my-bucket --prefix logs/ --depth 2 --by-storage-class
       osslist du --bucket my-bucket --format csv --output usage.csv
     """
-    from osslist import du
+    from osslist import prefixtotals as du
 
     plan = jobs.prepare(_list_job({**params, "fmt": "text", "all_versions": params["all_versions"] or params["by_state"]}))
     _check_writable("--output", params["output"])
