@@ -25,7 +25,7 @@ from osslist import runner
 from osslist.checkpoint import StopFlag
 from osslist.connect import open_client, whoami
 from osslist import diff as diffs
-from osslist.du import DU_FORMATS
+from osslist.prefixtotals import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
 from osslist.output import OutputFile
@@ -428,7 +428,8 @@ scale_options = _stack(
         "--checkpoint",
         env="CHECKPOINT",
         type=click.Path(dir_okay=False),
-        help="Save progress here after every page; rerun the same command to resume (needs --output).",
+        help="Save progress here after every page; rerun the same command to resume (needs --output). With "
+        "--output oss://..., also oss://BUCKET/KEY: saved after every uploaded part, resumed by a new pod.",
     ),
 )
 
@@ -690,6 +691,10 @@ def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) ->
     """Plain runs stream to stdout or --output; --checkpoint runs save after every page. Either
     way SIGTERM (what Kubernetes sends first) ends the run after the page being committed,
     abandoning requests in flight: exit 143 (see runner.Stopper)."""
+    if plan.job.scale.checkpoint is not None and plan.output_target is not None:
+        from osslist.ossresume import run_resumable_oss
+
+        return run_resumable_oss(plan, on_page=progress, stop=stop)
     if plan.job.scale.checkpoint is not None:
         return runner.run_resumable(plan, on_page=progress, stop=stop)
     if plan.job.output.format == jobs.INVENTORY_FORMAT:
@@ -732,7 +737,7 @@ def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) 
     writer = inventory.InventoryWriter(
         _inventory_store(out.path, plan), source_bucket=plan.job.connection.bucket, started=started,
         file_size=parse_size(out.file_size) if out.file_size else inventory.DEFAULT_FILE_SIZE, shard=shard,
-        ranges=plan.ranges,
+        ranges=plan.ranges, versions=plan.job.selection.all_versions,
     )
     try:
         summary = runner.execute(plan, writer, on_page=progress, stop=stop)
@@ -1145,7 +1150,7 @@ def du_command(**params: Any) -> None:
       osslist du --bucket my-bucket --prefix logs/ --depth 2 --by-storage-class
       osslist du --bucket my-bucket --format csv --output usage.csv
     """
-    from osslist import du
+    from osslist import prefixtotals as du
 
     plan = jobs.prepare(_list_job({**params, "fmt": "text", "all_versions": params["all_versions"] or params["by_state"]}))
     _check_writable("--output", params["output"])

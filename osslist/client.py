@@ -292,6 +292,12 @@ class BucketClient:
         the object calls of ``ossobjects``."""
         return self._bucket
 
+    def close(self) -> None:
+        """Close the pooled connections. The Python API's listings do when they end, so a
+        long-lived script keeps no socket per listing; a connection still in use by a request
+        is closed when that request ends."""
+        self._bucket.session.session.close()
+
     def refresh_credentials(self) -> None:
         """Force one refresh of the set that signed this thread's last request (after a key or
         token error), unless another thread already replaced it."""

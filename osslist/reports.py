@@ -31,7 +31,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 from urllib.parse import unquote
 
 from osslist.errors import OssRefused, ReportError
@@ -62,11 +62,11 @@ ObjectsFor = Callable[[str], ObjectClient]
 from the usual endpoint and credential options)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReportRecord:
+class ReportRecord(NamedTuple):
     """One object of a report, whatever format it was read from. ``last_modified`` is ISO 8601
     UTC with milliseconds (``2024-06-22T13:13:58.000Z``, as OSS lists it), ``etag`` without
-    quotes, ``version_id`` None in a listing of current objects."""
+    quotes, ``version_id`` None in a listing of current objects. A NamedTuple: immutable, and
+    built in a fraction of a frozen dataclass's time (two per key in a diff)."""
 
     key: str
     size: int

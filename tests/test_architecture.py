@@ -1,9 +1,10 @@
 """The layout is the architecture: imports flow one way, and the edges stay at the edge.
 
-cli -> runner -> job, runner -> (parallel, checkpoint, du, output, summary), job -> (sharding, connect, filters),
+cli -> runner -> job, runner -> (parallel, checkpoint, prefixtotals, output, summary), job -> (sharding, connect, filters),
 (parallel, sharding) -> keymodel -> ranges -> listing -> pages,
 connect -> (client, sources) -> (rrsa, credentials) -> metadata -> (errors, backoff),
-job -> osstarget -> (ossout, ossurl), (ossout, osscat) -> ossobjects -> client, ossurl -> errors. The emulator
+job -> osstarget -> (ossout, ossurl), (ossout, osscat) -> ossobjects -> client, ossurl -> errors;
+api (the Python API) -> (runner, connect, records) and records -> pages. The emulator
 imports nothing of the client side, the client side never imports the emulator (only cli and demo
 bring both together), and only cli imports click or tqdm or calls sys.exit.
 
@@ -47,7 +48,8 @@ LAYERS = {
     "ranges": 5,
     "keymodel": 6,
     "summary": 5,
-    "du": 5,
+    "prefixtotals": 5,
+    "records": 4,
     "connect": 5,
     "reports": 6,
     "diff": 6,
@@ -59,6 +61,8 @@ LAYERS = {
     "job": 8,
     "runner": 9,
     "demo": 10,
+    "ossresume": 10,
+    "api": 10,
     "cli": 11,
 }
 

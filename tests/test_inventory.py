@@ -256,3 +256,75 @@ def test_a_folder_of_reports_in_oss(emu: Emulator) -> None:
     assert result.exit_code == 1, result.stderr
     (key,) = [k for k in emu.buckets.require("inv").keys() if "/diffs/" in k]
     assert json.loads(emu.object_data("inv", key))["key"] == "brand-new"
+
+
+def test_every_finishing_order_of_four_shards_yields_the_same_single_manifest(tmp_path: Path) -> None:
+    """All 24 orders, library level: each shard's writer gets the records of its own ranges
+    (interleaved across shards, as the fixed shard rule deals them) and commits; only the last
+    commit writes the manifest, and it is the same in every order, files in key order."""
+    from datetime import datetime, timezone
+    from itertools import permutations
+
+    from osslist.inventory import InventoryWriter, Shard
+    from osslist.pages import ObjectRecord
+    from osslist.ranges import KeyRange
+
+    cuts = [f"k{i:02d}" for i in range(0, 16)]
+    ranges = [KeyRange("" if i == 0 else cuts[i], cuts[i + 1] if i + 1 < len(cuts) else None) for i in range(len(cuts))]
+    keys = [f"k{i:02d}-{j}" for i in range(16) for j in range(3)]
+    manifests = set()
+    for order in permutations(range(4)):
+        root = tmp_path / "".join(map(str, order))
+        store = LocalStore(str(root))
+        for index in order:
+            mine = ranges[index::4]  # cells dealt round-robin
+            writer = InventoryWriter(store, source_bucket=SOURCE, started=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                                     shard=Shard(index, 4), ranges=mine)
+            for cell in mine:
+                records = [ObjectRecord(k, 1, "2026-01-01T00:00:00.000Z", "E", "Standard", "Normal")
+                           for k in keys if cell.contains(k)]
+                writer.write_rendered(writer.render(records))
+            writer.commit()
+            assert len(list(root.glob("*/manifest.json"))) == (index == order[-1])
+        (manifest,) = root.glob("*/manifest.json")
+        _, rows, files = documented_inventory(local_get(root), str(manifest.relative_to(root)))
+        assert [row["Key"] for row in rows] == keys
+        manifests.add(tuple(json.loads(manifest.read_bytes())["fileSchema"] for _ in [0]) + (len(files),))
+    assert manifests == {(", ".join(["Bucket", "Key", "Size", "StorageClass", "LastModifiedDate", "ETag",
+                                     "IsMultipartUploaded", "ObjectType"]), 16)}
+
+
+@pytest.mark.parametrize("damage", ["md5", "missing", "truncated"])
+def test_diff_of_a_damaged_inventory_is_one_line_exit_2(emu: Emulator, tmp_path: Path, damage: str) -> None:
+    root = tmp_path / "inv"
+    assert ls(emu, "--output", str(root), "--file-size", "1K", "--max-keys", "100").exit_code == 0
+    (manifest,) = root.glob("*/manifest.json")
+    data_file = sorted((root / "data").iterdir())[-1]
+    if damage == "md5":
+        data_file.write_bytes(data_file.read_bytes()[:-8] + b"\0" * 8)  # same size, other bytes
+    elif damage == "missing":
+        data_file.unlink()
+    else:
+        data_file.write_bytes(data_file.read_bytes()[:-20])
+    (tmp_path / "now.jsonl").write_bytes(listing_report(emu, SOURCE, "jsonl"))
+    result = diff(emu, str(tmp_path / "now.jsonl"), str(manifest))
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert data_file.name in result.stderr
+
+
+def test_an_all_versions_inventory_has_the_version_columns(emu: Emulator, tmp_path: Path) -> None:
+    emu.set_versioning(SOURCE, "Enabled")
+    emu.put_object(SOURCE, "data/00001.bin", size=77)  # a second version
+    emu.delete_object(SOURCE, "data/00002.bin")  # a delete marker over its only version
+    result = ls(emu, "--output", str(tmp_path / "inv"), "--all-versions", "--file-size", "1K", "--max-keys", "100")
+    assert result.exit_code == 0, result.stderr
+    (manifest,) = (tmp_path / "inv").glob("*/manifest.json")
+    doc, rows, _ = documented_inventory(local_get(tmp_path / "inv"), str(manifest.relative_to(tmp_path / "inv")))
+    assert doc["fileSchema"].split(", ")[:5] == ["Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker"]
+    versions = [(row["Key"], row["IsLatest"], row["IsDeleteMarker"], row["Size"]) for row in rows
+                if row["Key"] in ("data/00001.bin", "data/00002.bin")]
+    assert versions == [("data/00001.bin", "true", "false", "77"), ("data/00001.bin", "false", "false", "1"),
+                        ("data/00002.bin", "true", "true", ""), ("data/00002.bin", "false", "false", "2")]
+    (tmp_path / "all.jsonl").write_bytes(listing_report(emu, SOURCE, "jsonl", "--all-versions"))
+    same = diff(emu, str(tmp_path / "all.jsonl"), str(manifest))
+    assert (same.exit_code, same.stdout) == (0, ""), same.stderr

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -128,7 +133,7 @@ def test_du_and_plan_write_into_oss(emu: Emulator) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--output", "oss://reports/x", "--checkpoint", "ck.json"], "not supported yet"),
+        (["--output", "x.jsonl", "--checkpoint", "oss://reports/ck.json"], "needs --output oss://"),
         (["--output", "oss://reports/{nope}"], "--output: unknown placeholder"),
         (["--output", "oss://reports/x", "--part-size", "99K"], "--part-size"),
         (["--output", "oss://Bad_Bucket/x"], "invalid bucket name"),
@@ -153,3 +158,21 @@ def test_no_secret_in_errors_summary_or_report(emu: Emulator) -> None:
         for text in texts:
             assert creds.access_key_secret not in text and (creds.security_token or "\0") not in text
             assert creds.access_key_id not in text  # at most its last 4 characters
+
+
+def test_sigterm_mid_upload_exits_143_and_leaves_no_upload(emu: Emulator) -> None:
+    """The CLI in its own process, as Kubernetes stops it: SIGTERM once parts are up."""
+    emu.faults.oss_latency = 0.002  # long enough a listing to be caught in the middle
+    env = {**{k: v for k, v in clean_env(emu).items() if v is not None}, "OSSLIST_ENDPOINT": emu.oss_endpoint,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": os.environ.get("PATH", "")}
+    argv = [sys.executable, "-c", "from osslist.cli import main; main()", "ls", "--bucket", SOURCE,
+            "--max-keys", "10", "--format", "jsonl", "--output", f"oss://{REPORTS}/t.jsonl", "--part-size", "100K"]
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not any("partNumber" in r.query for r in emu.requests_for("oss")):
+        assert child.poll() is None and time.monotonic() < deadline, "no part went up before the run ended"
+        time.sleep(0.005)
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 143, stderr
+    assert emu.open_uploads(REPORTS) == [] and emu.object_data(REPORTS, "t.jsonl") is None
