@@ -38,7 +38,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, Callable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 from osslist.errors import (
     CheckpointBusy,
@@ -50,6 +50,21 @@ from osslist.errors import (
 )
 from osslist.ranges import KeyRange
 
+if TYPE_CHECKING:
+    from osslist.summary import Summary
+
+
+class SavedPosition(Protocol):
+    """Where a saved range continues: a ``listing.Position`` or ``versions.VersionPosition``
+    (dataclasses, saved with ``asdict``, read back by the ``position_from`` given to ``load``)."""
+
+    @property
+    def done(self) -> bool: ...
+
+
+JsonObject = dict[str, Any]  # Any: a JSON object's values (str, int, float, bool, None, lists, objects)
+ReadPosition = Callable[[JsonObject], SavedPosition]
+
 VERSION = 2
 """Format 2 names the output (path, tail hash) and the finish time; format 1 did not."""
 TAIL_BYTES = 64 * 1024
@@ -57,7 +72,7 @@ TAIL_BYTES = 64 * 1024
 from the page cache after each page is cheap, and a different or edited file differs there."""
 
 
-def fingerprint(arguments: Mapping[str, Any]) -> str:
+def fingerprint(arguments: Mapping[str, Any]) -> str:  # Any: JSON-able values, normalized here
     """A stable hash of the normalized arguments that define the listing's output.
 
     Pass what changes the records or their bytes (bucket, endpoint, prefix, delimiter,
@@ -73,7 +88,7 @@ class CheckpointState:
     counts so far, and (once nothing is left) when it finished."""
 
     fingerprint: str
-    remaining: list[tuple[KeyRange, Any]]  # (range, listing.Position or None), in key order
+    remaining: list[tuple[KeyRange, SavedPosition | None]]  # in key order; None: from the range start
     output_offset: int = 0
     output_path: str = ""
     """The output's resolved path (``os.path.realpath``) when the state was saved."""
@@ -88,7 +103,7 @@ class CheckpointState:
         """True when nothing is left to list."""
         return not self.remaining
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The file's content."""
         return {
             "version": VERSION,
@@ -103,7 +118,7 @@ class CheckpointState:
         }
 
     @classmethod
-    def from_json(cls, data: Any, *, position_from: Callable[[dict[str, Any]], Any]) -> CheckpointState:
+    def from_json(cls, data: Any, *, position_from: ReadPosition) -> CheckpointState:  # Any: parsed JSON, checked here
         """Parse and type-check the file's content; ValueError on anything unexpected."""
         if not isinstance(data, dict) or data.get("version") != VERSION:
             raise ValueError(f"not a version {VERSION} checkpoint")
@@ -176,7 +191,7 @@ def load(
     path: str | os.PathLike[str],
     *,
     expected_fingerprint: str,
-    position_from: Callable[[dict[str, Any]], Any] | None = None,
+    position_from: ReadPosition | None = None,
 ) -> CheckpointState | None:
     """The saved state, or None when there is no checkpoint file yet.
 
@@ -210,7 +225,7 @@ def load(
     return state
 
 
-def _refuse_old_format(target: Path, data: Any) -> None:
+def _refuse_old_format(target: Path, data: Any) -> None:  # Any: parsed JSON, checked here
     """A checkpoint of an older format does not name its output, so nothing can prove that
     resuming it would not cut another file: refused, with what to do."""
     version = data.get("version") if isinstance(data, dict) else None
@@ -223,7 +238,7 @@ def _refuse_old_format(target: Path, data: Any) -> None:
 
 def resume_state(
     path: str | os.PathLike[str], *, expected_fingerprint: str, output: str | os.PathLike[str],
-    position_from: Callable[[dict[str, Any]], Any] | None = None,
+    position_from: ReadPosition | None = None,
 ) -> CheckpointState | None:
     """``load``, then refuse a checkpoint that belongs to another output (exit 2) and report a
     finished one (CheckpointFinished, exit 0), both before the output is opened."""
@@ -256,7 +271,7 @@ def _same_output(saved_path: str, given: str | os.PathLike[str]) -> bool:
 # --- the output file -------------------------------------------------------------------------
 
 
-def durable_offset(stream: IO[Any]) -> int:
+def durable_offset(stream: IO[Any]) -> int:  # Any: a text or a binary stream
     """Flush ``stream`` (text or binary) down to the disk; return its size in bytes so far."""
     stream.flush()
     binary = getattr(stream, "buffer", stream)
@@ -317,12 +332,12 @@ def open_output_for_resume(path: str | os.PathLike[str], saved: CheckpointState)
 # --- counts ----------------------------------------------------------------------------------
 
 
-def summary_state(summary: Any) -> dict[str, Any]:
+def summary_state(summary: Summary) -> JsonObject:
     """A Summary's counts as plain JSON values (elapsed and requests included)."""
     return asdict(summary)
 
 
-def restore_summary(data: Mapping[str, Any]) -> Any:
+def restore_summary(data: Mapping[str, Any]) -> Summary:  # Any: the saved JSON counts
     """The Summary saved by :func:`summary_state` (a fresh one for an empty mapping)."""
     from osslist.summary import Summary
 
@@ -347,7 +362,7 @@ class Checkpointer:
         path: str | os.PathLike[str],
         *,
         fingerprint: str,
-        output: IO[Any],
+        output: IO[Any],  # Any: a text or a binary stream (see durable_offset)
         output_path: str | os.PathLike[str],
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -359,7 +374,7 @@ class Checkpointer:
         self._clock = clock
         self.saves = 0
 
-    def commit(self, remaining: Sequence[tuple[KeyRange, Any]], summary: Any) -> CheckpointState:
+    def commit(self, remaining: Sequence[tuple[KeyRange, SavedPosition | None]], summary: Summary) -> CheckpointState:
         """Make the output durable, then record that (in this order)."""
         left = [(r, p) for r, p in remaining if p is None or not p.done]
         offset = durable_offset(self._output)

@@ -25,7 +25,7 @@ from osslist import runner
 from osslist.checkpoint import StopFlag
 from osslist.connect import open_client, whoami
 from osslist import diff as diffs
-from osslist.du import DU_FORMATS
+from osslist.prefixtotals import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
 from osslist.output import OutputFile
@@ -730,7 +730,7 @@ def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) 
     count = plan.shard_plan.shard_count if plan.shard_plan else scale.shard_count
     shard = None if scale.shard_index is None or count is None else inventory.Shard(scale.shard_index, count)
     writer = inventory.InventoryWriter(
-        _inventory_store(out.path, plan, started), source_bucket=plan.job.connection.bucket, started=started,
+        _inventory_store(out.path, plan), source_bucket=plan.job.connection.bucket, started=started,
         file_size=parse_size(out.file_size) if out.file_size else inventory.DEFAULT_FILE_SIZE, shard=shard,
         ranges=plan.ranges,
     )
@@ -743,22 +743,18 @@ def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) 
     return summary
 
 
-def _inventory_store(path: str, plan: jobs.PreparedRun, started: datetime) -> Any:
-    """--output of an inventory: oss://BUCKET/PREFIX/ (placeholders expanded) or a directory."""
-    from dataclasses import asdict
-
+def _inventory_store(path: str, plan: jobs.PreparedRun) -> Any:
+    """--output of an inventory: a directory, or oss://BUCKET/PREFIX/ resolved as every oss://
+    output is (placeholders, --output-endpoint/--output-region, --part-size)."""
     from osslist import inventory
-    from osslist.ossobjects import ObjectClient
-    from osslist.ossurl import RunFacts, is_oss_url, parse_oss_url
+    from osslist.ossurl import is_oss_url
 
     if not is_oss_url(path):
         if os.path.exists(path) and not os.path.isdir(path):
             raise UsageError(f"--format oss-inventory writes a directory: --output {path} is a file")
         return inventory.LocalStore(path)
-    conn = plan.job.connection
-    url = parse_oss_url(path, RunFacts(started, conn.bucket, plan.job.scale.shard_index), os.environ)
-    client = _open_bucket(url.bucket, asdict(conn))
-    return inventory.OssStore(ObjectClient(client), client, url.key)
+    target = jobs.oss_target(plan.job, plan.client, "--output", path)
+    return inventory.OssStore(target.objects, target.url.key, part_size=target.part_size)
 
 
 @main.command("plan", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, c0="success: the plan is written"))
@@ -915,38 +911,67 @@ DIFF_EXIT_CODES = exit_codes_epilog(
 @_opt("--output", env="DIFF_OUTPUT", help="Write the differences to this file or oss://BUCKET/KEY, not stdout.")
 @_opt("--summary-json", env="DIFF_SUMMARY_JSON", type=click.Path(dir_okay=False),
       help="Also write the summary as JSON to this file.")
+@_opt("--exit-zero", env="DIFF_EXIT_ZERO", is_flag=True,
+      help="Exit 0 when the listings differ too (a scheduled job); trouble is still >= 2.")
 @verbose_option
 @functools.partial(edge, least=2)
 def diff_command(old: str, new: str | None, **params: Any) -> int:
     """Compare two reports, or a report with the live bucket, in one streaming pass.
 
     OLD and NEW are local paths or oss://BUCKET/KEY URLs of a jsonl or csv listing (gzip or
-    not) or of an inventory report's manifest.json. One record per added, removed or
-    modified key goes to stdout (or --output), a summary to stderr.
+    not) or of an inventory report's manifest.json. OLD alone ending in / is a folder of
+    inventory reports: its two newest are compared (with --live, its newest). One record per
+    added, removed or modified key goes to stdout (or --output), a summary to stderr.
 
     \b
     Examples:
       osslist diff yesterday.jsonl.gz today.jsonl.gz
       osslist diff oss://audit/inv/2026-11-28T02-00Z/manifest.json oss://audit/inv/2026-11-29T02-00Z/manifest.json
+      osslist diff oss://audit/inventory/my-bucket/
       osslist diff today.jsonl.gz --live --bucket my-bucket --format text
     """
-    if (new is None) == (not params["live"]):
-        raise UsageError("give NEW, or --live to compare with the bucket (not both)")
     _check_writable("--summary-json", params["summary_json"])
-    objects_for = _objects_for(params)
+    clients = _clients_for(params)
+    reports_to_compare = _diff_reports(old, new, params, clients)
+    if reports_to_compare is None:
+        return 0
     compare = tuple(params["compare"]) or diffs.DEFAULT_COMPARE
     with _destination(params["output"], params) as stream:
-        old_records, new_records = _diff_sides(old, new, params, objects_for)
+        old_records, new_records = _diff_sides(*reports_to_compare, params, clients)
         writer = diffs.ChangeWriter(params["fmt"], stream)
         summary = diffs.run_diff(old_records, new_records, writer, compare=compare, unchanged=params["show_all"])
     _finish(summary, params["summary_json"])
-    return 0 if summary.same else 1
+    return 0 if summary.same or params["exit_zero"] else 1
 
 
-def _diff_sides(old: str, new: str | None, params: dict[str, Any], objects_for: Any) -> tuple[Any, Any]:
+def _diff_reports(old: str, new: str | None, params: dict[str, Any], clients: Any) -> tuple[str, str | None] | None:
+    """(OLD, NEW or None for --live), a folder of reports resolved to its newest ones; None when
+    the folder holds too few to compare (said on stderr: the first scheduled run has no past)."""
+    from osslist import reports
+
+    if not reports.is_folder(old):
+        if (new is None) == (not params["live"]):
+            raise UsageError("give NEW, or --live to compare with the bucket (not both)")
+        return old, new
+    if new is not None:
+        raise UsageError(f"{old} is a folder of reports: give no NEW (its two newest are compared)")
+    wanted = 1 if params["live"] else 2
+    found = reports.newest_reports(old, wanted, client_for=clients)
+    if len(found) < wanted:
+        click.echo(f"diff: {len(found)} inventory report(s) in {old}: nothing to compare yet", err=True)
+        return None
+    click.echo(f"diff: {' -> '.join(found)}", err=True)
+    return (found[0], found[1]) if wanted == 2 else (found[0], None)
+
+
+def _diff_sides(old: str, new: str | None, params: dict[str, Any], clients: Any) -> tuple[Any, Any]:
     """(old records, new records), both cut to the key range options: two reports, or OLD and
     a live listing of that range (the run machinery's own source: --parallel works as in ls)."""
     from osslist import reports
+    from osslist.ossobjects import ObjectClient
+
+    def objects_for(bucket: str) -> ObjectClient:
+        return ObjectClient(clients(bucket))
 
     def cut(records: Iterable[Any]) -> Iterator[Any]:
         return reports.within(records, prefix=params["prefix"], start_after=params["start_after"],
@@ -963,16 +988,10 @@ def _diff_sides(old: str, new: str | None, params: dict[str, Any], objects_for: 
     return old_records, reports.from_listing(runner.listed_records(prepared))
 
 
-def _objects_for(params: dict[str, Any]) -> Callable[[str], Any]:
-    """How reports in OSS are read: one ObjectClient per bucket, with the command's endpoint
-    and credential options (built on first use)."""
-    from osslist.ossobjects import ObjectClient
-
-    @functools.cache
-    def objects_for(bucket: str) -> ObjectClient:
-        return ObjectClient(_open_bucket(bucket, params))
-
-    return objects_for
+def _clients_for(params: dict[str, Any]) -> Callable[[str], Any]:
+    """How reports in OSS are read and found: one BucketClient per bucket, with the command's
+    endpoint and credential options (built on first use)."""
+    return functools.cache(lambda bucket: _open_bucket(bucket, params))
 
 
 @contextlib.contextmanager
@@ -987,15 +1006,15 @@ def _destination(path: str | None, params: dict[str, Any], option: str = "--outp
         finally:
             _release(stream)
         return
-    from osslist.ossurl import RunFacts, is_oss_url, parse_oss_url
+    from osslist.ossurl import is_oss_url, split_oss_url
 
     if is_oss_url(path):
-        from osslist.ossobjects import ObjectClient
-        from osslist.ossout import OssWriter
+        from osslist.osstarget import ReportSettings, run_facts, target_for
 
-        url = parse_oss_url(path, RunFacts(datetime.now(timezone.utc), bucket=params.get("bucket") or ""), os.environ)
-        with OssWriter(ObjectClient(_open_bucket(url.bucket, params)), url.key) as out:
-            out.probe()
+        target = target_for(option, path, listing=_open_bucket(split_oss_url(path).bucket, params),
+                            settings=ReportSettings(), facts=run_facts(bucket=params.get("bucket") or "", shard=None),
+                            environ=os.environ)
+        with target.open() as out:
             yield out  # type: ignore[misc]
         return
     with _local_destination(path, option) as stream:
@@ -1102,6 +1121,20 @@ def demo_command(objects: int, verbose: bool) -> None:
 )
 @_opt("--by-storage-class", "by_class", env="BY_STORAGE_CLASS", is_flag=True, help="Split each row by storage class.")
 @_opt(
+    "--by-version-state",
+    "by_state",
+    env="BY_VERSION_STATE",
+    is_flag=True,
+    help="Split each row into current and noncurrent versions and delete markers (lists versions: "
+    "oss:ListObjectVersions).",
+)
+@_opt(
+    "--include-uploads",
+    env="INCLUDE_UPLOADS",
+    is_flag=True,
+    help="Add the parts of unfinished multipart uploads (oss:ListMultipartUploads, oss:ListParts).",
+)
+@_opt(
     "--format",
     "fmt",
     env="DU_FORMAT",
@@ -1122,9 +1155,9 @@ def du_command(**params: Any) -> None:
       osslist du --bucket my-bucket --prefix logs/ --depth 2 --by-storage-class
       osslist du --bucket my-bucket --format csv --output usage.csv
     """
-    from osslist import du
+    from osslist import prefixtotals as du
 
-    plan = jobs.prepare(_list_job({**params, "fmt": "text"}))
+    plan = jobs.prepare(_list_job({**params, "fmt": "text", "all_versions": params["all_versions"] or params["by_state"]}))
     _check_writable("--output", params["output"])
     summary_out = _SummaryOut(plan, params["summary_json"])
     if params["dry_run"]:
@@ -1134,8 +1167,10 @@ def du_command(**params: Any) -> None:
     progress = _Progress(disabled=params["no_progress"])
     try:
         summary_out.probe()
-        rows, summary = runner.run_du(plan, depth=params["depth"], by_class=params["by_class"], on_page=progress)
-        text = du.render(rows, params["fmt"], by_class=params["by_class"])
+        rows, summary = runner.run_du(plan, depth=params["depth"], by_class=params["by_class"],
+                                      by_state=params["by_state"], include_uploads=params["include_uploads"],
+                                      on_page=progress)
+        text = du.render(rows, params["fmt"], by_class=params["by_class"], by_state=params["by_state"])
         if report is not None:
             report.write(text.encode("utf-8"))
             report.close()
@@ -1156,7 +1191,66 @@ def du_command(**params: Any) -> None:
 
 
 def _du_view(params: dict[str, Any]) -> dict[str, Any]:
-    return {"depth": params["depth"], "by_storage_class": params["by_class"], "format": params["fmt"]}
+    return {"depth": params["depth"], "by_storage_class": params["by_class"], "by_version_state": params["by_state"],
+            "include_uploads": params["include_uploads"], "format": params["fmt"]}
+
+
+@main.command("uploads", epilog=EXIT_CODES_EPILOG)
+@connection_options
+@_opt("--prefix", env="PREFIX", default="", help="Only uploads of keys starting with this prefix.")
+@_opt("--parts", env="UPLOAD_PARTS", is_flag=True, help="Add part_count and size (bytes) from ListParts (oss:ListParts).")
+@_opt("--older-than", env="OLDER_THAN", help="Only uploads initiated before this age (7d, 12h) or time (ISO 8601).")
+@_opt(
+    "--format",
+    "fmt",
+    env="FORMAT",
+    type=click.Choice(["text", "long", "jsonl", "csv"]),
+    default="text",
+    show_default=True,
+    help="text: keys; long: initiated, size, parts, upload id, key; jsonl: one object per line; csv.",
+)
+@_opt("--output", env="OUTPUT", type=click.Path(dir_okay=False), help="Write records to this file, not stdout.")
+@_opt("--summary-json", env="SUMMARY_JSON", type=click.Path(dir_okay=False), help="Also write the summary as JSON.")
+@_opt("--no-progress", env="NO_PROGRESS", is_flag=True, help="No progress bar (it shows only on a terminal).")
+@verbose_option
+@edge
+def uploads_command(**params: Any) -> None:
+    """List unfinished multipart uploads: their parts are billed and ListObjects never shows them.
+
+    Needs oss:ListMultipartUploads (and oss:ListParts with --parts).
+
+    \b
+    Examples:
+      osslist uploads --bucket my-bucket --parts --format jsonl
+      osslist uploads --bucket my-bucket --older-than 7d
+    """
+    from osslist.filters import parse_time
+    from osslist.output import UploadWriter
+
+    cutoff = None if params["older_than"] is None else parse_time(params["older_than"], now=datetime.now(timezone.utc).timestamp())
+    _check_writable("--output", params["output"])
+    _check_writable("--summary-json", params["summary_json"])
+    client = _client(params)
+    stream = _open_output(params["output"])
+    progress = _Progress(disabled=params["no_progress"])
+    try:
+        writer = UploadWriter(stream, params["fmt"], bucket=params["bucket"], parts=params["parts"])
+        totals = runner.run_uploads(
+            client, writer, prefix=params["prefix"], parts=params["parts"], on_page=progress,
+            keep=lambda record: cutoff is None or record.initiated_epoch() < cutoff,
+        )
+    finally:
+        progress.close()
+        _release(stream)
+    _finish(totals, params["summary_json"])
+
+
+def _client(params: dict[str, Any]) -> Any:  # Any: client.BucketClient
+    return open_client(
+        params["bucket"], params["endpoint"], region=params["region"], signature_version=params["signature_version"],
+        credentials=params["credentials"], role_name=params["role_name"], metadata_endpoint=params["metadata_endpoint"],
+        retry_budget=params["retry_budget"],
+    )
 
 
 def _release(stream: OutputFile) -> None:

@@ -234,7 +234,7 @@ class BucketClient:
         try:
             return self.retrying(lambda: self._send(params))
         except oss2.exceptions.ServerError as exc:
-            raise self._error(OssRefused, exc) from _scrubbed(exc)
+            raise self._error(OssRefused, exc, action=listing_action(params)) from _scrubbed(exc)
         except RetriesExhausted as gave_up:
             last = gave_up.last if isinstance(gave_up.last, Exception) else None
             raise self._error(OssUnavailable, last, gave_up=gave_up) from _scrubbed(last)
@@ -292,6 +292,12 @@ class BucketClient:
         the object calls of ``ossobjects``."""
         return self._bucket
 
+    def close(self) -> None:
+        """Close the pooled connections. The Python API's listings do when they end, so a
+        long-lived script keeps no socket per listing; a connection still in use by a request
+        is closed when that request ends."""
+        self._bucket.session.session.close()
+
     def refresh_credentials(self) -> None:
         """Force one refresh of the set that signed this thread's last request (after a key or
         token error), unless another thread already replaced it."""
@@ -325,10 +331,12 @@ class BucketClient:
         return b"".join(chunks)
 
     def _error(
-        self, kind: type[OssError], exc: Exception | None, *, gave_up: RetriesExhausted | None = None
+        self, kind: type[OssError], exc: Exception | None, *, gave_up: RetriesExhausted | None = None,
+        action: str | None = None,
     ) -> OssError:
         """Our error for an oss2/requests failure: bucket, endpoint, status, code, request id;
-        never the body (OSS error bodies can echo the security token)."""
+        never the body (OSS error bodies can echo the security token). A 403 names ``action``,
+        the RAM action the request needed (least privilege: what to add to the policy)."""
         status = getattr(exc, "status", None)
         status = status if isinstance(status, int) and status > 0 else None
         code = _safe(getattr(exc, "code", None))
@@ -338,8 +346,19 @@ class BucketClient:
             f"GET / on bucket {self.bucket_name} at {self.endpoint}: {prefix}{_describe(exc)}, "
             f"request id {request_id or 'none'}"
         )
+        if status == 403 and action:
+            message += f"; the role needs {action}"
         return kind(message, status=status, code=code, request_id=request_id,
                     bucket=self.bucket_name, endpoint=self.endpoint)
+
+
+def listing_action(params: dict[str, str]) -> str:
+    """The RAM action a bucket GET with these query parameters needs."""
+    if "versions" in params:
+        return "oss:ListObjectVersions"
+    if "uploads" in params:
+        return "oss:ListMultipartUploads"
+    return "oss:ListObjects"
 
 
 class _Recovery:

@@ -101,6 +101,8 @@ def _matched(olds: list[ReportRecord], news: list[ReportRecord], compare: tuple[
 
 
 def _compared(before: ReportRecord, after: ReportRecord, compare: tuple[str, ...]) -> Change:
+    if before == after:  # the common case, one tuple comparison
+        return Change(UNCHANGED, before.key, before.version_id, before, after)
     differ = tuple(name for name in FIELDS if getattr(before, name) != getattr(after, name))
     kind = MODIFIED if any(name in compare for name in differ) else UNCHANGED
     return Change(kind, before.key, before.version_id, before, after, differ)

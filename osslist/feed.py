@@ -118,9 +118,13 @@ def parallel(
     prefix: str,
     delimiter: str,
     pages_ahead: int,
+    join_workers: bool = False,
 ) -> Source[P]:
     """The ranges listed by ``workers`` threads (split while they run), merged back in key
-    order by the ParallelLister; pages are packed in the worker that listed them."""
+    order by the ParallelLister; pages are packed in the worker that listed them. Closed
+    half way, it abandons the workers' requests in flight (the CLI exits at once), unless
+    ``join_workers``: then it waits for them to end (the Python API hands its caller's
+    process back without extra threads)."""
     lister = ParallelLister(
         list_range,
         [r for r, _ in todo],
@@ -135,4 +139,4 @@ def parallel(
         for event in lister:
             yield PageEvent(event.page, event.position, lister.remaining)
     finally:  # wait for the workers only after a complete listing; otherwise abandon them
-        lister.close(wait=sys.exc_info()[0] is None)
+        lister.close(wait=join_workers or sys.exc_info()[0] is None)

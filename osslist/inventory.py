@@ -43,7 +43,6 @@ from osslist.pages import ObjectRecord, Record
 from osslist.ranges import KeyRange
 
 if TYPE_CHECKING:
-    from osslist.client import BucketClient
     from osslist.ossobjects import ObjectClient
 
 log = logging.getLogger(__name__)
@@ -170,9 +169,8 @@ class OssStore:
     """An inventory under ``oss://bucket/prefix``: data files stream in by multipart upload
     (``OssWriter``), small files are one PutObject, ``once`` sends x-oss-forbid-overwrite."""
 
-    def __init__(self, objects: ObjectClient, listing: BucketClient, prefix: str, *, part_size: int | None = None) -> None:
+    def __init__(self, objects: ObjectClient, prefix: str, *, part_size: int | None = None) -> None:
         self._objects = objects
-        self._listing = listing
         self._prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
         self._part_size = part_size
         self.bucket = objects.bucket_name
@@ -200,7 +198,7 @@ class OssStore:
 
         prefix = self.full_key(folder.rstrip("/") + "/")
         spec = ListingSpec(prefix=prefix, delimiter="/")
-        return [r.key[len(prefix):] for r in iter_records(self._listing, spec) if type(r) is ObjectRecord]
+        return [r.key[len(prefix):] for r in iter_records(self._objects.client, spec) if type(r) is ObjectRecord]
 
     def full_key(self, key: str) -> str:
         return self._prefix + key

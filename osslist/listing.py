@@ -22,7 +22,7 @@ continues exactly after the page that produced ``p``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, ClassVar, Iterator, Protocol
 
 from osslist.errors import ListingError, UsageError
 from osslist.pages import Page, Record, parse_page, record_name

@@ -29,8 +29,29 @@ RETRYABLE_CODES = frozenset({"InvalidDigest"})  # the bytes were damaged on the 
 _READ_CHUNK = 1024 * 1024
 
 
-def content_md5(data: bytes) -> str:
+def content_md5(data: bytes | bytearray) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+_ACTIONS = {"ListParts": "oss:ListParts", "GetObject": "oss:GetObject"}
+
+
+class _Body:
+    """A part's bytes as oss2 reads them (``read(n)`` slices, ``len``) without a copy of the
+    whole part; a fresh one per attempt, so a retry reads from the start."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        self._view = memoryview(data)
+        self._at = 0
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def read(self, amount: int | None = -1) -> bytes:
+        end = len(self._view) if amount is None or amount < 0 else min(len(self._view), self._at + amount)
+        chunk = bytes(self._view[self._at : end])
+        self._at = end
+        return chunk
 
 
 class ObjectClient:
@@ -48,25 +69,31 @@ class ObjectClient:
         retry_policy = client.retry_policy if policy is None else client.retry_policy.with_backoff(policy)
         self._retry = replace(retry_policy, codes=retry_policy.codes | RETRYABLE_CODES)
 
+    @property
+    def client(self) -> BucketClient:
+        """The bucket client it rides on (to list the destination, e.g. an inventory's shards)."""
+        return self._client
+
     def url(self, key: str) -> str:
         return f"oss://{self.bucket_name}/{key}"
 
-    def put(self, key: str, data: bytes, *, forbid_overwrite: bool = False) -> str:
+    def put(self, key: str, data: bytes | bytearray, *, forbid_overwrite: bool = False) -> str:
         """One PutObject with Content-MD5; returns the ETag."""
         headers = {"Content-MD5": content_md5(data)}
         if forbid_overwrite:
             headers["x-oss-forbid-overwrite"] = "true"
-        return self._call("PutObject", key, lambda: self._bucket.put_object(key, data, headers=headers).etag)
+        return self._call("PutObject", key, lambda: self._bucket.put_object(key, _Body(data), headers=headers).etag)
 
     def initiate(self, key: str) -> str:
         """InitiateMultipartUpload; returns the upload id."""
         return self._call("InitiateMultipartUpload", key, lambda: self._bucket.init_multipart_upload(key).upload_id)
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes | bytearray) -> str:
         """UploadPart with Content-MD5 (the same part again on a retry); returns its ETag."""
         headers = {"Content-MD5": content_md5(data)}
         return self._call(
-            f"UploadPart {number}", key, lambda: self._bucket.upload_part(key, upload_id, number, data, headers=headers).etag
+            f"UploadPart {number}", key,
+            lambda: self._bucket.upload_part(key, upload_id, number, _Body(data), headers=headers).etag,
         )
 
     def complete(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
@@ -136,4 +163,6 @@ class ObjectClient:
         prefix = "" if gave_up is None else gave_up_text(gave_up, self._retry.budget)
         message = (f"{operation} {self.url(key)} at {self.endpoint}: {prefix}{describe_failure(exc)}, "
                    f"request id {request_id or 'none'}")
+        if status == 403 and operation in _ACTIONS:  # least privilege: name the action the role lacks
+            message += f"; the role needs {_ACTIONS[operation]}"
         return kind(message, status=status, code=code, request_id=request_id, bucket=self.bucket_name, endpoint=self.endpoint)

@@ -2,7 +2,8 @@
 
 Bytes are cut into parts as they come and uploaded by a small pool while the caller keeps
 writing (a multipart upload); memory holds at most the part being filled plus ``in_flight``
-parts. A report smaller than one part is a single PutObject. The object exists only once
+parts (a part is handed to the upload without a copy): with a fast destination, one part
+filling plus one uploading. A report smaller than one part is a single PutObject. The object exists only once
 ``close()`` succeeds (CompleteMultipartUpload is atomic); ``abort()`` removes the upload and
 its billed parts. Optionally gzip: ``gunzip -c`` of the object is the bytes written.
 
@@ -80,8 +81,8 @@ class OssWriter:
         *,
         part_size: int = DEFAULT_PART_SIZE,
         compress: bool | None = None,
-        workers: int = 3,
-        in_flight: int = 4,
+        workers: int = 2,
+        in_flight: int = 2,
     ) -> None:
         if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
             raise UsageError(f"--part-size must be between 100K and 5G, not {part_size} bytes")
@@ -325,8 +326,8 @@ class OssWriter:
         of the plain stream) and hand it to the pool."""
         if self._upload_id is None:
             self._upload_id = self._objects.initiate(self.key)
-        chunk = bytes(self._buffer[:size])
-        del self._buffer[:size]
+        chunk, self._buffer = self._buffer, self._buffer[size:]  # no copy of the part: only the rest moves
+        del chunk[size:]
         self._parts_sent += 1
         number = self._parts_sent
         while not self._slots.acquire(timeout=_WAIT):
@@ -337,7 +338,7 @@ class OssWriter:
         self._buffer_plain_start = plain_end
         self._futures.append(self._pool.submit(self._upload, number, chunk))
 
-    def _upload(self, number: int, chunk: bytes) -> None:
+    def _upload(self, number: int, chunk: bytearray) -> None:
         try:
             self._etags[number] = self._objects.upload_part(self.key, self._upload_id or "", number, chunk)
         except BaseException as exc:
@@ -356,9 +357,8 @@ class OssWriter:
         if self._upload_id is not None:
             self._objects.abort(self.key, self._upload_id)
             self._upload_id = None
-        data = bytes(self._buffer)
-        self.stored_bytes = len(data)
-        self._objects.put(self.key, data)
+        self.stored_bytes = len(self._buffer)
+        self._objects.put(self.key, self._buffer)
 
 
 def _new_member() -> zlib._Compress:

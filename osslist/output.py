@@ -38,7 +38,7 @@ from typing import IO, Any, Callable, Iterable
 from osslist.errors import OutputError
 from osslist.pages import ObjectRecord, PrefixRecord, Record, VersionRecord
 
-__all__ = ["FORMATS", "OutputFile", "Writer", "human_size", "make_writer"]
+__all__ = ["FORMATS", "OutputFile", "UploadWriter", "Writer", "human_size", "make_writer"]
 
 FORMATS = ("text", "long", "jsonl", "csv")
 CSV_HEADER = ["Bucket", "Key", "Size", "LastModifiedDate", "ETag", "StorageClass", "ObjectType"]
@@ -283,6 +283,46 @@ class CsvWriter(Writer):
         self._buffer.seek(0)
         self._buffer.truncate()
         return text.encode("utf-8", _ERRORS)
+
+
+UPLOAD_CSV_HEADER = ["Bucket", "Key", "UploadId", "Initiated"]
+UPLOAD_PARTS_HEADER = ["PartCount", "Size"]
+
+
+class UploadWriter(Writer):
+    """``osslist uploads``: one unfinished upload per record (``uploads.UploadRecord``), in the
+    ls formats: text the key; long initiated, size, parts, upload id, key; jsonl ``{"key",
+    "upload_id", "initiated"}`` plus ``"part_count"`` and ``"size"`` with --parts; csv
+    Bucket, Key, UploadId, Initiated (+ PartCount, Size)."""
+
+    def __init__(self, stream: IO[Any], fmt: str, *, bucket: str = "", parts: bool = False) -> None:
+        super().__init__(stream)
+        if fmt not in ("text", "long", "jsonl", "csv"):
+            raise ValueError(f"unknown format {fmt!r}")
+        self._fmt, self._bucket, self._parts = fmt, bucket, parts
+        if fmt == "csv":
+            self._put(self._csv_rows([UPLOAD_CSV_HEADER + (UPLOAD_PARTS_HEADER if parts else [])]))
+
+    def line(self, record: Any) -> str:  # Any: uploads.UploadRecord (uploads imports this module's layer)
+        if self._fmt == "text":
+            return record.key + "\n"
+        if self._fmt == "long":
+            size = "-" if record.size is None else str(record.size)
+            count = "-" if record.part_count is None else str(record.part_count)
+            return f"{record.initiated:<24}  {size:>15}  {count:>5}  {record.upload_id:<32}  {record.key}\n"
+        if self._fmt == "jsonl":
+            extra = f', "part_count": {record.part_count}, "size": {record.size}' if self._parts else ""
+            quote = encode_basestring
+            return (f'{{"key": {quote(record.key)}, "upload_id": {quote(record.upload_id)}, '
+                    f'"initiated": {quote(record.initiated)}{extra}}}\n')
+        row = [self._bucket, record.key, record.upload_id, record.initiated]
+        return self._csv_rows([row + ([record.part_count, record.size] if self._parts else [])]).decode("utf-8")
+
+    @staticmethod
+    def _csv_rows(rows: list[list[object]]) -> bytes:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+        return buffer.getvalue().encode("utf-8", _ERRORS)
 
 
 def make_writer(

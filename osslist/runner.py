@@ -22,10 +22,10 @@ import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from types import FrameType
-from typing import IO, Any, Callable, Generic, Iterator, Protocol, Sequence, TypeVar
+from typing import IO, Any, Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar
 
 from osslist import checkpoint, feed
-from osslist.du import DuRow, DuTotals
+from osslist.prefixtotals import DuRow, DuTotals
 from osslist.errors import Interrupted
 from osslist.feed import Pending, Rendered, Source
 from osslist.job import ListJob, PreparedRun
@@ -34,7 +34,9 @@ from osslist.output import make_writer
 from osslist.pages import Page, Record
 from osslist.ranges import KeyRange, range_spec
 from osslist.sharding import spread_ranges
+from osslist.ossobjects import ObjectClient
 from osslist.summary import Summary
+from osslist.uploads import UploadRecord, UploadTotals, iter_uploads, totals_of, upload_sizes
 from osslist.versions import VersionPosition, iter_version_pages
 
 RECORD_PAGES_AHEAD = 8
@@ -74,6 +76,8 @@ class Commit:
 
 
 Hook = Callable[[Commit], None]
+Steps = Generator[Commit, None, None]
+"""The run loop one page at a time (:func:`steps`): a Commit after each page is written."""
 
 
 class Sink(Generic[P]):
@@ -112,11 +116,13 @@ class Sink(Generic[P]):
         return Rendered(self._writer.render(kept), len(kept), totals, kept)
 
 
-def pump(source: Source[P], sink: Sink[P], hooks: Sequence[Hook] = (),
-         waiting: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
+def steps(source: Source[P], sink: Sink[P], hooks: Sequence[Hook] = (),
+          waiting: Callable[[], AbstractContextManager[object]] = nullcontext) -> Steps:
     """The run loop: each page from the source into the sink, then the hooks, until the
-    source ends or the sink is full. ``waiting`` wraps each wait for the next page (where
-    SIGTERM may abandon it). The source is closed either way (stopping its workers)."""
+    source ends or the sink is full; it yields each page's Commit after its hooks, so a
+    caller can act between pages (the Python API hands out that page's records). ``waiting``
+    wraps each wait for the next page (where SIGTERM may abandon it). The source is closed
+    either way (stopping its workers), also when the caller closes this generator."""
     try:
         while True:
             with waiting():
@@ -127,17 +133,26 @@ def pump(source: Source[P], sink: Sink[P], hooks: Sequence[Hook] = (),
             commit = Commit(written, sink.full, event.remaining)
             for hook in hooks:
                 hook(commit)
+            yield commit
             if sink.full:
                 return
     finally:
         source.close()
 
 
+def pump(source: Source[P], sink: Sink[P], hooks: Sequence[Hook] = (),
+         waiting: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
+    """The run loop (:func:`steps`) run to its end."""
+    for _commit in steps(source, sink, hooks, waiting):
+        pass
+
+
 # --- sources ---------------------------------------------------------------------------------
 
 
 def open_source(
-    prepared: PreparedRun, todo: list[Pending], writer: Writer[P], *, keep_records: bool, pages_ahead: int
+    prepared: PreparedRun, todo: list[Pending], writer: Writer[P], *, keep_records: bool, pages_ahead: int,
+    join_workers: bool = False,
 ) -> Source[P]:
     """The run's source: sequential with one worker, else parallel (a fresh run of one range
     spread over the folders of the tree first, ``pages_ahead`` buffered per range); pages
@@ -158,7 +173,7 @@ def open_source(
     if all(position is None for _, position in todo):
         todo = [(r, None) for r in spread_ranges(prepared.client, spec, [r for r, _ in todo], workers=workers)]
     return feed.parallel(list_range, todo, pack, workers=workers, prefix=spec.prefix, delimiter=spec.delimiter,
-                         pages_ahead=pages_ahead)
+                         pages_ahead=pages_ahead, join_workers=join_workers)
 
 
 def _pages_ahead(compact: bool) -> int:
@@ -237,13 +252,19 @@ def _hooks(on_page: OnPage | None, stopper: Stopper | None, save: Hook | None = 
     return hooks + ([] if stopper is None else [stopper])
 
 
-def _pump(source: Source[P], sink: Sink[P], hooks: list[Hook], stopper: Stopper | None) -> None:
-    """``pump`` with SIGTERM handled by ``stopper`` when there is one."""
+def _steps(source: Source[P], sink: Sink[P], hooks: list[Hook], stopper: Stopper | None) -> Steps:
+    """``steps`` with SIGTERM handled by ``stopper`` when there is one."""
     if stopper is None:
-        pump(source, sink, hooks)
+        yield from steps(source, sink, hooks)
         return
     with stopper.watching():
-        pump(source, sink, hooks, waiting=stopper.waiting)
+        yield from steps(source, sink, hooks, waiting=stopper.waiting)
+
+
+def _pump(source: Source[P], sink: Sink[P], hooks: list[Hook], stopper: Stopper | None) -> None:
+    """``pump`` with SIGTERM handled by ``stopper`` when there is one."""
+    for _commit in _steps(source, sink, hooks, stopper):
+        pass
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -253,19 +274,31 @@ def execute(prepared: PreparedRun, writer: Writer[P], *, on_page: OnPage | None 
             stop: checkpoint.StopFlag | None = None, compact: bool = True) -> Summary:
     """List the run's ranges into ``writer``; the Summary gets requests and time. ``compact``:
     the writer renders pages smaller than their records (bytes), so more are buffered ahead."""
-    summary, started = Summary(), time.monotonic()
+    summary = Summary()
+    for _commit in executing(prepared, writer, summary, on_page=on_page, stop=stop, compact=compact):
+        pass
+    return summary
+
+
+def executing(prepared: PreparedRun, writer: Writer[P], summary: Summary, *, on_page: OnPage | None = None,
+              stop: checkpoint.StopFlag | None = None, compact: bool = True,
+              join_workers: bool = False) -> Steps:
+    """:func:`execute` one page at a time: yields after each page is written into ``writer``
+    (the Python API's iterator takes that page's records then). When it ends, or is closed
+    half way, the writer is closed and ``summary`` gets requests and time; ``join_workers``:
+    closing it also waits for the parallel workers' last request (see ``feed.parallel``)."""
+    started = time.monotonic()
     limit = prepared.job.selection.limit
     todo: list[Pending] = [(r, None) for r in prepared.ranges]
     try:
         source = open_source(prepared, todo, writer, keep_records=limit is not None,
-                             pages_ahead=_pages_ahead(compact and limit is None))
+                             pages_ahead=_pages_ahead(compact and limit is None), join_workers=join_workers)
         stopper = None if stop is None else Stopper(stop, saved=False)
-        _pump(source, Sink(writer, summary, limit=limit), _hooks(on_page, stopper), stopper)
+        yield from _steps(source, Sink(writer, summary, limit=limit), _hooks(on_page, stopper), stopper)
     finally:
         writer.close()
         summary.requests = prepared.client.requests_made
         summary.elapsed = time.monotonic() - started
-    return summary
 
 
 def run(prepared: PreparedRun, *, stream: IO[Any], on_page: OnPage | None = None,  # Any: text or binary
@@ -278,12 +311,39 @@ def run(prepared: PreparedRun, *, stream: IO[Any], on_page: OnPage | None = None
     return execute(prepared, writer, on_page=on_page, stop=stop)
 
 
-def run_du(prepared: PreparedRun, *, depth: int, by_class: bool,
-           on_page: OnPage | None = None) -> tuple[list[DuRow], Summary]:
-    """Run a prepared listing into per-prefix totals; return (rows sorted by size, Summary)."""
-    totals = DuTotals(prefix=prepared.spec.prefix, depth=depth, by_class=by_class)
+def run_du(prepared: PreparedRun, *, depth: int, by_class: bool, by_state: bool = False,
+           include_uploads: bool = False, on_page: OnPage | None = None) -> tuple[list[DuRow], Summary]:
+    """Run a prepared listing into per-prefix totals; return (rows sorted by size, Summary).
+    ``include_uploads`` adds the parts of unfinished uploads of this run's ranges (ListParts)."""
+    totals = DuTotals(prefix=prepared.spec.prefix, depth=depth, by_class=by_class, by_state=by_state)
     summary = execute(prepared, _TotalsWriter(totals), on_page=on_page, compact=False)
+    if include_uploads:
+        for key, size in upload_sizes(prepared.client, ObjectClient(prepared.client).list_parts,
+                                      prefix=prepared.spec.prefix, ranges=prepared.ranges):
+            totals.add_upload(key, size)
+        summary.requests = prepared.client.requests_made
     return totals.rows(), summary
+
+
+def run_uploads(client: BucketClient, writer: Writer[bytes], *, prefix: str, parts: bool,
+                keep: Callable[[UploadRecord], bool], on_page: OnPage | None = None) -> UploadTotals:
+    """``osslist uploads``: unfinished uploads as a source of pages into the same run loop."""
+    totals, started = UploadTotals(), time.monotonic()
+    parts_of = ObjectClient(client).list_parts if parts else None
+
+    def source() -> Source[bytes]:
+        for records in iter_uploads(client, parts_of, prefix=prefix):
+            kept = [r for r in records if keep(r)]
+            page = Rendered(writer.render(kept), len(kept), totals_of(kept))  # type: ignore[arg-type]
+            yield feed.PageEvent(page, Position(), list)
+
+    try:
+        pump(source(), Sink(writer, totals), _hooks(on_page, None))  # type: ignore[arg-type]
+    finally:
+        writer.close()
+        totals.requests = client.requests_made
+        totals.elapsed = time.monotonic() - started
+    return totals
 
 
 class _RecordPages:

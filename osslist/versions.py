@@ -21,7 +21,7 @@ from osslist.listing import Bound, ListingSpec, PageSource, Position, cut_at
 from osslist.pages import Page, PrefixRecord, Record, record_name
 from osslist.versionpages import VersionPage, parse_version_page
 
-__all__ = ["VersionPosition", "iter_version_pages", "version_params"]
+__all__ = ["VersionPosition", "iter_version_pages", "marker_query", "version_params"]
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,21 @@ class VersionPosition(Position):
 
 def version_params(spec: ListingSpec, position: Position) -> dict[str, str]:
     """The query of the next ListObjectVersions request (empty fields left out)."""
-    params = {"versions": "", "encoding-type": "url", "max-keys": str(spec.max_keys)}
-    if spec.prefix:
-        params["prefix"] = spec.prefix
-    if spec.delimiter:
-        params["delimiter"] = spec.delimiter
-    if position.marker:
-        params["key-marker"] = position.marker
-        if position.token:
-            params["version-id-marker"] = position.token
+    base = {"versions": "", "encoding-type": "url", "max-keys": str(spec.max_keys)}
+    return marker_query(base, spec.prefix, spec.delimiter, position.marker, "version-id-marker", position.token)
+
+
+def marker_query(
+    base: dict[str, str], prefix: str, delimiter: str, key_marker: str, id_name: str, id_marker: str | None
+) -> dict[str, str]:
+    """``base`` plus prefix, delimiter, key-marker and the id marker that only counts with it
+    (ListObjectVersions' version-id-marker, ListMultipartUploads' upload-id-marker)."""
+    params = dict(base)
+    for name, value in (("prefix", prefix), ("delimiter", delimiter), ("key-marker", key_marker)):
+        if value:
+            params[name] = value
+    if key_marker and id_marker:
+        params[id_name] = id_marker
     return params
 
 

@@ -9,6 +9,7 @@ instead of reaching the real metadata server or a proxy."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Callable, Iterator
 
@@ -41,6 +42,17 @@ def loopback_environment() -> Iterator[None]:
         patch.setenv(name, value)
     yield
     patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def osslist_logger_restored() -> Iterator[None]:
+    """The CLI configures the ``osslist`` logger (its own stderr handler, no propagation) in
+    the test process; put it back after each test so a later test's caplog/capsys see what a
+    fresh process would (the order of tests must not matter)."""
+    logger = logging.getLogger("osslist")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
 
 
 @pytest.fixture

@@ -187,3 +187,24 @@ def test_usage(emu: Emulator, tmp_path: Path) -> None:
     assert osslist(emu, "diff", old, old, "--live", "--bucket", BUCKET).exit_code == 2
     missing = osslist(emu, "diff", old, "--live")
     assert missing.exit_code == 2 and "--bucket" in missing.stderr
+
+
+def test_all_versions_reports_compare_per_key_and_version(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.create_bucket(BUCKET)
+    emulator.set_versioning(BUCKET, "Enabled")
+    for size in (1, 2):
+        emulator.put_object(BUCKET, "doc", size=size, last_modified=1_700_000_000 + size)
+    emulator.put_object(BUCKET, "gone", size=3, last_modified=1_700_000_000)
+    old_jsonl, old_csv = tmp_path / "old.jsonl", tmp_path / "old.csv"
+    old_jsonl.write_bytes(listing_report(emulator, BUCKET, "jsonl", "--all-versions"))
+    old_csv.write_bytes(listing_report(emulator, BUCKET, "csv", "--all-versions"))
+    emulator.put_object(BUCKET, "doc", size=4, last_modified=1_700_000_010)  # a third version
+    emulator.delete_object(BUCKET, "gone", last_modified=1_700_000_020)  # a delete marker on top
+    new = tmp_path / "new.jsonl"
+    new.write_bytes(listing_report(emulator, BUCKET, "jsonl", "--all-versions"))
+    assert osslist(emulator, "diff", str(old_jsonl), str(old_csv)).exit_code == 0  # jsonl and csv agree
+    result = osslist(emulator, "diff", str(old_jsonl), str(new))
+    assert result.exit_code == 1, result.stderr
+    found = [(d["change"], d["key"], d["new"]["size"] if d["new"] else None) for d in map(json.loads, result.stdout.splitlines())]
+    assert found == [("added", "doc", 4), ("added", "gone", 0)]  # the new version and the delete marker
+    assert all("version_id" in d for d in map(json.loads, result.stdout.splitlines()))

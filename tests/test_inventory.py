@@ -196,7 +196,7 @@ def test_two_shards_finishing_at_once_write_one_manifest(tmp_path: Path) -> None
 def test_a_shard_that_failed_mid_upload_and_reran_completes_the_manifest(emu: Emulator) -> None:
     for index in (0, 2, 3):
         assert shard(emu, index, "run").exit_code == 0
-    emu.faults.deny("inv", "run/data/", {"oss:PutObject", "oss:InitiateMultipartUpload", "oss:UploadPart"})
+    emu.faults.deny("inv", "run/data/", {"oss:PutObject"})  # PutObject covers every multipart step but abort
     failed = shard(emu, 1, "run")
     assert failed.exit_code == 4 and "AccessDenied" in failed.stderr
     assert not manifests_in(emu.buckets.require("inv").keys())
@@ -204,3 +204,109 @@ def test_a_shard_that_failed_mid_upload_and_reran_completes_the_manifest(emu: Em
     assert shard(emu, 1, "run").exit_code == 0
     (manifest,) = manifests_in(emu.buckets.require("inv").keys())
     assert [row["Key"] for row in documented_inventory(oss_get(emu, "inv"), manifest)[1]] == expected_keys()
+
+
+# --- a folder of reports: the scheduled audit's diff --------------------------------------------
+
+
+def _move_run(root: Path, name: str) -> None:
+    """Date the newest run's folder back (runs within one minute would share a folder)."""
+    (newest,) = [p for p in root.iterdir() if p.name.startswith("20") and p.name != name and not
+                 p.name.startswith("2026-01")]
+    newest.rename(root / name)
+
+
+def diff(emu: Emulator, *args: str) -> Result:
+    return CliRunner().invoke(main, ["diff", *args], env=clean_env(emu, OSSLIST_ENDPOINT=emu.oss_endpoint))
+
+
+def test_a_folder_of_reports_diffs_its_two_newest(emu: Emulator, tmp_path: Path) -> None:
+    root = tmp_path / "inv"
+    assert ls(emu, "--output", str(root)).exit_code == 0
+    first = diff(emu, f"{root}/")
+    assert first.exit_code == 0 and "1 inventory report(s)" in first.stderr and "nothing to compare" in first.stderr
+    _move_run(root, "2026-01-01T00-00Z")
+    emu.put_object(SOURCE, "data/00001.bin", size=1000)
+    assert ls(emu, "--output", str(root)).exit_code == 0
+    _move_run(root, "2026-01-02T00-00Z")
+    emu.delete_object(SOURCE, "data/00002.bin")
+    assert ls(emu, "--output", str(root)).exit_code == 0
+    result = diff(emu, f"{root}/", "--format", "text")
+    assert result.exit_code == 1 and result.stdout == "- data/00002.bin\n", result.stderr
+    assert "2026-01-02T00-00Z/manifest.json -> " in result.stderr
+    assert diff(emu, f"{root}/", "--exit-zero").exit_code == 0
+    assert diff(emu, f"{root}/", "--live", "--bucket", SOURCE).exit_code == 0  # the newest is the bucket now
+    (root / "2027-01-01T00-00Z").mkdir()  # a run that failed: no manifest, passed over
+    assert diff(emu, f"{root}/", "--format", "text").stdout == "- data/00002.bin\n"
+    assert diff(emu, f"{root}/", str(root)).exit_code == 2
+
+
+def test_a_folder_of_reports_in_oss(emu: Emulator) -> None:
+    assert ls(emu, "--output", "oss://inv/audit/{bucket}/").exit_code == 0
+    folder = f"oss://inv/audit/{SOURCE}/"
+    assert diff(emu, folder).exit_code == 0
+    (manifest,) = manifests_in(emu.buckets.require("inv").keys())
+    for name in ("manifest.json", "manifest.checksum"):
+        key = posixpath.join(posixpath.dirname(manifest), name)
+        emu.put_object("inv", f"audit/{SOURCE}/2026-01-01T00-00Z/{name}", data=emu.object_data("inv", key))
+        emu.delete_object("inv", key)
+    emu.put_object(SOURCE, "brand-new", size=5)
+    assert ls(emu, "--output", "oss://inv/audit/{bucket}/").exit_code == 0
+    result = diff(emu, folder, "--bucket", SOURCE, "--output", "oss://inv/audit/{bucket}/diffs/{date}.jsonl")
+    assert result.exit_code == 1, result.stderr
+    (key,) = [k for k in emu.buckets.require("inv").keys() if "/diffs/" in k]
+    assert json.loads(emu.object_data("inv", key))["key"] == "brand-new"
+
+
+def test_every_finishing_order_of_four_shards_yields_the_same_single_manifest(tmp_path: Path) -> None:
+    """All 24 orders, library level: each shard's writer gets the records of its own ranges
+    (interleaved across shards, as the fixed shard rule deals them) and commits; only the last
+    commit writes the manifest, and it is the same in every order, files in key order."""
+    from datetime import datetime, timezone
+    from itertools import permutations
+
+    from osslist.inventory import InventoryWriter, Shard
+    from osslist.pages import ObjectRecord
+    from osslist.ranges import KeyRange
+
+    cuts = [f"k{i:02d}" for i in range(0, 16)]
+    ranges = [KeyRange("" if i == 0 else cuts[i], cuts[i + 1] if i + 1 < len(cuts) else None) for i in range(len(cuts))]
+    keys = [f"k{i:02d}-{j}" for i in range(16) for j in range(3)]
+    manifests = set()
+    for order in permutations(range(4)):
+        root = tmp_path / "".join(map(str, order))
+        store = LocalStore(str(root))
+        for index in order:
+            mine = ranges[index::4]  # cells dealt round-robin
+            writer = InventoryWriter(store, source_bucket=SOURCE, started=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                                     shard=Shard(index, 4), ranges=mine)
+            for cell in mine:
+                records = [ObjectRecord(k, 1, "2026-01-01T00:00:00.000Z", "E", "Standard", "Normal")
+                           for k in keys if cell.contains(k)]
+                writer.write_rendered(writer.render(records))
+            writer.commit()
+            assert len(list(root.glob("*/manifest.json"))) == (index == order[-1])
+        (manifest,) = root.glob("*/manifest.json")
+        _, rows, files = documented_inventory(local_get(root), str(manifest.relative_to(root)))
+        assert [row["Key"] for row in rows] == keys
+        manifests.add(tuple(json.loads(manifest.read_bytes())["fileSchema"] for _ in [0]) + (len(files),))
+    assert manifests == {(", ".join(["Bucket", "Key", "Size", "StorageClass", "LastModifiedDate", "ETag",
+                                     "IsMultipartUploaded", "ObjectType"]), 16)}
+
+
+@pytest.mark.parametrize("damage", ["md5", "missing", "truncated"])
+def test_diff_of_a_damaged_inventory_is_one_line_exit_2(emu: Emulator, tmp_path: Path, damage: str) -> None:
+    root = tmp_path / "inv"
+    assert ls(emu, "--output", str(root), "--file-size", "1K", "--max-keys", "100").exit_code == 0
+    (manifest,) = root.glob("*/manifest.json")
+    data_file = sorted((root / "data").iterdir())[-1]
+    if damage == "md5":
+        data_file.write_bytes(data_file.read_bytes()[:-8] + b"\0" * 8)  # same size, other bytes
+    elif damage == "missing":
+        data_file.unlink()
+    else:
+        data_file.write_bytes(data_file.read_bytes()[:-20])
+    (tmp_path / "now.jsonl").write_bytes(listing_report(emu, SOURCE, "jsonl"))
+    result = diff(emu, str(tmp_path / "now.jsonl"), str(manifest))
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert data_file.name in result.stderr

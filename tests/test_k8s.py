@@ -321,6 +321,18 @@ def test_ram_policy_grants_only_listing_one_bucket() -> None:
     assert "*" not in bucket and "Condition" not in statement
 
 
+def test_audit_policy_adds_the_version_and_upload_actions_and_nothing_else() -> None:
+    bucket = configmap_data()["OSSLIST_BUCKET"]
+    bucket_level, object_level = statements(load_json("ram-policy-audit.json"))
+    assert as_list(bucket_level["Action"]) == ["oss:ListObjects", "oss:ListObjectVersions", "oss:ListMultipartUploads"]
+    assert as_list(bucket_level["Resource"]) == [f"acs:oss:*:*:{bucket}"]
+    # ListParts acts on an upload of an object: its resource is bucket/*
+    assert (as_list(object_level["Action"]), as_list(object_level["Resource"])) == (
+        ["oss:ListParts"], [f"acs:oss:*:*:{bucket}/*"]
+    )
+    assert all(s["Effect"] == "Allow" and "Condition" not in s for s in (bucket_level, object_level))
+
+
 def test_ecs_trust_policy_trusts_only_ecs() -> None:
     [statement] = statements(load_json("ram-trust-policy.json"))
     assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole")

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -140,3 +145,34 @@ def test_bad_destinations_are_exit_2_before_any_request(emu: Emulator, argv: lis
     result = osslist(emu, "ls", "--bucket", SOURCE, *argv)
     assert result.exit_code == 2 and message in result.stderr, result.stderr
     assert emu.requests_for("oss") == []
+
+
+def test_no_secret_in_errors_summary_or_report(emu: Emulator) -> None:
+    emu.faults.deny(REPORTS, "locked/")
+    denied = osslist(emu, "ls", "--bucket", SOURCE, "--output", f"oss://{REPORTS}/locked/x", "-v")
+    written = osslist(emu, "ls", "--bucket", SOURCE, "--format", "jsonl", "--output", f"oss://{REPORTS}/ok.jsonl",
+                      "--summary-json", f"oss://{REPORTS}/ok.json", "-v")
+    assert denied.exit_code == 4 and written.exit_code == 0
+    texts = [denied.stderr, written.stderr, (emu.object_data(REPORTS, "ok.json") or b"").decode()]
+    for creds in emu.issued_credentials:
+        for text in texts:
+            assert creds.access_key_secret not in text and (creds.security_token or "\0") not in text
+            assert creds.access_key_id not in text  # at most its last 4 characters
+
+
+def test_sigterm_mid_upload_exits_143_and_leaves_no_upload(emu: Emulator) -> None:
+    """The CLI in its own process, as Kubernetes stops it: SIGTERM once parts are up."""
+    emu.faults.oss_latency = 0.002  # long enough a listing to be caught in the middle
+    env = {**{k: v for k, v in clean_env(emu).items() if v is not None}, "OSSLIST_ENDPOINT": emu.oss_endpoint,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": os.environ.get("PATH", "")}
+    argv = [sys.executable, "-c", "from osslist.cli import main; main()", "ls", "--bucket", SOURCE,
+            "--max-keys", "10", "--format", "jsonl", "--output", f"oss://{REPORTS}/t.jsonl", "--part-size", "100K"]
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not any("partNumber" in r.query for r in emu.requests_for("oss")):
+        assert child.poll() is None and time.monotonic() < deadline, "no part went up before the run ended"
+        time.sleep(0.005)
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 143, stderr
+    assert emu.open_uploads(REPORTS) == [] and emu.object_data(REPORTS, "t.jsonl") is None

@@ -195,3 +195,14 @@ def test_all_versions_refuses_list_api_v2(emulator: Emulator) -> None:
     argv = ["ls", "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, "--all-versions", "--list-api", "v2"]
     result = CliRunner().invoke(main, argv, env=clean_env(emulator))
     assert result.exit_code == 2 and "--all-versions" in result.stderr and emulator.requests_for("oss") == []
+
+
+def test_a_plan_serves_all_versions_shards(big: tuple[Emulator, list[Entry]], tmp_path: Path) -> None:
+    emu, expected = big
+    plan = tmp_path / "plan.json"
+    argv = ["plan", "--bucket", BUCKET, "--endpoint", emu.oss_endpoint, "--shard-count", "3", "--output", str(plan)]
+    ok(CliRunner().invoke(main, argv, env=clean_env(emu)))
+    shards = [from_jsonl(cli(emu, "--shard-plan", str(plan), "--shard-index", str(i))) for i in range(3)]
+    union = [e for shard in shards for e in shard]
+    assert sorted(union, key=lambda e: e[0].encode()) == expected
+    assert len({e[0] for e in union}) == sum(len({e[0] for e in shard}) for shard in shards)  # no key in two

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from osslist.du import DuTotals, render, totals
+from osslist.prefixtotals import DuTotals, render, totals
 from osslist.pages import ObjectRecord, PrefixRecord
 
 

@@ -17,16 +17,20 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from osslist.filters import sort_classes
 from osslist.output import human_size
-from osslist.pages import PrefixRecord, Record
+from osslist.pages import PrefixRecord, Record, VersionRecord
 
 __all__ = ["DU_FORMATS", "DuRow", "DuTotals", "render", "totals"]
 
 DU_FORMATS = ("table", "jsonl", "csv")
 SUBTREE, OBJECTS = "subtree", "objects"
+CURRENT, NONCURRENT, DELETE_MARKERS, UPLOADS = "current", "noncurrent", "delete_markers", "uploads"
+STATES = (CURRENT, NONCURRENT, DELETE_MARKERS, UPLOADS)
+"""--by-version-state columns: [count, bytes] of current versions, noncurrent versions, delete
+markers (bytes 0) and, with --include-uploads, unfinished uploads (their parts' bytes)."""
 _CONTROLS = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7F]}
 
 
@@ -39,30 +43,45 @@ class DuRow:
     objects: int = 0
     bytes: int = 0
     by_class: dict[str, list[int]] = field(default_factory=dict)  # class -> [objects, bytes]
+    by_state: dict[str, list[int]] = field(default_factory=dict)  # STATES name -> [count, bytes]
 
 
 class DuTotals:
     """Accumulates records into rows; feed it the listing of ``prefix`` (no delimiter)."""
 
-    def __init__(self, *, prefix: str = "", depth: int = 1, by_class: bool = False) -> None:
+    def __init__(self, *, prefix: str = "", depth: int = 1, by_class: bool = False, by_state: bool = False) -> None:
         if depth < 1:
             raise ValueError("depth must be at least 1")
         self.prefix = prefix
         self.depth = depth
         self.by_class = by_class
+        self.by_state = by_state
         self._rows: dict[tuple[str, str], DuRow] = {}
 
     def add(self, record: Record) -> None:
         """Count one object; common prefixes (from a delimiter listing) carry no size: skipped."""
         if type(record) is PrefixRecord:
             return
-        row = self._row_for(record.key)
+        version = type(record) is VersionRecord
+        if version and record.is_delete_marker:  # type: ignore[union-attr]
+            if self.by_state:  # not an object: counted in its own column only
+                self._row_for(record.key).by_state.setdefault(DELETE_MARKERS, [0, 0])[0] += 1  # type: ignore[union-attr]
+            return
+        row = self._row_for(record.key)  # type: ignore[union-attr]
         row.objects += 1
-        row.bytes += record.size
+        row.bytes += record.size  # type: ignore[union-attr]
         if self.by_class:
-            entry = row.by_class.setdefault(record.storage_class, [0, 0])
-            entry[0] += 1
-            entry[1] += record.size
+            _count(row.by_class, record.storage_class, record.size)  # type: ignore[union-attr]
+        if self.by_state:
+            current = not version or record.is_latest  # type: ignore[union-attr]
+            _count(row.by_state, CURRENT if current else NONCURRENT, record.size)  # type: ignore[union-attr]
+
+    def add_upload(self, key: str, size: int) -> None:
+        """Count one unfinished upload's parts (--include-uploads): bytes, not an object."""
+        row = self._row_for(key)
+        row.bytes += size
+        if self.by_state:
+            _count(row.by_state, UPLOADS, size)
 
     def add_all(self, records: Iterable[Record]) -> DuTotals:
         for record in records:
@@ -90,40 +109,75 @@ class DuTotals:
         return row
 
 
+def _count(split: dict[str, list[int]], name: str, size: int) -> None:
+    entry = split.setdefault(name, [0, 0])
+    entry[0] += 1
+    entry[1] += size
+
+
 def totals(records: Iterable[Record], *, prefix: str = "", depth: int = 1, by_class: bool = False) -> list[DuRow]:
     """Sorted rows for a record stream (convenience for the CLI and tests)."""
     return DuTotals(prefix=prefix, depth=depth, by_class=by_class).add_all(records).rows()
 
 
-def render(rows: list[DuRow], fmt: str, *, by_class: bool = False, human: bool = True) -> str:
+def render(
+    rows: list[DuRow], fmt: str, *, by_class: bool = False, human: bool = True, by_state: bool = False
+) -> str:
     """The rows as a people's table, JSON lines or CSV (all rows are in memory: they are few)."""
+    splits = _splits(rows, by_class, by_state)
     if fmt == "table":
-        return _table(rows, by_class=by_class, human=human)
+        return _table(rows, splits, human=human)
     if fmt == "jsonl":
-        return "".join(json.dumps(_json_row(r, by_class), ensure_ascii=False) + "\n" for r in rows)
+        return "".join(json.dumps(_json_row(r, by_class, by_state), ensure_ascii=False) + "\n" for r in rows)
     if fmt == "csv":
-        return _csv(rows, by_class=by_class)
+        return _csv(rows, splits)
     raise ValueError(f"unknown du format {fmt!r}; expected one of {', '.join(DU_FORMATS)}")
+
+
+class _Split(NamedTuple):
+    """One extra column pair of a row: the storage class or version state ``name`` of
+    ``attribute`` (by_class / by_state), headed ``title``; ``count_only`` shows a count, not bytes."""
+
+    attribute: str
+    name: str
+    title: str
+    count_only: bool = False
+
+    def of(self, row: DuRow) -> list[int]:
+        return getattr(row, self.attribute).get(self.name, [0, 0])
+
+
+_STATE_TITLES = {CURRENT: "Current", NONCURRENT: "Noncurrent", DELETE_MARKERS: "DeleteMarkers", UPLOADS: "Uploads"}
+
+
+def _splits(rows: list[DuRow], by_class: bool, by_state: bool) -> list[_Split]:
+    splits = [_Split("by_class", n, n) for n in _classes(rows)] if by_class else []
+    if by_state:
+        seen = {name for row in rows for name in row.by_state}
+        states = [s for s in STATES if s != UPLOADS or UPLOADS in seen]
+        splits += [_Split("by_state", s, _STATE_TITLES[s], count_only=s == DELETE_MARKERS) for s in states]
+    return splits
 
 
 def _classes(rows: list[DuRow]) -> list[str]:
     return sort_classes(name for row in rows for name in row.by_class)
 
 
-def _json_row(row: DuRow, by_class: bool) -> dict[str, object]:
+def _json_row(row: DuRow, by_class: bool, by_state: bool = False) -> dict[str, object]:
     data: dict[str, object] = {"prefix": row.prefix, "scope": row.scope, "objects": row.objects, "bytes": row.bytes}
     if by_class:
         data["storage_classes"] = {n: {"objects": c, "bytes": b} for n, (c, b) in row.by_class.items()}
+    if by_state:
+        data["version_states"] = {s: {"count": c, "bytes": b} for s, (c, b) in row.by_state.items()}
     return data
 
 
-def _csv(rows: list[DuRow], *, by_class: bool) -> str:
-    classes = _classes(rows) if by_class else []
+def _csv(rows: list[DuRow], splits: list[_Split]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["Prefix", "Scope", "Objects", "Bytes"] + [f"{n}{k}" for n in classes for k in ("Objects", "Bytes")])
+    writer.writerow(["Prefix", "Scope", "Objects", "Bytes"] + [f"{s.title}{k}" for s in splits for k in ("Objects", "Bytes")])
     for row in rows:
-        extra = [v for n in classes for v in row.by_class.get(n, [0, 0])]
+        extra = [v for s in splits for v in s.of(row)]
         writer.writerow([row.prefix, row.scope, row.objects, row.bytes, *extra])
     return out.getvalue()
 
@@ -136,16 +190,16 @@ def _label(row: DuRow) -> str:
     return name
 
 
-def _table(rows: list[DuRow], *, by_class: bool, human: bool) -> str:
+def _table(rows: list[DuRow], splits: list[_Split], *, human: bool) -> str:
     size = human_size if human else str
-    classes = _classes(rows) if by_class else []
-    header = ["SIZE", "OBJECTS", *classes, "PREFIX"]
-    body = [
-        [size(r.bytes), f"{r.objects:,}", *(size(r.by_class.get(n, [0, 0])[1]) for n in classes), _label(r)]
-        for r in rows
-    ]
+
+    def cell(split: _Split, pair: list[int]) -> str:
+        return f"{pair[0]:,}" if split.count_only else size(pair[1])
+
+    header = ["SIZE", "OBJECTS", *(s.title.upper() if s.attribute == "by_state" else s.title for s in splits), "PREFIX"]
+    body = [[size(r.bytes), f"{r.objects:,}", *(cell(s, s.of(r)) for s in splits), _label(r)] for r in rows]
     total = [size(sum(r.bytes for r in rows)), f"{sum(r.objects for r in rows):,}"]
-    total += [size(sum(r.by_class.get(n, [0, 0])[1] for r in rows)) for n in classes] + ["TOTAL"]
+    total += [cell(s, [sum(s.of(r)[0] for r in rows), sum(s.of(r)[1] for r in rows)]) for s in splits] + ["TOTAL"]
     table = [header, *body, total]
     widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
     return "".join(

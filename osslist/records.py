@@ -1,0 +1,77 @@
+"""The records the Python API hands out: frozen, typed, ``last_modified`` a UTC datetime.
+
+The listing itself keeps OSS's text (``pages.ObjectRecord``, the cheapest thing to parse and
+to write out); a script wants a ``datetime`` it can compare, so each record is converted once,
+in the thread that listed its page. These classes are public (``osslist.ObjectRecord``,
+``osslist.PrefixRecord``): a minor version may add fields with defaults, never remove or
+retype one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Sequence, Union
+
+from osslist import pages
+from osslist.errors import ListingError
+
+__all__ = ["Entry", "ObjectRecord", "PrefixRecord", "public_record", "public_records"]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRecord:
+    """One object as OSS listed it.
+
+    ``last_modified`` is timezone-aware UTC; ``etag`` comes without its quotes (a multipart
+    object's ends in ``-<parts>``); ``storage_class`` is OSS's name (``Standard``, ``IA``,
+    ``Archive``, ``ColdArchive``, ``DeepColdArchive``); ``type`` is ``Normal``, ``Multipart``,
+    ``Appendable`` or ``Symlink``.
+
+    >>> record.key, record.size, record.last_modified.year   # doctest: +SKIP
+    ('logs/2024/a.gz', 1024, 2024)
+    """
+
+    key: str
+    size: int
+    last_modified: datetime
+    etag: str
+    storage_class: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixRecord:
+    """A common prefix (a "folder", ending with the delimiter), listed only with a delimiter."""
+
+    prefix: str
+
+
+Entry = Union[ObjectRecord, PrefixRecord]
+"""What a listing with a delimiter yields: objects and common prefixes, in key order."""
+
+
+def utc_datetime(stamp: str) -> datetime:
+    """OSS's ``2024-06-22T13:13:58.000Z`` as an aware UTC datetime, exact to the microsecond
+    (no float on the way: ``.123`` stays 123000 microseconds)."""
+    try:
+        fraction = stamp[19:].rstrip("Zz")
+        micro = int((fraction[1:] + "000000")[:6]) if fraction.startswith(".") else 0
+        return datetime(int(stamp[0:4]), int(stamp[5:7]), int(stamp[8:10]), int(stamp[11:13]),
+                        int(stamp[14:16]), int(stamp[17:19]), micro, tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise ListingError(f"unreadable LastModified {stamp[:40]!r}") from exc
+
+
+def public_record(record: pages.Record) -> Entry:
+    """The public record for one listed record."""
+    if type(record) is pages.ObjectRecord:
+        return ObjectRecord(record.key, record.size, utc_datetime(record.last_modified), record.etag,
+                            record.storage_class, record.type)
+    assert isinstance(record, pages.PrefixRecord)
+    return PrefixRecord(record.prefix)
+
+
+def public_records(records: Sequence[pages.Record]) -> tuple[Entry, ...]:
+    """A page of listed records as public ones (run in the worker that listed the page)."""
+    return tuple(map(public_record, records))
