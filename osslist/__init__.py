@@ -36,7 +36,7 @@ if TYPE_CHECKING:
         StsError,
         UsageError,
     )
-    from osslist.records import ObjectRecord, PrefixRecord
+    from osslist.records import ObjectRecord, PrefixRecord, VersionRecord
     from osslist.summary import Summary
 
 _HOMES = {
@@ -54,6 +54,7 @@ _HOMES = {
     "StsError": "osslist.errors",
     "Summary": "osslist.summary",
     "UsageError": "osslist.errors",
+    "VersionRecord": "osslist.records",
     "bucket": "osslist.api",
     "credentials_provider": "osslist.api",
     "du": "osslist.api",
@@ -75,6 +76,7 @@ __all__ = [
     "StsError",
     "Summary",
     "UsageError",
+    "VersionRecord",
     "__version__",
     "bucket",
     "credentials_provider",

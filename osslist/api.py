@@ -25,7 +25,7 @@ from osslist.client import Oss2CredentialsAdapter
 from osslist.prefixtotals import DuRow
 from osslist.errors import UsageError
 from osslist.pages import Record
-from osslist.records import Entry, ObjectRecord, public_records
+from osslist.records import Entry, ObjectRecord, VersionRecord, public_records
 from osslist.summary import Summary
 
 if TYPE_CHECKING:
@@ -193,7 +193,20 @@ def list_objects(
     include: Strings = ..., exclude: Strings = ..., min_size: Size | None = ..., max_size: Size | None = ...,
     modified_after: Moment | None = ..., modified_before: Moment | None = ..., storage_classes: Strings = ...,
     limit: int | None = ..., parallel: int = ..., list_api: Literal["v1", "v2"] = ..., max_keys: int = ...,
+    all_versions: Literal[False] = ..., as_of: Moment | None = ...,
 ) -> Listing[ObjectRecord]: ...
+
+
+@overload
+def list_objects(
+    bucket: str, *, endpoint: str, region: str | None = ..., credentials: CredentialSource = ...,
+    role_name: str | None = ..., metadata_endpoint: str | None = ..., signature_version: Literal[1, 4] = ...,
+    prefix: str | None = ..., delimiter: None = ..., start_after: str | None = ..., end_before: str | None = ...,
+    include: Strings = ..., exclude: Strings = ..., min_size: Size | None = ..., max_size: Size | None = ...,
+    modified_after: Moment | None = ..., modified_before: Moment | None = ..., storage_classes: Strings = ...,
+    limit: int | None = ..., parallel: int = ..., list_api: Literal["v1", "v2"] = ..., max_keys: int = ...,
+    all_versions: Literal[True], as_of: Moment | None = ...,
+) -> Listing[VersionRecord]: ...
 
 
 @overload
@@ -204,6 +217,7 @@ def list_objects(
     include: Strings = ..., exclude: Strings = ..., min_size: Size | None = ..., max_size: Size | None = ...,
     modified_after: Moment | None = ..., modified_before: Moment | None = ..., storage_classes: Strings = ...,
     limit: int | None = ..., parallel: int = ..., list_api: Literal["v1", "v2"] = ..., max_keys: int = ...,
+    all_versions: bool = ..., as_of: Moment | None = ...,
 ) -> Listing[Entry]: ...
 
 
@@ -214,8 +228,9 @@ def list_objects(
     end_before: str | None = None, include: Strings = (), exclude: Strings = (), min_size: Size | None = None,
     max_size: Size | None = None, modified_after: Moment | None = None, modified_before: Moment | None = None,
     storage_classes: Strings = (), limit: int | None = None, parallel: int = 1,
-    list_api: Literal["v1", "v2"] = "v1", max_keys: int = 1000,
-) -> Listing[ObjectRecord] | Listing[Entry]:
+    list_api: Literal["v1", "v2"] = "v1", max_keys: int = 1000, all_versions: bool = False,
+    as_of: Moment | None = None,
+) -> Listing[ObjectRecord] | Listing[VersionRecord] | Listing[Entry]:
     """Every object of ``bucket`` in key order (UTF-8 byte order), exactly as the CLI lists it.
 
     The key range is ``prefix``, after ``start_after``, before ``end_before``. With a
@@ -226,6 +241,9 @@ def list_objects(
     ``storage_classes``. ``limit`` stops after that many records. ``parallel`` lists key
     ranges on that many threads (1..64) and yields exactly the records a sequential listing
     does. Failed requests are retried and expiring credentials refreshed as the CLI does.
+    ``all_versions`` lists every version and delete marker (ListObjectVersions) as
+    records (:class:`~osslist.VersionRecord`), a key's newest first; ``as_of`` (a datetime or a
+    time text) yields each key's version at that time (keys deleted then are left out).
 
     Options are checked here (:class:`osslist.UsageError`, no request sent); the listing
     starts at the first ``next()``. Returns a :class:`~osslist.Listing`.
@@ -238,9 +256,11 @@ def list_objects(
     where = _connection(bucket, endpoint, region, credentials, role_name, metadata_endpoint, signature_version)
     which = _selection(prefix, start_after, end_before, include, exclude, min_size, max_size, modified_after,
                        modified_before, storage_classes, delimiter=delimiter, limit=limit, list_api=list_api,
-                       max_keys=max_keys)
+                       max_keys=max_keys, all_versions=all_versions, as_of=as_of)
     prepared = _prepare(where, which, parallel)
     summary, progress = Summary(), _Progress()
+    if delimiter is None and (all_versions or as_of is not None):
+        return Listing(cast(Iterator[VersionRecord], _records(prepared, summary, progress)), summary, progress)
     if delimiter is None:
         return Listing(cast(Iterator[ObjectRecord], _records(prepared, summary, progress)), summary, progress)
     return Listing(_records(prepared, summary, progress), summary, progress)
@@ -295,7 +315,7 @@ def _selection(
     prefix: str | None, start_after: str | None, end_before: str | None, include: Strings, exclude: Strings,
     min_size: Size | None, max_size: Size | None, modified_after: Moment | None, modified_before: Moment | None,
     storage_classes: Strings, *, delimiter: str | None = None, limit: int | None = None, list_api: str = "v1",
-    max_keys: int = 1000,
+    max_keys: int = 1000, all_versions: bool = False, as_of: Moment | None = None,
 ) -> jobs.Selection:
     """Python values as the CLI's option texts: sizes as numbers of bytes, datetimes as ISO
     8601 (naive ones taken as UTC, as the CLI takes a time without offset)."""
@@ -305,7 +325,7 @@ def _selection(
         include=_strings(include), exclude=_strings(exclude),
         min_size=_size_text(min_size), max_size=_size_text(max_size),
         modified_after=_time_text(modified_after), modified_before=_time_text(modified_before),
-        storage_classes=_strings(storage_classes),
+        storage_classes=_strings(storage_classes), all_versions=all_versions, as_of=_time_text(as_of),
     )
 
 

@@ -732,7 +732,7 @@ def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) 
     writer = inventory.InventoryWriter(
         _inventory_store(out.path, plan), source_bucket=plan.job.connection.bucket, started=started,
         file_size=parse_size(out.file_size) if out.file_size else inventory.DEFAULT_FILE_SIZE, shard=shard,
-        ranges=plan.ranges,
+        ranges=plan.ranges, versions=plan.job.selection.all_versions,
     )
     try:
         summary = runner.execute(plan, writer, on_page=progress, stop=stop)

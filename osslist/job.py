@@ -244,15 +244,15 @@ def _check_scale(scale: Scale, output_path: str | None) -> None:
 
 
 def _check_versions(sel: Selection, out: OutputOptions) -> None:
-    """--all-versions / --as-of list with ListObjectVersions: no v2 of it, and no all-versions
-    inventory writer (yet)."""
+    """--all-versions / --as-of list with ListObjectVersions: no v2 of it; an inventory of all
+    versions has its own columns, of the bucket --as-of a time none (yet)."""
     if not (sel.all_versions or sel.as_of is not None):
         return
     option = "--all-versions" if sel.all_versions else "--as-of"
     if sel.list_api != "v1":
         raise UsageError(f"{option} lists with ListObjectVersions, which has no v2: leave --list-api at v1")
-    if out.format == INVENTORY_FORMAT:
-        raise UsageError(f"{option} cannot write --format {INVENTORY_FORMAT} (an all-versions inventory); use jsonl or csv")
+    if out.format == INVENTORY_FORMAT and sel.as_of is not None:
+        raise UsageError(f"--as-of cannot write --format {INVENTORY_FORMAT}; use jsonl or csv")
 
 
 def _check_checkpoint_files(scale: Scale, output_path: str | None) -> None:

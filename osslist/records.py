@@ -16,7 +16,7 @@ from typing import Sequence, Union
 from osslist import pages
 from osslist.errors import ListingError
 
-__all__ = ["Entry", "ObjectRecord", "PrefixRecord", "public_record", "public_records"]
+__all__ = ["Entry", "ObjectRecord", "PrefixRecord", "VersionRecord", "public_record", "public_records"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,18 @@ class ObjectRecord:
     etag: str
     storage_class: str
     type: str
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord(ObjectRecord):
+    """One version or delete marker (``list_objects(..., all_versions=True)``): an ObjectRecord
+    plus ``version_id`` (``"null"`` when written while versioning was suspended), ``is_latest``
+    (the key's newest) and ``is_delete_marker`` (a delete marker has size 0 and etag ``""``).
+    A key's versions come newest first."""
+
+    version_id: str
+    is_latest: bool
+    is_delete_marker: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +77,13 @@ def utc_datetime(stamp: str) -> datetime:
 
 def public_record(record: pages.Record) -> Entry:
     """The public record for one listed record."""
-    if type(record) is pages.ObjectRecord:
-        return ObjectRecord(record.key, record.size, utc_datetime(record.last_modified), record.etag,
-                            record.storage_class, record.type)
-    assert isinstance(record, pages.PrefixRecord)
-    return PrefixRecord(record.prefix)
+    if isinstance(record, pages.PrefixRecord):
+        return PrefixRecord(record.prefix)
+    fields = (record.key, record.size, utc_datetime(record.last_modified), record.etag, record.storage_class,
+              record.type)
+    if isinstance(record, pages.VersionRecord):
+        return VersionRecord(*fields, record.version_id, record.is_latest, record.is_delete_marker)
+    return ObjectRecord(*fields)
 
 
 def public_records(records: Sequence[pages.Record]) -> tuple[Entry, ...]:

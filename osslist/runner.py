@@ -34,7 +34,6 @@ from osslist.output import make_writer
 from osslist.pages import Page, Record
 from osslist.ranges import KeyRange, range_spec
 from osslist.sharding import spread_ranges
-from osslist.ossobjects import ObjectClient
 from osslist.summary import Summary
 from osslist.uploads import UploadRecord, UploadTotals, iter_uploads, totals_of, upload_sizes
 from osslist.versions import VersionPosition, iter_version_pages
@@ -170,7 +169,9 @@ def open_source(
 
     if workers == 1:
         return feed.sequential(list_range, todo, pack)
-    if all(position is None for _, position in todo):
+    # The folder walk asks ListObjects: a version run (which may hold only oss:ListObjectVersions,
+    # and whose keys may have no current object) splits while it lists instead.
+    if all(position is None for _, position in todo) and not prepared.versions:
         todo = [(r, None) for r in spread_ranges(prepared.client, spec, [r for r, _ in todo], workers=workers)]
     return feed.parallel(list_range, todo, pack, workers=workers, prefix=spec.prefix, delimiter=spec.delimiter,
                          pages_ahead=pages_ahead, join_workers=join_workers)
@@ -318,6 +319,8 @@ def run_du(prepared: PreparedRun, *, depth: int, by_class: bool, by_state: bool 
     totals = DuTotals(prefix=prepared.spec.prefix, depth=depth, by_class=by_class, by_state=by_state)
     summary = execute(prepared, _TotalsWriter(totals), on_page=on_page, compact=False)
     if include_uploads:
+        from osslist.ossobjects import ObjectClient  # oss2 stays out of the CLI's start-up
+
         for key, size in upload_sizes(prepared.client, ObjectClient(prepared.client).list_parts,
                                       prefix=prepared.spec.prefix, ranges=prepared.ranges):
             totals.add_upload(key, size)
@@ -328,6 +331,8 @@ def run_du(prepared: PreparedRun, *, depth: int, by_class: bool, by_state: bool 
 def run_uploads(client: BucketClient, writer: Writer[bytes], *, prefix: str, parts: bool,
                 keep: Callable[[UploadRecord], bool], on_page: OnPage | None = None) -> UploadTotals:
     """``osslist uploads``: unfinished uploads as a source of pages into the same run loop."""
+    from osslist.ossobjects import ObjectClient  # oss2 stays out of the CLI's start-up
+
     totals, started = UploadTotals(), time.monotonic()
     parts_of = ObjectClient(client).list_parts if parts else None
 

@@ -36,7 +36,7 @@ REGION = "cn-hangzhou"
 PUBLIC_NAMES = [
     "CredentialsError", "DuRow", "Listing", "ListingError", "MetadataError", "ObjectRecord", "OssError",
     "OssRefused", "OssUnavailable", "OsslistError", "PrefixRecord", "StsError", "Summary", "UsageError",
-    "__version__", "bucket", "credentials_provider", "du", "list_objects",
+    "VersionRecord", "__version__", "bucket", "credentials_provider", "du", "list_objects",
 ]
 
 
@@ -212,6 +212,25 @@ def test_filters_take_python_values_and_match_the_cli(pointed: Emulator) -> None
     cli = cli_jsonl(pointed, "--prefix", "logs/", "--include", "*.gz", "--min-size", "2048", "--max-size", "15K",
                     "--modified-after", "2024-03-01", "--storage-class", "ia")
     assert [as_cli_row(r) for r in records] == cli
+
+
+def test_all_versions_are_the_cli_all_versions(pointed: Emulator) -> None:
+    pointed.create_bucket(BUCKET)
+    pointed.set_versioning(BUCKET, "Enabled")
+    for key, count in (("a", 4), ("b/c", 3), ("d", 120)):
+        pointed.seed_versions(BUCKET, key, count, delete_every=3)
+    versions = list(listing(pointed, all_versions=True, max_keys=25, parallel=4))
+    assert all(isinstance(v, osslist.VersionRecord) for v in versions) and len(versions) == 127
+    cli = cli_jsonl(pointed, "--all-versions")
+    assert [(v.key, v.version_id, v.is_latest, v.is_delete_marker, v.size) for v in versions] == [
+        (c["key"], c["version_id"], c["is_latest"], c["is_delete_marker"], c["size"] or 0) for c in cli
+    ]
+    # 10 s after the first versions: "b/c" was deleted at +2 s, "a" and "d" had a live version
+    then = versions[-1].last_modified + timedelta(seconds=10)
+    at_that_time = list(listing(pointed, as_of=then))
+    assert [v.key for v in at_that_time] == ["a", "d"]
+    cli_then = cli_jsonl(pointed, "--as-of", then.isoformat())
+    assert [(v.key, v.version_id) for v in at_that_time] == [(c["key"], c["version_id"]) for c in cli_then]
 
 
 def test_limit_and_range_options(pointed: Emulator) -> None:

@@ -54,8 +54,8 @@ def run_example(emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: P
 def test_every_python_block_of_the_python_section_is_run() -> None:
     text = README.read_text(encoding="utf-8")
     section = text[text.index("## Use it from Python"):text.index("\n## ", text.index("## Use it from Python") + 3)]
-    assert section.count("```python") == section.count("<!-- python-example:") == 3
-    assert set(examples()) == {"bytes-per-class", "read-with-the-pods-role", "errors"}
+    assert section.count("```python") == section.count("<!-- python-example:") == 4
+    assert set(examples()) == {"bytes-per-class", "read-with-the-pods-role", "errors", "noncurrent-bytes"}
 
 
 def test_bytes_per_class_example(run_example, emulator: Emulator) -> None:  # type: ignore[no-untyped-def]
@@ -78,6 +78,16 @@ def test_read_with_the_pods_role_example(run_example, emulator: Emulator) -> Non
     assert emulator.object_data(BUCKET, "reports/last-run.txt") == b"ok\n"
     signed = emulator.requests_for("oss")
     assert len(signed) == 2 and all(r.credentials_valid for r in signed)
+
+
+def test_noncurrent_bytes_example(run_example, emulator: Emulator) -> None:  # type: ignore[no-untyped-def]
+    """Key a: 5 versions of 100..104 bytes (4 noncurrent: 406 bytes); key b: 2 versions of 100
+    and 101 bytes under a delete marker (both noncurrent: 201 bytes)."""
+    emulator.set_versioning(BUCKET, "Enabled")
+    emulator.seed_versions(BUCKET, "a", 5, size=100)
+    emulator.seed_versions(BUCKET, "b", 3, size=100, delete_every=3)
+    out = run_example("noncurrent-bytes")
+    assert out == "6 noncurrent versions hold 607 bytes; 1 delete markers\n"
 
 
 def test_errors_example(run_example) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +141,7 @@ def test_the_examples_type_check_against_the_installed_hints(tmp_path: Path) -> 
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Success: no issues found in 3 source files" in result.stdout
+    assert "Success: no issues found in 4 source files" in result.stdout
 
 
 def test_type_check_fails_without_py_typed(tmp_path: Path) -> None:

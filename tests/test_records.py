@@ -8,7 +8,7 @@ import pytest
 
 from osslist import pages
 from osslist.errors import ListingError
-from osslist.records import ObjectRecord, PrefixRecord, public_record, public_records, utc_datetime
+from osslist.records import ObjectRecord, PrefixRecord, VersionRecord, public_record, public_records, utc_datetime
 
 
 @pytest.mark.parametrize(("stamp", "expected"), [
@@ -34,3 +34,11 @@ def test_public_records_keep_every_field_and_the_order() -> None:
         PrefixRecord("a/"),
         ObjectRecord("b", 7, datetime(2024, 6, 22, 13, 13, 58, tzinfo=timezone.utc), "E", "IA", "Multipart"),
     )
+
+
+def test_a_listed_version_becomes_a_public_version_record() -> None:
+    listed = pages.VersionRecord("k", 0, "2024-06-22T13:13:58.000Z", "", "Standard", "Normal", "v1", True, True)
+    version = public_record(listed)
+    assert type(version) is VersionRecord and isinstance(version, ObjectRecord)
+    assert (version.version_id, version.is_latest, version.is_delete_marker) == ("v1", True, True)
+    assert version.last_modified == datetime(2024, 6, 22, 13, 13, 58, tzinfo=timezone.utc)

@@ -111,6 +111,15 @@ def test_cli_with_parallel_8_is_the_same(big: tuple[Emulator, list[Entry]]) -> N
     assert from_jsonl(cli(emu, "--parallel", "8", "--max-keys", "500")) == expected
 
 
+def test_a_version_run_needs_only_list_object_versions(small: tuple[Emulator, list[Entry]]) -> None:
+    emu, expected = small
+    emu.faults.deny(BUCKET, "", {"oss:ListObjects"})
+    try:
+        assert from_jsonl(cli(emu, "--parallel", "4", "--max-keys", "7")) == expected
+    finally:
+        emu.faults.denials.clear()
+
+
 def test_four_shards_union_is_exact_and_no_key_is_split(big: tuple[Emulator, list[Entry]]) -> None:
     emu, expected = big
     shards = [from_jsonl(cli(emu, "--shard-index", str(i), "--shard-count", "4")) for i in range(4)]
@@ -170,6 +179,8 @@ def test_as_of_equals_a_brute_force_reconstruction_at_five_instants(small: tuple
         for page in ("7", "1000"):
             got = [(e[0], e[1]) for e in from_jsonl(cli(emu, "--as-of", when, "--max-keys", page))]
             assert got == as_of_truth(entries, mtimes, instant), when
+        split = from_jsonl(cli(emu, "--as-of", when, "--max-keys", "7", "--parallel", "4"))
+        assert [(e[0], e[1]) for e in split] == as_of_truth(entries, mtimes, instant), when
     assert cli(emu, "--as-of", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamps[0] - 1))) == ""
 
 
