@@ -23,25 +23,51 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from osslist.api import Listing, bucket, credentials_provider, du, list_objects
-    from osslist.prefixtotals import DuRow
+    from osslist.api import (
+        Listing,
+        UploadListing,
+        bucket,
+        credentials_provider,
+        du,
+        list_objects,
+        list_uploads,
+    )
     from osslist.errors import (
+        CheckpointBusy,
+        CheckpointFinished,
+        CheckpointMismatch,
+        ClockSkewError,
         CredentialsError,
+        Interrupted,
         ListingError,
         MetadataError,
         OssError,
-        OsslistError,
         OssRefused,
         OssUnavailable,
+        OsslistError,
+        OutputError,
+        ReportError,
         StsError,
         UsageError,
     )
-    from osslist.records import ObjectRecord, PrefixRecord, VersionRecord
+    from osslist.prefixtotals import DuRow
+    from osslist.records import (
+        ObjectRecord,
+        PrefixRecord,
+        UploadRecord,
+        VersionRecord,
+    )
     from osslist.summary import Summary
+    from osslist.uploads import UploadTotals
 
 _HOMES = {
+    "CheckpointBusy": "osslist.errors",
+    "CheckpointFinished": "osslist.errors",
+    "CheckpointMismatch": "osslist.errors",
+    "ClockSkewError": "osslist.errors",
     "CredentialsError": "osslist.errors",
     "DuRow": "osslist.prefixtotals",
+    "Interrupted": "osslist.errors",
     "Listing": "osslist.api",
     "ListingError": "osslist.errors",
     "MetadataError": "osslist.errors",
@@ -50,20 +76,31 @@ _HOMES = {
     "OssRefused": "osslist.errors",
     "OssUnavailable": "osslist.errors",
     "OsslistError": "osslist.errors",
+    "OutputError": "osslist.errors",
     "PrefixRecord": "osslist.records",
+    "ReportError": "osslist.errors",
     "StsError": "osslist.errors",
     "Summary": "osslist.summary",
+    "UploadListing": "osslist.api",
+    "UploadRecord": "osslist.records",
+    "UploadTotals": "osslist.uploads",
     "UsageError": "osslist.errors",
     "VersionRecord": "osslist.records",
     "bucket": "osslist.api",
     "credentials_provider": "osslist.api",
     "du": "osslist.api",
     "list_objects": "osslist.api",
+    "list_uploads": "osslist.api",
 }
 
 __all__ = [
+    "CheckpointBusy",
+    "CheckpointFinished",
+    "CheckpointMismatch",
+    "ClockSkewError",
     "CredentialsError",
     "DuRow",
+    "Interrupted",
     "Listing",
     "ListingError",
     "MetadataError",
@@ -72,9 +109,14 @@ __all__ = [
     "OssRefused",
     "OssUnavailable",
     "OsslistError",
+    "OutputError",
     "PrefixRecord",
+    "ReportError",
     "StsError",
     "Summary",
+    "UploadListing",
+    "UploadRecord",
+    "UploadTotals",
     "UsageError",
     "VersionRecord",
     "__version__",
@@ -82,6 +124,7 @@ __all__ = [
     "credentials_provider",
     "du",
     "list_objects",
+    "list_uploads",
 ]
 
 

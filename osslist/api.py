@@ -7,34 +7,49 @@
   (the same checks, the same messages, which name the CLI's options), and run it through the
   CLI's loop (``runner.executing``: the same sources, sink and parallel lister) with a writer
   that keeps each page's records, converted to :class:`~osslist.ObjectRecord`, instead of bytes.
+- :func:`list_uploads` runs ``osslist uploads``'s loop (``runner.uploading``: ListMultipartUploads
+  pages, ListParts with ``parts``) with the same kind of writer, handing out
+  :class:`~osslist.UploadRecord` records.
 
 Errors are osslist's exception tree (``osslist.OsslistError`` and below); nothing here exits.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import TYPE_CHECKING, Iterable, Iterator, Literal, Sequence, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, Literal, Sequence, TypeVar, cast, overload
 
 from osslist import connect, runner
 from osslist import job as jobs
-from osslist.client import Oss2CredentialsAdapter
+from osslist.client import BucketClient, Oss2CredentialsAdapter
 from osslist.prefixtotals import DuRow
 from osslist.errors import UsageError
-from osslist.pages import Record
-from osslist.records import Entry, ObjectRecord, VersionRecord, public_records
+from osslist.filters import parse_time
+from osslist.records import Entry, ObjectRecord, UploadRecord, VersionRecord, public_records, public_uploads
 from osslist.summary import Summary
+from osslist.uploads import UploadTotals
 
 if TYPE_CHECKING:
     import oss2
     import oss2.credentials
 
-__all__ = ["Listing", "bucket", "credentials_provider", "du", "list_objects"]
+    from osslist.pages import Record
+    from osslist.uploads import UploadRecord as RawUpload
+
+__all__ = ["Listing", "UploadListing", "bucket", "credentials_provider", "du", "list_objects", "list_uploads"]
 
 T = TypeVar("T", covariant=True)
+S = TypeVar("S")
+"""What a listing totals: a Summary (objects) or UploadTotals (uploads)."""
+R = TypeVar("R")
+"""A record as listed (``pages.Record``, ``uploads.UploadRecord``) ..."""
+E = TypeVar("E")
+"""... and as handed out (``ObjectRecord``, ``UploadRecord``)."""
+Iteration = TypeVar("Iteration", bound="_Iteration[Any, Any]")  # Any: the bound covers every listing
 CredentialSource = Literal["auto", "env", "rrsa", "metadata"]
 Strings = str | Iterable[str]
 Size = int | str
@@ -104,22 +119,10 @@ class _Progress:
     complete: bool = False
 
 
-class Listing(Iterator[T]):
-    """The records of one listing, in key order: iterate it once.
+class _Iteration(Iterator[T], Generic[T, S]):
+    """A listing's records, handed out once, and its totals (see :class:`Listing`)."""
 
-    ``summary`` counts what was handed over (objects, bytes per storage class, common
-    prefixes); when the iteration ends, ``complete`` is True and ``summary`` also holds the
-    requests sent and the time taken. ``close()`` (or leaving a ``with`` block, or dropping the
-    object) stops a listing half way: its worker threads end and its connections are closed.
-
-    >>> with osslist.list_objects("my-bucket", endpoint=endpoint, prefix="logs/") as listing:
-    ...     for record in listing:
-    ...         print(record.key, record.size)
-    >>> listing.summary.objects, listing.summary.bytes  # doctest: +SKIP
-    (2, 2048)
-    """
-
-    def __init__(self, records: Iterator[T], summary: Summary, progress: _Progress) -> None:
+    def __init__(self, records: Iterator[T], summary: S, progress: _Progress) -> None:
         self._records = records
         self._progress = progress
         self.summary = summary
@@ -138,7 +141,7 @@ class Listing(Iterator[T]):
         if close is not None:
             close()
 
-    def __enter__(self) -> Listing[T]:
+    def __enter__(self: Iteration) -> Iteration:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -146,20 +149,46 @@ class Listing(Iterator[T]):
         self.close()
 
 
-class _RecordWriter:
+class Listing(_Iteration[T, Summary]):
+    """The records of one listing, in key order: iterate it once.
+
+    ``summary`` counts what was handed over (objects, bytes per storage class, common
+    prefixes); when the iteration ends, ``complete`` is True and ``summary`` also holds the
+    requests sent and the time taken. ``close()`` (or leaving a ``with`` block, or dropping the
+    object) stops a listing half way: its worker threads end and its connections are closed.
+
+    >>> with osslist.list_objects("my-bucket", endpoint=endpoint, prefix="logs/") as listing:
+    ...     for record in listing:
+    ...         print(record.key, record.size)
+    >>> listing.summary.objects, listing.summary.bytes  # doctest: +SKIP
+    (2, 2048)
+    """
+
+
+class UploadListing(_Iteration[UploadRecord, UploadTotals]):
+    """The unfinished uploads of one listing (:func:`list_uploads`), keys ascending: iterate it once.
+
+    ``summary`` (an :class:`~osslist.UploadTotals`) counts the uploads, parts and bytes handed
+    over; once ``complete``, also the requests sent and the time taken. ``close()``, a ``with``
+    block or dropping it stops the listing half way and closes its connections.
+    """
+
+
+class _RecordWriter(Generic[R, E]):
     """``runner.Writer`` that keeps records: ``render`` converts a page to public records (in
     the worker that listed it), ``write_rendered`` queues them for the iterator."""
 
-    def __init__(self) -> None:
-        self._ready: deque[Entry] = deque()
+    def __init__(self, convert: Callable[[Sequence[R]], tuple[E, ...]]) -> None:
+        self._convert = convert
+        self._ready: deque[E] = deque()
 
-    def render(self, records: Sequence[Record]) -> tuple[Entry, ...]:
-        return public_records(records)
+    def render(self, records: Sequence[R]) -> tuple[E, ...]:
+        return self._convert(records)
 
-    def write_rendered(self, data: tuple[Entry, ...]) -> None:
+    def write_rendered(self, data: tuple[E, ...]) -> None:
         self._ready.extend(data)
 
-    def drain(self) -> Iterator[Entry]:
+    def drain(self) -> Iterator[E]:
         """The records written since the last drain, oldest first."""
         while self._ready:
             yield self._ready.popleft()
@@ -171,18 +200,24 @@ class _RecordWriter:
         """Nothing to close: the listing's connections are closed by the iterator."""
 
 
-def _records(prepared: jobs.PreparedRun, summary: Summary, progress: _Progress) -> Iterator[Entry]:
+def _handed_out(commits: runner.Steps, writer: _RecordWriter[R, E], client: BucketClient,
+                progress: _Progress) -> Iterator[E]:
     """The run loop one page at a time, each page's records handed over before the next is
     taken; closed (or dropped) half way, it waits for the workers and closes the connections."""
-    writer = _RecordWriter()
-    commits = runner.executing(prepared, writer, summary, join_workers=True)
     try:
         for _commit in commits:
             yield from writer.drain()
         progress.complete = True
     finally:
         commits.close()
-        prepared.client.close()
+        client.close()
+
+
+def _records(prepared: jobs.PreparedRun, summary: Summary, progress: _Progress) -> Iterator[Entry]:
+    """The CLI's listing loop, its records handed out as public ones."""
+    writer: _RecordWriter[Record, Entry] = _RecordWriter(public_records)
+    commits = runner.executing(prepared, writer, summary, join_workers=True)
+    return _handed_out(commits, writer, prepared.client, progress)
 
 
 @overload
@@ -295,6 +330,39 @@ def du(
     finally:
         prepared.client.close()
     return rows
+
+
+def list_uploads(
+    bucket: str, *, endpoint: str, region: str | None = None, credentials: CredentialSource = "auto",
+    role_name: str | None = None, metadata_endpoint: str | None = None, signature_version: Literal[1, 4] = 4,
+    prefix: str | None = None, parts: bool = False, older_than: Moment | None = None, max_uploads: int = 1000,
+) -> UploadListing:
+    """Every unfinished multipart upload of ``bucket``, exactly as ``osslist uploads`` lists them:
+    keys ascending, a key's uploads in initiation order. Their parts are billed, yet no listing
+    of objects shows them.
+
+    ``prefix`` limits the keys; ``older_than`` keeps the uploads initiated before a time (a
+    datetime, naive = UTC, or ``"7d"`` / ``"2024-01-01"``); ``parts`` asks ListParts for each
+    upload's ``part_count`` and ``size``; ``max_uploads`` (1..1000) is the page size. Needs
+    oss:ListMultipartUploads (and oss:ListParts with ``parts``). Options are checked here
+    (:class:`osslist.UsageError`); the listing starts at the first ``next()``. Returns an
+    :class:`~osslist.UploadListing`.
+
+    >>> stale = osslist.list_uploads("my-bucket", endpoint="oss-cn-hangzhou-internal.aliyuncs.com",
+    ...                              older_than="7d", parts=True)
+    >>> sum(upload.size or 0 for upload in stale)  # doctest: +SKIP
+    """
+    if not 1 <= max_uploads <= 1000:
+        raise UsageError(f"invalid max_uploads {max_uploads}: must be 1..1000")
+    text = _time_text(older_than)
+    cutoff = None if text is None else parse_time(text, now=time.time())
+    client = connect.open_client(bucket, endpoint, region=region, signature_version=str(signature_version),
+                                 credentials=credentials, role_name=role_name, metadata_endpoint=metadata_endpoint)
+    summary, progress = UploadTotals(), _Progress()
+    writer: _RecordWriter[RawUpload, UploadRecord] = _RecordWriter(public_uploads)
+    commits = runner.uploading(client, writer, summary, prefix=prefix or "", parts=parts, older_than=cutoff,
+                               max_uploads=max_uploads)
+    return UploadListing(_handed_out(commits, writer, client, progress), summary, progress)
 
 
 # --- options -> the CLI's job ----------------------------------------------------------------------

@@ -1241,8 +1241,7 @@ def uploads_command(**params: Any) -> None:
     try:
         writer = UploadWriter(stream, params["fmt"], bucket=params["bucket"], parts=params["parts"])
         totals = runner.run_uploads(
-            client, writer, prefix=params["prefix"], parts=params["parts"], on_page=progress,
-            keep=lambda record: cutoff is None or record.initiated_epoch() < cutoff,
+            client, writer, prefix=params["prefix"], parts=params["parts"], older_than=cutoff, on_page=progress,
         )
     finally:
         progress.close()

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Sequence, Union
+from typing import TYPE_CHECKING, Sequence, Union
 
 from osslist import pages
 from osslist.errors import ListingError
 
-__all__ = ["Entry", "ObjectRecord", "PrefixRecord", "VersionRecord", "public_record", "public_records"]
+if TYPE_CHECKING:
+    from osslist import uploads
+
+__all__ = [
+    "Entry", "ObjectRecord", "PrefixRecord", "UploadRecord", "VersionRecord", "public_record", "public_records",
+    "public_uploads",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +65,25 @@ class PrefixRecord:
     prefix: str
 
 
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    """One unfinished multipart upload (``list_uploads``): its parts are billed, yet no
+    listing of objects shows them. ``initiated`` is timezone-aware UTC; ``part_count`` and
+    ``size`` (bytes of its parts) are None unless listed with ``parts=True``. A key's uploads
+    come in initiation order."""
+
+    key: str
+    upload_id: str
+    initiated: datetime
+    part_count: int | None = None
+    size: int | None = None
+
+
 Entry = Union[ObjectRecord, PrefixRecord]
 """What a listing with a delimiter yields: objects and common prefixes, in key order."""
 
 
-def utc_datetime(stamp: str) -> datetime:
+def utc_datetime(stamp: str, field: str = "LastModified") -> datetime:
     """OSS's ``2024-06-22T13:13:58.000Z`` as an aware UTC datetime, exact to the microsecond
     (no float on the way: ``.123`` stays 123000 microseconds)."""
     try:
@@ -72,7 +92,7 @@ def utc_datetime(stamp: str) -> datetime:
         return datetime(int(stamp[0:4]), int(stamp[5:7]), int(stamp[8:10]), int(stamp[11:13]),
                         int(stamp[14:16]), int(stamp[17:19]), micro, tzinfo=timezone.utc)
     except ValueError as exc:
-        raise ListingError(f"unreadable LastModified {stamp[:40]!r}") from exc
+        raise ListingError(f"unreadable {field} {stamp[:40]!r}") from exc
 
 
 def public_record(record: pages.Record) -> Entry:
@@ -89,3 +109,9 @@ def public_record(record: pages.Record) -> Entry:
 def public_records(records: Sequence[pages.Record]) -> tuple[Entry, ...]:
     """A page of listed records as public ones (run in the worker that listed the page)."""
     return tuple(map(public_record, records))
+
+
+def public_uploads(records: Sequence[uploads.UploadRecord]) -> tuple[UploadRecord, ...]:
+    """A page of listed uploads as public records."""
+    return tuple(UploadRecord(r.key, r.upload_id, utc_datetime(r.initiated, "Initiated"), r.part_count, r.size)
+                 for r in records)

@@ -22,7 +22,7 @@ import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from types import FrameType
-from typing import IO, Any, Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar, cast
 
 from osslist import checkpoint, feed
 from osslist.prefixtotals import DuRow, DuTotals
@@ -37,6 +37,9 @@ from osslist.sharding import spread_ranges
 from osslist.summary import Summary
 from osslist.uploads import UploadRecord, UploadTotals, iter_uploads, totals_of, upload_sizes
 from osslist.versions import VersionPosition, iter_version_pages
+
+if TYPE_CHECKING:
+    from osslist.client import BucketClient
 
 RECORD_PAGES_AHEAD = 8
 """Pages a parallel slot may buffer when they hold records (du: ~0.45 MB a page of 1000)."""
@@ -56,6 +59,18 @@ class Writer(Protocol[P]):
     in the loop's thread. ``output.Writer`` is a ``Writer[bytes]``."""
 
     def render(self, records: Sequence[Record], /) -> P: ...
+
+    def write_rendered(self, data: P, /) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class UploadWriter(Protocol[P]):
+    """A ``Writer`` of upload pages (``output.UploadWriter``: bytes; the API's: records)."""
+
+    def render(self, records: Sequence[UploadRecord], /) -> P: ...
 
     def write_rendered(self, data: P, /) -> None: ...
 
@@ -329,26 +344,40 @@ def run_du(prepared: PreparedRun, *, depth: int, by_class: bool, by_state: bool 
 
 
 def run_uploads(client: BucketClient, writer: Writer[bytes], *, prefix: str, parts: bool,
-                keep: Callable[[UploadRecord], bool], on_page: OnPage | None = None) -> UploadTotals:
+                older_than: float | None = None, on_page: OnPage | None = None) -> UploadTotals:
     """``osslist uploads``: unfinished uploads as a source of pages into the same run loop."""
+    totals = UploadTotals()
+    # output.UploadWriter is typed as the object writers are; its line() reads upload records
+    upload_writer = cast("UploadWriter[bytes]", writer)
+    for _commit in uploading(client, upload_writer, totals, prefix=prefix, parts=parts, older_than=older_than,
+                             on_page=on_page):
+        pass
+    return totals
+
+
+def uploading(client: BucketClient, writer: UploadWriter[P], totals: UploadTotals, *, prefix: str, parts: bool,
+              older_than: float | None = None, max_uploads: int = 1000, on_page: OnPage | None = None) -> Steps:
+    """:func:`run_uploads` one page at a time (the Python API's ``list_uploads`` takes each
+    page's records between steps). Only uploads initiated before ``older_than`` (epoch
+    seconds) are kept. When it ends, or is closed half way, the writer is closed and
+    ``totals`` gets requests and time."""
     from osslist.ossobjects import ObjectClient  # oss2 stays out of the CLI's start-up
 
-    totals, started = UploadTotals(), time.monotonic()
+    started = time.monotonic()
     parts_of = ObjectClient(client).list_parts if parts else None
 
-    def source() -> Source[bytes]:
-        for records in iter_uploads(client, parts_of, prefix=prefix):
-            kept = [r for r in records if keep(r)]
-            page = Rendered(writer.render(kept), len(kept), totals_of(kept))  # type: ignore[arg-type]
+    def source() -> Source[P]:
+        for records in iter_uploads(client, parts_of, prefix=prefix, max_uploads=max_uploads):
+            kept = [r for r in records if older_than is None or r.initiated_epoch() < older_than]
+            page = Rendered(writer.render(kept), len(kept), totals_of(kept))  # type: ignore[arg-type]  # totals
             yield feed.PageEvent(page, Position(), list)
 
     try:
-        pump(source(), Sink(writer, totals), _hooks(on_page, None))  # type: ignore[arg-type]
+        yield from steps(source(), Sink(writer, totals), _hooks(on_page, None))  # type: ignore[arg-type]
     finally:
         writer.close()
         totals.requests = client.requests_made
         totals.elapsed = time.monotonic() - started
-    return totals
 
 
 class _RecordPages:

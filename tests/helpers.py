@@ -25,6 +25,7 @@ from osslist.listing import Bound, Position
 from osslist.pages import ObjectRecord, Page, PrefixRecord, parse_page, record_name
 from osslist.ranges import KeyRange
 from osslist.sources import resolve_provider
+from tests.emulator.keys import TRICKY_KEYS
 
 # --- the command line ----------------------------------------------------------------------
 
@@ -97,6 +98,28 @@ class FakeTime:
 
 
 # --- clients of the emulator ---------------------------------------------------------------
+
+UPLOADS_BASE = 1_704_067_200
+"""When start_uploads's first upload was initiated (2024-01-01, UTC)."""
+
+
+def start_uploads(emu: Emulator, count: int, bucket: str = BUCKET) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """``count`` uploads (tricky keys first, several per key), k-th with k % 3 parts of 1..3
+    bytes each, initiated a day apart; returns {(key, id): (parts, bytes, initiated)}."""
+    emu.create_bucket(bucket)
+    truth = {}
+    # oss2's ListParts asks for no url encoding, so a key XML 1.0 cannot carry breaks its reply
+    keys = [k for k in TRICKY_KEYS if "\x01" not in k]
+    for k in range(count):
+        key = keys[k] if k < len(keys) else f"up/{k % 300:04d}"
+        initiated = UPLOADS_BASE + 86400 * k
+        upload = emu.uploads.initiate(bucket, key, now=initiated, content_type="x", storage_class="Standard")
+        sizes = [1 + (k + n) % 3 for n in range(k % 3)]
+        for number, size in enumerate(sizes, start=1):
+            emu.uploads.upload_part(bucket, key, upload.upload_id, number, b"x" * size, now=initiated)
+        truth[(key, upload.upload_id)] = (len(sizes), sum(sizes), initiated)
+    return truth
+
 
 FAST = BackoffPolicy(max_attempts=4, base=0.001, cap=0.01, deadline=5.0)
 

@@ -28,15 +28,17 @@ import osslist
 from osslist.cli import main
 from osslist.emulator import Emulator
 from tests.emulator.keys import BYTE_ORDER, TRICKY_KEYS
-from tests.helpers import clean_env, ok
+from tests.helpers import UPLOADS_BASE, clean_env, ok, start_uploads
 
 BUCKET = "api-bucket"
 REGION = "cn-hangzhou"
 
 PUBLIC_NAMES = [
-    "CredentialsError", "DuRow", "Listing", "ListingError", "MetadataError", "ObjectRecord", "OssError",
-    "OssRefused", "OssUnavailable", "OsslistError", "PrefixRecord", "StsError", "Summary", "UsageError",
-    "VersionRecord", "__version__", "bucket", "credentials_provider", "du", "list_objects",
+    "CheckpointBusy", "CheckpointFinished", "CheckpointMismatch", "ClockSkewError", "CredentialsError", "DuRow",
+    "Interrupted", "Listing", "ListingError", "MetadataError", "ObjectRecord", "OssError", "OssRefused",
+    "OssUnavailable", "OsslistError", "OutputError", "PrefixRecord", "ReportError", "StsError", "Summary",
+    "UploadListing", "UploadRecord", "UploadTotals", "UsageError", "VersionRecord", "__version__", "bucket",
+    "credentials_provider", "du", "list_objects", "list_uploads",
 ]
 
 
@@ -79,6 +81,17 @@ def test_all_is_sorted_and_every_public_name_is_there() -> None:
         assert name in dir(osslist)
 
 
+def test_the_whole_exception_tree_is_public() -> None:
+    """Every exception class of osslist.errors is exported: a script catches what it is raised."""
+    import osslist.errors
+
+    tree = {name for name, value in vars(osslist.errors).items()
+            if isinstance(value, type) and issubclass(value, osslist.errors.OsslistError)}
+    assert tree <= set(osslist.__all__), tree - set(osslist.__all__)
+    assert all(getattr(osslist, name) is getattr(osslist.errors, name) for name in tree)
+    assert issubclass(osslist.ReportError, osslist.OsslistError) and osslist.ReportError.exit_code == 2
+
+
 def test_importing_every_module_never_hides_a_public_name() -> None:
     """A submodule named like a public function would replace it as ``osslist.<name>`` once
     imported (the import system sets the attribute): every public name must survive."""
@@ -110,10 +123,12 @@ def test_py_typed_is_shipped_as_package_data() -> None:
 
 
 def test_the_cli_and_the_api_build_with_the_same_functions(pointed: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Not a copy: the CLI and every API entry point go through job.prepare (list, du) and the
-    same provider and bucket construction (sources.resolve_provider, client.make_bucket_client)."""
+    """Not a copy: the CLI and every API entry point go through job.prepare (list, du) or
+    runner.uploading (uploads) and the same provider and bucket construction
+    (sources.resolve_provider, client.make_bucket_client)."""
     import osslist.client
     import osslist.job
+    import osslist.runner
     import osslist.sources
 
     calls: dict[str, list[str]] = {}
@@ -128,14 +143,19 @@ def test_the_cli_and_the_api_build_with_the_same_functions(pointed: Emulator, mo
         monkeypatch.setattr(module, name, wrapper)
 
     for module, name in ((osslist.job, "prepare"), (osslist.sources, "resolve_provider"),
-                         (osslist.client, "make_bucket_client")):
+                         (osslist.client, "make_bucket_client"), (osslist.runner, "uploading")):
         spy(module, name)
     pointed.create_bucket(BUCKET)
     caller = "cli"
     ok(CliRunner().invoke(main, ["ls", "--bucket", BUCKET, "--endpoint", pointed.oss_endpoint, "--dry-run"],
                           env=clean_env(pointed)))
+    caller = "cli uploads"
+    ok(CliRunner().invoke(main, ["uploads", "--bucket", BUCKET, "--endpoint", pointed.oss_endpoint, "--no-progress"],
+                          env=clean_env(pointed)))
     caller = "list_objects"
     list(listing(pointed))
+    caller = "list_uploads"
+    list(osslist.list_uploads(BUCKET, endpoint=pointed.oss_endpoint, region=REGION))
     caller = "du"
     osslist.du(BUCKET, endpoint=pointed.oss_endpoint, region=REGION)
     caller = "bucket"
@@ -144,8 +164,10 @@ def test_the_cli_and_the_api_build_with_the_same_functions(pointed: Emulator, mo
     osslist.credentials_provider()
     assert calls == {
         "prepare": ["cli", "list_objects", "du"],
-        "resolve_provider": ["cli", "list_objects", "du", "bucket", "credentials_provider"],
-        "make_bucket_client": ["cli", "list_objects", "du", "bucket"],
+        "resolve_provider": ["cli", "cli uploads", "list_objects", "list_uploads", "du", "bucket",
+                             "credentials_provider"],
+        "make_bucket_client": ["cli", "cli uploads", "list_objects", "list_uploads", "du", "bucket"],
+        "uploading": ["cli uploads", "list_uploads"],
     }
 
 
@@ -284,6 +306,96 @@ def _client_connections(url: str) -> int:
             if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
                 count += 1
     return count
+
+
+# --- list_uploads --------------------------------------------------------------------------------
+
+
+def uploads(emu: Emulator, **options: Any) -> osslist.UploadListing:
+    return osslist.list_uploads(BUCKET, endpoint=emu.oss_endpoint, region=REGION, **options)
+
+
+def test_uploads_are_typed_and_exactly_what_the_cli_lists(pointed: Emulator) -> None:
+    truth = start_uploads(pointed, 40, BUCKET)
+    with uploads(pointed, parts=True, max_uploads=7) as listed:
+        records = list(listed)
+    assert all(isinstance(r, osslist.UploadRecord) for r in records)
+    assert [(r.key, r.upload_id) for r in records] == pointed.open_uploads(BUCKET)
+    assert {(r.key, r.upload_id): (r.part_count, r.size, r.initiated) for r in records} == {
+        pair: (parts, size, datetime.fromtimestamp(initiated, timezone.utc))
+        for pair, (parts, size, initiated) in truth.items()
+    }
+    assert all(r.initiated.tzinfo is timezone.utc for r in records)
+    with pytest.raises(AttributeError):
+        records[0].key = "x"  # type: ignore[misc]
+    result = ok(CliRunner().invoke(main, ["uploads", "--bucket", BUCKET, "--endpoint", pointed.oss_endpoint,
+                                          "--parts", "--format", "jsonl", "--no-progress"], env=clean_env(pointed)))
+    cli = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r.key, r.upload_id, r.part_count, r.size) for r in records] == [
+        (c["key"], c["upload_id"], c["part_count"], c["size"]) for c in cli
+    ]
+    assert listed.complete
+    assert (listed.summary.uploads, listed.summary.parts, listed.summary.bytes) == (
+        40, sum(p for p, _, _ in truth.values()), sum(b for _, b, _ in truth.values()))
+    assert listed.summary.requests == 6  # the ListMultipartUploads pages (7 a page), as the CLI's summary counts
+
+
+def test_uploads_without_parts_and_older_than_a_datetime(pointed: Emulator) -> None:
+    truth = start_uploads(pointed, 30, BUCKET)
+    cutoff = datetime.fromtimestamp(UPLOADS_BASE + 86400 * 10, timezone.utc)
+    records = list(uploads(pointed, older_than=cutoff.replace(tzinfo=None)))
+    assert {(r.key, r.upload_id) for r in records} == {
+        pair for pair, (_, _, initiated) in truth.items() if initiated < cutoff.timestamp()
+    }
+    assert len(records) == 10 and all(r.part_count is None and r.size is None for r in records)
+    assert [r.key for r in uploads(pointed, prefix="up/")] == [k for k, _ in pointed.open_uploads(BUCKET)
+                                                               if k.startswith("up/")]
+
+
+def test_uploads_started_with_oss2_through_the_public_bucket(pointed: Emulator) -> None:
+    """A real client starts the uploads (osslist.bucket is a plain oss2.Bucket); the API lists them."""
+    pointed.create_bucket(BUCKET)
+    bucket = osslist.bucket(BUCKET, endpoint=pointed.oss_endpoint, region=REGION)
+    started = [bucket.init_multipart_upload(key).upload_id for key in ("b/x", "a/y", "b/x")]
+    bucket.upload_part("a/y", started[1], 1, b"12345")
+    records = list(uploads(pointed, parts=True))
+    assert [(r.key, r.upload_id, r.part_count, r.size) for r in records] == [
+        ("a/y", started[1], 1, 5), ("b/x", started[0], 0, 0), ("b/x", started[2], 0, 0)]
+
+
+@pytest.mark.parametrize("closing", ["close", "drop"])
+def test_uploads_abandoned_half_way_leave_no_thread_and_no_connection(pointed: Emulator, closing: str) -> None:
+    start_uploads(pointed, 60, BUCKET)
+    before = set(threading.enumerate())
+    result = uploads(pointed, parts=True, max_uploads=10)
+    iterator = iter(result)
+    taken = [next(iterator) for _ in range(15)]
+    assert len(taken) == 15 and _client_connections(pointed.oss_endpoint) >= 1, "it was listing"
+    pointed.clear_requests()
+    if closing == "close":
+        result.close()
+        assert not result.complete
+    else:
+        del result, iterator
+    assert pointed.requests_for("oss") == [], "nothing more was asked"
+    assert _our_new_threads(before) == []
+    assert _client_connections(pointed.oss_endpoint) == 0
+    gc.collect()
+    assert _client_connections(pointed.metadata_url) == 0
+
+
+def test_bad_upload_options_raise_usage_error_before_any_request(pointed: Emulator) -> None:
+    pointed.create_bucket(BUCKET)
+    pointed.clear_requests()
+    for options in ({"max_uploads": 0}, {"max_uploads": 1001}, {"older_than": "yesterday"}):
+        with pytest.raises(osslist.UsageError):
+            uploads(pointed, **options)
+    with pytest.raises(osslist.UsageError):
+        osslist.list_uploads("Bad_Name", endpoint=pointed.oss_endpoint, region=REGION)
+    assert pointed.requests == []
+    pointed.deny_bucket(BUCKET)
+    with pytest.raises(osslist.OssRefused):
+        list(uploads(pointed))
 
 
 # --- errors: osslist's tree, never an exit -------------------------------------------------------

@@ -15,6 +15,7 @@ import runpy
 import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -54,8 +55,9 @@ def run_example(emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: P
 def test_every_python_block_of_the_python_section_is_run() -> None:
     text = README.read_text(encoding="utf-8")
     section = text[text.index("## Use it from Python"):text.index("\n## ", text.index("## Use it from Python") + 3)]
-    assert section.count("```python") == section.count("<!-- python-example:") == 4
-    assert set(examples()) == {"bytes-per-class", "read-with-the-pods-role", "errors", "noncurrent-bytes"}
+    assert section.count("```python") == section.count("<!-- python-example:") == 5
+    assert set(examples()) == {"bytes-per-class", "read-with-the-pods-role", "errors", "noncurrent-bytes",
+                               "stale-uploads"}
 
 
 def test_bytes_per_class_example(run_example, emulator: Emulator) -> None:  # type: ignore[no-untyped-def]
@@ -88,6 +90,22 @@ def test_noncurrent_bytes_example(run_example, emulator: Emulator) -> None:  # t
     emulator.seed_versions(BUCKET, "b", 3, size=100, delete_every=3)
     out = run_example("noncurrent-bytes")
     assert out == "6 noncurrent versions hold 607 bytes; 1 delete markers\n"
+
+
+def test_stale_uploads_example(run_example, emulator: Emulator) -> None:  # type: ignore[no-untyped-def]
+    """Two uploads ten and thirty days old (3 and 0 bytes of parts), one from today: the week-old two."""
+    now = int(time.time())
+    for key, age_days, parts in (("b/old", 10, [b"ab", b"c"]), ("a/older", 30, []), ("c/new", 0, [b"xyz"])):
+        upload = emulator.uploads.initiate(BUCKET, key, now=now - age_days * 86400, content_type="x",
+                                           storage_class="Standard")
+        for number, data in enumerate(parts, start=1):
+            emulator.uploads.upload_part(BUCKET, key, upload.upload_id, number, data, now=now)
+    day = lambda age: time.strftime("%Y-%m-%d", time.gmtime(now - age * 86400))  # noqa: E731
+    assert run_example("stale-uploads").splitlines() == [
+        f"{day(30)} {0:>12,} bytes  a/older",
+        f"{day(10)} {3:>12,} bytes  b/old",
+        "2 uploads over a week old hold 3 bytes",
+    ]
 
 
 def test_errors_example(run_example) -> None:  # type: ignore[no-untyped-def]
@@ -141,7 +159,7 @@ def test_the_examples_type_check_against_the_installed_hints(tmp_path: Path) -> 
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Success: no issues found in 4 source files" in result.stdout
+    assert "Success: no issues found in 5 source files" in result.stdout
 
 
 def test_type_check_fails_without_py_typed(tmp_path: Path) -> None:

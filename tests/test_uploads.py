@@ -12,29 +12,10 @@ from click.testing import CliRunner
 from osslist.cli import main
 from osslist.emulator import Emulator
 from osslist.uploads import iter_upload_pages
-from tests.emulator.keys import TRICKY_KEYS
-from tests.helpers import BUCKET, clean_env, emulator_client, ok
+from tests.helpers import BUCKET, clean_env, emulator_client, ok, start_uploads
+from tests.helpers import UPLOADS_BASE as BASE
 
-BASE = 1_704_067_200
 NOW = 1_800_000_000
-
-
-def start_uploads(emu: Emulator, count: int) -> dict[tuple[str, str], tuple[int, int, int]]:
-    """``count`` uploads (tricky keys first, several per key), k-th with k % 3 parts of 1..3
-    bytes each, initiated a day apart; returns {(key, id): (parts, bytes, initiated)}."""
-    emu.create_bucket(BUCKET)
-    truth = {}
-    # oss2's ListParts asks for no url encoding, so a key XML 1.0 cannot carry breaks its reply
-    keys = [k for k in TRICKY_KEYS if "\x01" not in k]
-    for k in range(count):
-        key = keys[k] if k < len(keys) else f"up/{k % 300:04d}"
-        initiated = BASE + 86400 * k
-        upload = emu.uploads.initiate(BUCKET, key, now=initiated, content_type="x", storage_class="Standard")
-        sizes = [1 + (k + n) % 3 for n in range(k % 3)]
-        for number, size in enumerate(sizes, start=1):
-            emu.uploads.upload_part(BUCKET, key, upload.upload_id, number, b"x" * size, now=initiated)
-        truth[(key, upload.upload_id)] = (len(sizes), sum(sizes), initiated)
-    return truth
 
 
 def uploads_cli(emu: Emulator, *args: str) -> list[dict[str, object]]:
