@@ -183,3 +183,10 @@ def test_child_env_drops_credentials_proxies_and_osslist_settings(monkeypatch: p
 def test_render_table_pads_columns_into_a_markdown_table() -> None:
     text = h.render_table(("a", "bb"), [("xyz", "1"), ("q", "22")])
     assert text.splitlines() == ["| a   | bb |", "|-----|----|", "| xyz | 1  |", "| q   | 22 |"]
+
+
+def test_ossresume_quick_kills_pods_and_prints_a_passing_verdict() -> None:
+    result = _run_script("ossresume.py", "--quick")
+    assert result.returncode == 0, result.stderr
+    assert "report == plain listing: True" in result.stdout and "uploads left: 0" in result.stdout
+    assert result.stdout.strip().endswith("verdict: PASS")
