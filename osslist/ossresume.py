@@ -29,6 +29,7 @@ from osslist.errors import CheckpointFinished, CheckpointMismatch, Interrupted, 
 from osslist.job import PreparedRun
 from osslist.ossobjects import ObjectClient
 from osslist.ossout import Committed, OssWriter
+from osslist.osstarget import PARTS_IN_FLIGHT
 from osslist.ossurl import is_oss_url
 from osslist.output import make_writer
 from osslist.ranges import KeyRange
@@ -198,7 +199,8 @@ def _open_writer(prepared: PreparedRun, saved: CheckpointState | None, store: Ch
     upload the previous run completed (gone, the object there) finishes the checkpoint."""
     target = prepared.output_target
     assert target is not None, "run only with --output oss://"
-    options = {"part_size": target.part_size, "compress": target.compress, "cut_at_marks": True}
+    options = {"part_size": target.part_size, "compress": target.compress, "cut_at_marks": True, "workers": 1,
+               "in_flight": PARTS_IN_FLIGHT}
     committed = upload_from(None if saved is None else saved.upload)
     key, objects = target.url.key, target.objects
     if not committed.parts:  # nothing uploaded yet: start over
