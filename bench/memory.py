@@ -90,16 +90,17 @@ def measure_oss(emu: h.EmulatorProcess, sizes: dict[str, int], tmp: str) -> list
 def oss_report(small: h.Measurement, large: h.Measurement) -> list[str]:
     rows = [[m.label, f"{m.listed:,}", f"{m.wall:.1f}", f"{m.cpu:.1f}", h.fmt_number(m.rss_mb, ".1f")]
             for m in (small, large)]
-    return [
-        "",
+    return ratio_section(
         "osslist --output oss:// peak RSS (sequential, --format jsonl, gzip, 8 MiB parts, into the emulator)",
-        "",
-        h.render_table(HEADERS, rows),
-        *h.failures([small, large]),
-        "",
-        h.target_line(f"Target (issue 11): oss:// output peak RSS {large.expected:,} / {small.expected:,} objects",
-                      h.ratio(large.rss_mb, small.rss_mb), at_most=OSS_TARGET),
-    ]
+        h.render_table(HEADERS, rows), small, large,
+        f"Target (issue 11): oss:// output peak RSS {large.expected:,} / {small.expected:,} objects", OSS_TARGET)
+
+
+def ratio_section(title: str, table: str, small: h.Measurement, large: h.Measurement, target: str,
+                  at_most: float) -> list[str]:
+    """A titled table and its peak-RSS ratio line (large / small) against ``at_most``."""
+    return ["", title, "", table, *h.failures([small, large]), "",
+            h.target_line(target, h.ratio(large.rss_mb, small.rss_mb), at_most=at_most)]
 
 
 def report(small: h.Measurement, large: h.Measurement) -> list[str]:
@@ -177,16 +178,10 @@ def diff_report(small: h.Measurement, large: h.Measurement, sizes: list[int]) ->
         [m.label, f"{count:,}", f"{m.listed:,}", f"{m.wall:.1f}", f"{m.cpu:.1f}", h.fmt_number(m.rss_mb, ".1f")]
         for m, count in zip((small, large), sizes)
     ]
-    return [
-        "",
+    return ratio_section(
         "osslist diff peak RSS (two gzipped jsonl reports, 1% added, 1% removed, 1% modified, --output FILE)",
-        "",
-        h.render_table(DIFF_HEADERS, rows),
-        *h.failures([small, large]),
-        "",
-        h.target_line(f"Target (issue 12): diff peak RSS {sizes[1]:,} / {sizes[0]:,} objects",
-                      h.ratio(large.rss_mb, small.rss_mb), at_most=DIFF_TARGET),
-    ]
+        h.render_table(DIFF_HEADERS, rows), small, large,
+        f"Target (issue 12): diff peak RSS {sizes[1]:,} / {sizes[0]:,} objects", DIFF_TARGET)
 
 
 def main(argv: list[str] | None = None) -> int:
