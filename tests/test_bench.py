@@ -113,7 +113,9 @@ def test_memory_quick_prints_both_runs_and_the_difference() -> None:
     assert [(row[0], row[1], row[2]) for row in diff_rows] == [("diff-300", "300", "9"), ("diff-3000", "3,000", "90")]
     small_diff, large_diff = (float(row[5]) for row in diff_rows)
     printed = float(re.search(RATIO, diffs).group(1))  # type: ignore[union-attr]
-    assert printed == pytest.approx(large_diff / small_diff, abs=0.006)
+    # the ratio is printed to 2 decimals (+-0.005) and the MB in the table to 1 (+-0.05 on ~55 MB
+    # each, up to ~0.002 more on the ratio recomputed from them)
+    assert printed == pytest.approx(large_diff / small_diff, abs=0.008)
 
 
 # --- the naive baseline lists what the seed would -------------------------------------------------
