@@ -97,6 +97,9 @@ class CheckpointState:
     summary: dict[str, Any] = field(default_factory=dict)
     finished_at: str | None = None
     """UTC time (ISO 8601, ``Z``) of the save that found nothing left to list."""
+    upload: JsonObject | None = None
+    """An ``oss://`` output: the multipart upload the saved offset belongs to (upload id, parts
+    with their ETags, plain and stored offsets); None for a local file."""
 
     @property
     def finished(self) -> bool:
@@ -115,6 +118,7 @@ class CheckpointState:
             "output_offset": self.output_offset,
             "summary": self.summary,
             "finished_at": self.finished_at,
+            **({} if self.upload is None else {"upload": self.upload}),
         }
 
     @classmethod
@@ -132,6 +136,9 @@ class CheckpointState:
             raise ValueError("bad output entry")
         if not (finished_at is None or isinstance(finished_at, str)):
             raise ValueError("bad finish time")
+        upload = data.get("upload")
+        if not (upload is None or isinstance(upload, dict)):
+            raise ValueError("bad upload entry")
         remaining = []
         for item in data["remaining"]:
             if not isinstance(item, dict) or not (item.get("position") is None or isinstance(item["position"], dict)):
@@ -139,7 +146,8 @@ class CheckpointState:
             position = None if item.get("position") is None else position_from(item["position"])
             remaining.append((KeyRange.from_json(item.get("range")), position))
         return cls(fingerprint=printed, remaining=remaining, output_offset=offset, output_path=output["path"],
-                   output_tail=output["tail_sha256"], summary=summary, finished_at=finished_at)
+                   output_tail=output["tail_sha256"], summary=summary, finished_at=finished_at,
+                   upload=upload)
 
 
 def save(path: str | os.PathLike[str], state: CheckpointState) -> None:
@@ -204,6 +212,14 @@ def load(
         return None
     except OSError as exc:
         raise UsageError(f"cannot read checkpoint {target}: {exc.strerror}") from exc
+    return parse(raw, str(target), expected_fingerprint=expected_fingerprint, position_from=position_from)
+
+
+def parse(
+    raw: bytes, name: str, *, expected_fingerprint: str, position_from: ReadPosition | None = None,
+) -> CheckpointState:
+    """A checkpoint's bytes (from a file or an OSS object called ``name``) as its state, with
+    :func:`load`'s checks and errors."""
     if position_from is None:
         from osslist.listing import Position
 
@@ -211,21 +227,21 @@ def load(
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"checkpoint {target} is corrupt ({exc}); delete it to start over") from exc
-    _refuse_old_format(target, data)
+        raise UsageError(f"checkpoint {name} is corrupt ({exc}); delete it to start over") from exc
+    _refuse_old_format(name, data)
     try:
         state = CheckpointState.from_json(data, position_from=position_from)
     except (ValueError, UsageError) as exc:
-        raise UsageError(f"checkpoint {target} is corrupt ({exc}); delete it to start over") from exc
+        raise UsageError(f"checkpoint {name} is corrupt ({exc}); delete it to start over") from exc
     if state.fingerprint != expected_fingerprint:
         raise CheckpointMismatch(
-            f"checkpoint {target} was written by a run with different arguments; rerun the same "
+            f"checkpoint {name} was written by a run with different arguments; rerun the same "
             "command to resume, or delete the checkpoint (and the output) to start over"
         )
     return state
 
 
-def _refuse_old_format(target: Path, data: Any) -> None:  # Any: parsed JSON, checked here
+def _refuse_old_format(target: str, data: Any) -> None:  # Any: parsed JSON, checked here
     """A checkpoint of an older format does not name its output, so nothing can prove that
     resuming it would not cut another file: refused, with what to do."""
     version = data.get("version") if isinstance(data, dict) else None
@@ -250,12 +266,17 @@ def resume_state(
             f"checkpoint {path} belongs to output {saved.output_path}, not {output}; give that --output "
             "to resume, or a new --checkpoint path to list into this file"
         )
+    refuse_finished(saved, str(path))
+    return saved
+
+
+def refuse_finished(saved: CheckpointState, name: str) -> None:
+    """A finished checkpoint lists nothing: CheckpointFinished (exit 0), saying so."""
     if saved.finished:
         raise CheckpointFinished(
-            f"checkpoint {path} finished at {saved.finished_at or 'an unknown time'} (output "
+            f"checkpoint {name} finished at {saved.finished_at or 'an unknown time'} (output "
             f"{saved.output_path}); nothing listed: use a new --checkpoint path (or delete this one) to list again"
         )
-    return saved
 
 
 def _same_output(saved_path: str, given: str | os.PathLike[str]) -> bool:

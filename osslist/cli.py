@@ -436,7 +436,8 @@ scale_options = _stack(
         "--checkpoint",
         env="CHECKPOINT",
         type=click.Path(dir_okay=False),
-        help="Save progress here after every page; rerun the same command to resume (needs --output).",
+        help="Save progress here after every page; rerun the same command to resume (needs --output). With "
+        "--output oss://..., also oss://BUCKET/KEY: saved after every uploaded part, resumed by a new pod.",
     ),
 )
 
@@ -707,6 +708,10 @@ def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) ->
     """Plain runs stream to stdout or --output; --checkpoint runs save after every page. Either
     way SIGTERM (what Kubernetes sends first) ends the run after the page being committed,
     abandoning requests in flight: exit 143 (see runner.Stopper)."""
+    if plan.job.scale.checkpoint is not None and plan.output_target is not None:
+        from osslist.ossresume import run_resumable_oss
+
+        return run_resumable_oss(plan, on_page=progress, stop=stop)
     if plan.job.scale.checkpoint is not None:
         return runner.run_resumable(plan, on_page=progress, stop=stop)
     if plan.job.output.format == jobs.INVENTORY_FORMAT:
@@ -749,7 +754,7 @@ def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) 
     writer = inventory.InventoryWriter(
         _inventory_store(out.path, plan), source_bucket=plan.job.connection.bucket, started=started,
         file_size=parse_size(out.file_size) if out.file_size else inventory.DEFAULT_FILE_SIZE, shard=shard,
-        ranges=plan.ranges,
+        ranges=plan.ranges, versions=plan.job.selection.all_versions,
     )
     try:
         summary = runner.execute(plan, writer, on_page=progress, stop=stop)

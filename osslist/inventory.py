@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
 from urllib.parse import quote
 
 from osslist.errors import OssRefused, OutputError
-from osslist.pages import ObjectRecord, Record
+from osslist.pages import ObjectRecord, PrefixRecord, Record, VersionRecord
 from osslist.ranges import KeyRange
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 FORMAT = "oss-inventory"
 SCHEMA = ("Bucket", "Key", "Size", "StorageClass", "LastModifiedDate", "ETag", "IsMultipartUploaded", "ObjectType")
+VERSION_SCHEMA = ("Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker", *SCHEMA[2:])
+"""--all-versions: the fixed fields of an all-versions OSS inventory come after Key."""
 VERSION = "2019-09-01"
 DEFAULT_FILE_SIZE = 64 * 1024 * 1024
 GZIP_LEVEL = 6
@@ -211,20 +213,32 @@ def _field(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def render_rows(records: Sequence[Record], bucket: str) -> bytes:
+def render_rows(records: Sequence[Record], bucket: str, *, versions: bool = False) -> bytes:
     """The CSV rows of a page (thread-safe): every field quoted, the key URL-encoded (so no row
-    holds a newline or a comma of its own)."""
+    holds a newline or a comma of its own). ``versions``: VersionId, IsLatest, IsDeleteMarker
+    after the key; a delete marker has empty Size, StorageClass, ETag and ObjectType."""
     quoted_bucket = _field(bucket)
     lines = []
     for r in records:
-        if type(r) is not ObjectRecord:
+        if type(r) is PrefixRecord:
             raise OutputError("an inventory holds objects only: list without --delimiter")
+        head = f'{quoted_bucket},"{quote(r.key, safe="")}",'  # type: ignore[union-attr]
+        if versions:
+            head += _version_fields(r)  # type: ignore[arg-type]
+            if r.is_delete_marker:  # type: ignore[union-attr]
+                lines.append(f'{head}"","",{_field(r.last_modified)},"","false",""\n')  # type: ignore[union-attr]
+                continue
         lines.append(
-            f'{quoted_bucket},"{quote(r.key, safe="")}","{r.size}",{_field(r.storage_class)},'  # type: ignore[union-attr]
+            f'{head}"{r.size}",{_field(r.storage_class)},'  # type: ignore[union-attr]
             f'{_field(r.last_modified)},{_field(r.etag)},"{"true" if r.type == "Multipart" else "false"}",'  # type: ignore[union-attr]
             f'{_field(r.type)}\n'  # type: ignore[union-attr]
         )
     return "".join(lines).encode("utf-8", "surrogateescape")
+
+
+def _version_fields(record: VersionRecord) -> str:
+    latest, marker = ("true" if flag else "false" for flag in (record.is_latest, record.is_delete_marker))
+    return f'{_field(record.version_id)},"{latest}","{marker}",'
 
 
 Rows = tuple["str | None", bytes]
@@ -294,7 +308,7 @@ class InventoryWriter:
     ordering all files by their first key puts the whole inventory in key order."""
 
     def __init__(self, store: Store, *, source_bucket: str, started: datetime, file_size: int = DEFAULT_FILE_SIZE,
-                 shard: Shard | None = None, ranges: Sequence[KeyRange] = (KeyRange(),)) -> None:
+                 shard: Shard | None = None, ranges: Sequence[KeyRange] = (KeyRange(),), versions: bool = False) -> None:
         self._store = store
         self._bucket = source_bucket
         self._started = started.astimezone(timezone.utc)
@@ -304,10 +318,11 @@ class InventoryWriter:
         self._files: list[DataFile] = []
         self._current: _GzipFile | None = None
         self._ranges = tuple(ranges)
+        self._versions = versions
 
     def render(self, records: Sequence[Record]) -> Rows:
-        first = records[0].key if records and type(records[0]) is ObjectRecord else None  # type: ignore[union-attr]
-        return first, render_rows(records, self._bucket)
+        first = records[0].key if records and type(records[0]) is not PrefixRecord else None  # type: ignore[union-attr]
+        return first, render_rows(records, self._bucket, versions=self._versions)
 
     def write_rendered(self, page: Rows) -> None:
         first, data = page
@@ -361,6 +376,7 @@ class InventoryWriter:
         return {
             "started": int(self._started.timestamp()),
             "sourceBucket": self._bucket,
+            "fileSchema": ", ".join(VERSION_SCHEMA if self._versions else SCHEMA),
             "shard": None if self._shard is None else self._shard.index,
             "files": [{"key": self._store.full_key(f.key), "size": f.size, "MD5checksum": f.md5, "first": f.first}
                       for f in self._files],
@@ -391,7 +407,7 @@ def manifest_bytes(store: Store, parts: Iterable[dict[str, object]]) -> tuple[st
         "creationTimestamp": str(started),
         "destinationBucket": store.bucket,
         "fileFormat": "CSV",
-        "fileSchema": ", ".join(SCHEMA),
+        "fileSchema": parts[0].get("fileSchema", ", ".join(SCHEMA)),
         "files": files,
         "sourceBucket": parts[0]["sourceBucket"],
         "version": VERSION,

@@ -230,10 +230,10 @@ def _key_bytes(option: str, value: str, *, limit: int | None = MAX_KEY_BYTES) ->
 
 def _check_scale(scale: Scale, output_path: str | None) -> None:
     if scale.checkpoint is not None and output_path is None:
-        raise UsageError("--checkpoint needs --output FILE: a resumed run continues that file")
-    if scale.checkpoint is not None and output_path.startswith("oss://"):
-        raise UsageError("--checkpoint with --output oss://... is not supported yet: give --output FILE, "
-                         "or run without --checkpoint (a failed run then leaves no upload behind)")
+        raise UsageError("--checkpoint needs --output FILE or oss://...: a resumed run continues that output")
+    if scale.checkpoint is not None and scale.checkpoint.startswith("oss://") and not output_path.startswith("oss://"):
+        raise UsageError("--checkpoint oss://... needs --output oss://...: a local output file does not "
+                         "outlive the pod, so give a local --checkpoint FILE with it")
     if not 1 <= scale.parallel <= MAX_PARALLEL:
         raise UsageError(f"invalid --parallel {scale.parallel}: must be 1..{MAX_PARALLEL}")
     if scale.shard_plan is not None:
@@ -248,15 +248,15 @@ def _check_scale(scale: Scale, output_path: str | None) -> None:
 
 
 def _check_versions(sel: Selection, out: OutputOptions) -> None:
-    """--all-versions / --as-of list with ListObjectVersions: no v2 of it, and no all-versions
-    inventory writer (yet)."""
+    """--all-versions / --as-of list with ListObjectVersions: no v2 of it; an inventory of all
+    versions has its own columns, of the bucket --as-of a time none (yet)."""
     if not (sel.all_versions or sel.as_of is not None):
         return
     option = "--all-versions" if sel.all_versions else "--as-of"
     if sel.list_api != "v1":
         raise UsageError(f"{option} lists with ListObjectVersions, which has no v2: leave --list-api at v1")
-    if out.format == INVENTORY_FORMAT:
-        raise UsageError(f"{option} cannot write --format {INVENTORY_FORMAT} (an all-versions inventory); use jsonl or csv")
+    if out.format == INVENTORY_FORMAT and sel.as_of is not None:
+        raise UsageError(f"--as-of cannot write --format {INVENTORY_FORMAT}; use jsonl or csv")
 
 
 def _check_checkpoint_files(scale: Scale, output_path: str | None) -> None:

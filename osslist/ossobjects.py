@@ -33,7 +33,8 @@ def content_md5(data: bytes | bytearray) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
-_ACTIONS = {"ListParts": "oss:ListParts", "GetObject": "oss:GetObject"}
+_ACTIONS = {"ListParts": "oss:ListParts", "GetObject": "oss:GetObject", "HeadObject": "oss:GetObject",
+            "ListMultipartUploads": "oss:ListMultipartUploads"}
 
 
 class _Body:
@@ -132,6 +133,29 @@ class ObjectClient:
             return [(p.part_number, p.etag, p.size) for p in oss2.PartIterator(self._bucket, key, upload_id)]
 
         return self._call("ListParts", key, send)
+
+    def get_small(self, key: str) -> bytes | None:
+        """A small object's bytes (a checkpoint), or None when there is no such object."""
+
+        def send() -> bytes | None:
+            try:
+                return bytes(self._bucket.get_object(key).read())
+            except oss2.exceptions.NoSuchKey:
+                return None
+
+        return self._call("GetObject", key, send)
+
+    def uploads_of(self, key: str) -> list[str]:
+        """The upload ids of unfinished multipart uploads of exactly ``key`` (ListMultipartUploads)."""
+
+        def send() -> list[str]:
+            return [u.upload_id for u in oss2.MultipartUploadIterator(self._bucket, prefix=key) if u.key == key]
+
+        return self._call("ListMultipartUploads", key, send)
+
+    def exists(self, key: str) -> bool:
+        """HeadObject: is there an object at ``key``?"""
+        return self._call("HeadObject", key, lambda: bool(self._bucket.object_exists(key)))
 
     def stream(self, key: str) -> Iterator[bytes]:
         """The object's bytes, streamed in chunks (GetObject; only its start is retried)."""

@@ -83,6 +83,7 @@ class OssWriter:
         compress: bool | None = None,
         workers: int = 2,
         in_flight: int = 2,
+        cut_at_marks: bool = False,
     ) -> None:
         if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
             raise UsageError(f"--part-size must be between 100K and 5G, not {part_size} bytes")
@@ -95,11 +96,12 @@ class OssWriter:
         self._objects = objects
         self._part_size = part_size
         self._gzip = wants_gzip(key, compress)
+        self._cut_at_marks = cut_at_marks  # parts end only where mark() was called (page ends)
         self._member = _new_member() if self._gzip else None
         self._member_plain = 0  # plain bytes fed into the current gzip member
         self._plain = bytearray()  # gzip: plain bytes waiting to make a block
         self._block = min(GZIP_BLOCK, part_size // 4)  # a part overshoots its size by one block at most
-        self._blocks: queue.Queue[bytes | None] = queue.Queue(_GZIP_QUEUE)  # None ends the stream
+        self._blocks: queue.Queue[tuple[bytes, bool] | None] = queue.Queue(_GZIP_QUEUE)  # None ends the stream
         self._compressor: threading.Thread | None = None
         self._buffer = bytearray()  # stored bytes of the part being filled
         self._buffer_plain_start = 0  # plain offset where the part being filled starts
@@ -164,15 +166,29 @@ class OssWriter:
         self.plain_bytes += len(data)
         if not self._gzip:
             self._buffer += data
-            while len(self._buffer) >= self._next_part_size():
+            while not self._cut_at_marks and len(self._buffer) >= self._next_part_size():
                 size = self._next_part_size()
                 self._send_part(size, self._buffer_plain_start + size)
             return len(data)
         self._plain += data
         if len(self._plain) >= self._block:
-            self._hand_to_compressor(bytes(self._plain))
+            self._hand_to_compressor((bytes(self._plain), False))
             self._plain.clear()
         return len(data)
+
+    def mark(self) -> None:
+        """The bytes so far end a page: with ``cut_at_marks`` a full part is cut here and only
+        here, so every part ends at a page boundary (the position a checkpoint saves with it)."""
+        self._check_open()
+        self._raise_failure()
+        if not self._cut_at_marks:
+            return
+        if not self._gzip:
+            if len(self._buffer) >= self._next_part_size():
+                self._send_part(len(self._buffer), self.plain_bytes)
+            return
+        self._hand_to_compressor((bytes(self._plain), True))
+        self._plain.clear()
 
     def flush(self) -> None:
         """Nothing to do: bytes leave as whole parts (a part cannot be sent half full)."""
@@ -250,7 +266,7 @@ class OssWriter:
 
     # --- compression (gzip only): one thread, blocks in order, a member per part ---------------
 
-    def _hand_to_compressor(self, block: bytes | None) -> None:
+    def _hand_to_compressor(self, block: tuple[bytes, bool] | None) -> None:
         if self._compressor is None:
             self._compressor = threading.Thread(target=self._compress_blocks, name="ossout-gzip", daemon=True)
             self._compressor.start()
@@ -272,19 +288,20 @@ class OssWriter:
                 try:
                     if block is None:
                         return
-                    self._compress(block)
+                    self._compress(*block)
                 finally:
                     self._blocks.task_done()
         except BaseException as exc:
             if self._failure is None:
                 self._failure = exc
 
-    def _compress(self, block: bytes) -> None:
-        """Feed the current member; once it fills a part, end the member and send the part."""
+    def _compress(self, block: bytes, marked: bool) -> None:
+        """Feed the current member; once it fills a part (at a mark, with ``cut_at_marks``),
+        end the member and send the part."""
         assert self._member is not None
         self._buffer += self._member.compress(block)
         self._member_plain += len(block)
-        if len(self._buffer) >= self._next_part_size():
+        if (marked or not self._cut_at_marks) and len(self._buffer) >= self._next_part_size():
             self._end_member()
 
     def _end_member(self) -> None:
@@ -298,7 +315,7 @@ class OssWriter:
         """Compress what is left, wait for the compressor, end the last member (an empty
         report still gets one: an empty object would not be valid gzip)."""
         if self._plain:
-            self._hand_to_compressor(bytes(self._plain))
+            self._hand_to_compressor((bytes(self._plain), False))
             self._plain.clear()
         if self._compressor is not None:
             self._hand_to_compressor(None)

@@ -448,15 +448,23 @@ def run_resumable(prepared: PreparedRun, *, on_page: OnPage | None = None,
                 owner=job.selection.fetch_owner,
             )
             saver = checkpoint.Checkpointer(path, fingerprint=printed, output=stream, output_path=job.output.path)
-            _resume_into(prepared, todo, writer, summary, saver, on_page=on_page, stop=stop)
+            resume_into(prepared, todo, writer, summary, saver, on_page=on_page, stop=stop)
         finally:
             stream.close()
     return summary
 
 
-def _resume_into(
+class Saver(Protocol):
+    """A checkpoint's save hook: ``checkpoint.Checkpointer`` (a file) or ``ossresume.PartSaver``
+    (an upload); ``commit`` once per written page, with nothing remaining at the end."""
+
+    def commit(self, remaining: Sequence[tuple[KeyRange, checkpoint.SavedPosition | None]],
+               summary: Summary) -> object: ...
+
+
+def resume_into(
     prepared: PreparedRun, todo: list[Pending], writer: Writer[bytes], summary: Summary,
-    saver: checkpoint.Checkpointer, *, on_page: OnPage | None, stop: checkpoint.StopFlag | None,
+    saver: Saver, *, on_page: OnPage | None, stop: checkpoint.StopFlag | None,
 ) -> None:
     """The checkpointed run: the same loop with a save hook (write -> make durable -> save)."""
     limit = prepared.job.selection.limit

@@ -61,6 +61,7 @@ LAYERS = {
     "job": 8,
     "runner": 9,
     "demo": 10,
+    "ossresume": 10,
     "api": 10,
     "cli": 11,
 }

@@ -310,3 +310,21 @@ def test_diff_of_a_damaged_inventory_is_one_line_exit_2(emu: Emulator, tmp_path:
     result = diff(emu, str(tmp_path / "now.jsonl"), str(manifest))
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert data_file.name in result.stderr
+
+
+def test_an_all_versions_inventory_has_the_version_columns(emu: Emulator, tmp_path: Path) -> None:
+    emu.set_versioning(SOURCE, "Enabled")
+    emu.put_object(SOURCE, "data/00001.bin", size=77)  # a second version
+    emu.delete_object(SOURCE, "data/00002.bin")  # a delete marker over its only version
+    result = ls(emu, "--output", str(tmp_path / "inv"), "--all-versions", "--file-size", "1K", "--max-keys", "100")
+    assert result.exit_code == 0, result.stderr
+    (manifest,) = (tmp_path / "inv").glob("*/manifest.json")
+    doc, rows, _ = documented_inventory(local_get(tmp_path / "inv"), str(manifest.relative_to(tmp_path / "inv")))
+    assert doc["fileSchema"].split(", ")[:5] == ["Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker"]
+    versions = [(row["Key"], row["IsLatest"], row["IsDeleteMarker"], row["Size"]) for row in rows
+                if row["Key"] in ("data/00001.bin", "data/00002.bin")]
+    assert versions == [("data/00001.bin", "true", "false", "77"), ("data/00001.bin", "false", "false", "1"),
+                        ("data/00002.bin", "true", "true", ""), ("data/00002.bin", "false", "false", "2")]
+    (tmp_path / "all.jsonl").write_bytes(listing_report(emu, SOURCE, "jsonl", "--all-versions"))
+    same = diff(emu, str(tmp_path / "all.jsonl"), str(manifest))
+    assert (same.exit_code, same.stdout) == (0, ""), same.stderr

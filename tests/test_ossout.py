@@ -246,3 +246,21 @@ def test_gzip_parts_are_whole_members_ending_at_known_plain_offsets(emu: Emulato
     assert gzip.decompress(stored) == data and len(saved.parts) >= 2
     head = stored[: saved.stored_offset]
     assert gzip.decompress(head) == data[: saved.plain_offset]  # the committed parts alone are valid gzip
+
+
+@pytest.mark.parametrize("key", ["run/pages.bin", "run/pages.bin.gz"])
+def test_with_cut_at_marks_parts_end_only_at_marks(emu: Emulator, key: str) -> None:
+    """What a checkpoint of an upload needs: every part ends where a page ended."""
+    pages = [os.urandom(PART // 3 + 1000 * i) for i in range(12)]
+    writer = OssWriter(objects(emu), key, part_size=PART, cut_at_marks=True)
+    ends, offsets = set(), []
+    for page in pages:
+        write_in_chunks(writer, page)
+        writer.mark()
+        ends.add(writer.plain_bytes)
+        writer.drain()
+        offsets.append(writer.committed().plain_offset)
+    writer.close()
+    stored = emu.object_data("reports", key) or b""
+    assert (gzip.decompress(stored) if key.endswith(".gz") else stored) == b"".join(pages)
+    assert offsets[-1] > 0 and set(offsets) - {0} <= ends  # no part ends inside a page

@@ -133,7 +133,7 @@ def test_du_and_plan_write_into_oss(emu: Emulator) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--output", "oss://reports/x", "--checkpoint", "ck.json"], "not supported yet"),
+        (["--output", "x.jsonl", "--checkpoint", "oss://reports/ck.json"], "needs --output oss://"),
         (["--output", "oss://reports/{nope}"], "--output: unknown placeholder"),
         (["--output", "oss://reports/x", "--part-size", "99K"], "--part-size"),
         (["--output", "oss://Bad_Bucket/x"], "invalid bucket name"),
