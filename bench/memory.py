@@ -9,6 +9,10 @@ runs use the same command (sequential, ``--format jsonl --output FILE``, metadat
 against one emulator process; peak RSS is the child's ru_maxrss from os.wait4. Target: the
 large listing's peak within 20 MB of the small one's.
 
+Issue 11: the same listing into ``--output oss://BUCKET/KEY.jsonl.gz`` (a multipart upload, default
+8 MiB parts, gzip) must stay flat too: target, the large run's peak within 1.2x of the small one's.
+The object count is checked in the run's --summary-json.
+
 Issue 12: ``osslist diff`` merges two reports in one pass, holding one key at a time. Two gzipped
 jsonl reports per size (written here with osslist's own JsonlWriter: 1% of keys added, 1%
 removed, 1% modified by size, ETag or storage class), diffed into a file. Target: the large
@@ -18,7 +22,9 @@ diff's peak RSS within 1.2x of the small one's.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -40,10 +46,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[int, int]:
     return (300, 3000) if args.quick else (args.small, args.large)
 
 
-def measure_all(sizes: dict[str, int]) -> list[h.Measurement]:
-    """osslist sequential, jsonl to a file, on each bucket in turn."""
+def measure_all(sizes: dict[str, int]) -> tuple[list[h.Measurement], list[h.Measurement]]:
+    """osslist sequential, jsonl to a file, on each bucket in turn; then into OSS."""
     results = []
-    with h.EmulatorProcess(buckets=sizes) as emu, tempfile.TemporaryDirectory(prefix="osslist-bench-") as tmp:
+    with h.EmulatorProcess(buckets={**sizes, REPORTS_BUCKET: 0}) as emu, \
+            tempfile.TemporaryDirectory(prefix="osslist-bench-") as tmp:
         env = h.metadata_env(emu)
         for bucket, count in sizes.items():
             h.progress(f"  osslist --format jsonl [{bucket}: {count:,} objects] ...")
@@ -51,7 +58,49 @@ def measure_all(sizes: dict[str, int]) -> list[h.Measurement]:
             argv = h.osslist_argv(emu, bucket, output, fmt="jsonl")
             results.append(h.measure(bucket, argv, env=env, expected=count, output=output))
             output.unlink(missing_ok=True)
+        return results, measure_oss(emu, sizes, tmp)
+
+
+# --- --output oss:// --------------------------------------------------------------------------------
+
+OSS_TARGET = 1.2
+REPORTS_BUCKET = "bench-mem-reports"
+
+
+def measure_oss(emu: h.EmulatorProcess, sizes: dict[str, int], tmp: str) -> list[h.Measurement]:
+    """osslist sequential, jsonl gzipped into the emulator's report bucket; the object count
+    is the one its --summary-json reports."""
+    results = []
+    env = h.metadata_env(emu)
+    for bucket, count in sizes.items():
+        h.progress(f"  osslist --output oss:// [{bucket}: {count:,} objects] ...")
+        summary = Path(tmp, f"{bucket}-summary.json")
+        argv = h.osslist_argv(emu, bucket, Path("unused"), fmt="jsonl")
+        argv[argv.index("--output") + 1] = f"oss://{REPORTS_BUCKET}/{bucket}.jsonl.gz"
+        measured = h.measure(f"{bucket} oss://", [*argv, "--summary-json", str(summary)], env=env, expected=1,
+                             output=summary)
+        objects = json.loads(summary.read_text())["objects"] if measured.ok else 0
+        results.append(dataclasses.replace(
+            measured, expected=count, listed=objects,
+            error=measured.error or (None if objects == count else f"listed {objects} of {count} objects")))
+        summary.unlink(missing_ok=True)
     return results
+
+
+def oss_report(small: h.Measurement, large: h.Measurement) -> list[str]:
+    rows = [[m.label, f"{m.listed:,}", f"{m.wall:.1f}", f"{m.cpu:.1f}", h.fmt_number(m.rss_mb, ".1f")]
+            for m in (small, large)]
+    return ratio_section(
+        "osslist --output oss:// peak RSS (sequential, --format jsonl, gzip, 8 MiB parts, into the emulator)",
+        h.render_table(HEADERS, rows), small, large,
+        f"Target (issue 11): oss:// output peak RSS {large.expected:,} / {small.expected:,} objects", OSS_TARGET)
+
+
+def ratio_section(title: str, table: str, small: h.Measurement, large: h.Measurement, target: str,
+                  at_most: float) -> list[str]:
+    """A titled table and its peak-RSS ratio line (large / small) against ``at_most``."""
+    return ["", title, "", table, *h.failures([small, large]), "",
+            h.target_line(target, h.ratio(large.rss_mb, small.rss_mb), at_most=at_most)]
 
 
 def report(small: h.Measurement, large: h.Measurement) -> list[str]:
@@ -129,25 +178,20 @@ def diff_report(small: h.Measurement, large: h.Measurement, sizes: list[int]) ->
         [m.label, f"{count:,}", f"{m.listed:,}", f"{m.wall:.1f}", f"{m.cpu:.1f}", h.fmt_number(m.rss_mb, ".1f")]
         for m, count in zip((small, large), sizes)
     ]
-    return [
-        "",
+    return ratio_section(
         "osslist diff peak RSS (two gzipped jsonl reports, 1% added, 1% removed, 1% modified, --output FILE)",
-        "",
-        h.render_table(DIFF_HEADERS, rows),
-        *h.failures([small, large]),
-        "",
-        h.target_line(f"Target (issue 12): diff peak RSS {sizes[1]:,} / {sizes[0]:,} objects",
-                      h.ratio(large.rss_mb, small.rss_mb), at_most=DIFF_TARGET),
-    ]
+        h.render_table(DIFF_HEADERS, rows), small, large,
+        f"Target (issue 12): diff peak RSS {sizes[1]:,} / {sizes[0]:,} objects", DIFF_TARGET)
 
 
 def main(argv: list[str] | None = None) -> int:
     small_n, large_n = parse_args(argv)
     sizes = {"bench-mem-small": small_n, "bench-mem-large": large_n}
     h.progress(f"seeding the emulator: {sizes}")
-    small, large = measure_all(sizes)
+    (small, large), (oss_small, oss_large) = measure_all(sizes)
     diff_small, diff_large = measure_diffs([small_n, large_n])
-    print("\n".join([*report(small, large), *diff_report(diff_small, diff_large, [small_n, large_n])]))
+    print("\n".join([*report(small, large), *oss_report(oss_small, oss_large),
+                     *diff_report(diff_small, diff_large, [small_n, large_n])]))
     return 0
 
 

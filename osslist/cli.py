@@ -29,7 +29,7 @@ from osslist.prefixtotals import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
 from osslist.output import OutputFile
-from osslist.sharding import make_shard_plan
+from osslist.sharding import MAX_SHARD_COUNT, make_shard_plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("osslist")
@@ -784,7 +784,8 @@ def _inventory_store(path: str, plan: jobs.PreparedRun) -> Any:
 @list_api_option
 @key_range_options
 @_opt(
-    "--shard-count", env="SHARD_COUNT", type=click.IntRange(min=1), required=True, help="Number of shards to plan."
+    "--shard-count", env="SHARD_COUNT", type=click.IntRange(1, MAX_SHARD_COUNT), required=True,
+    help=f"Number of shards to plan (1..{MAX_SHARD_COUNT:,}).",
 )
 @_opt(
     "--output",
@@ -844,12 +845,21 @@ def plan_command(**params: Any) -> None:
 
 
 def _plan_summary(shards: Any, estimates: list[float], requests: int) -> str:
-    """One line a person checks before creating the ConfigMap: estimated keys per shard."""
-    per_shard = " / ".join(f"{round(e):,}" for e in estimates)
+    """One line a person checks before creating the ConfigMap: estimated keys per shard (the
+    smallest, median and largest when there are more than 16 shards: the line stays a line)."""
+    figures = estimates if len(estimates) <= 16 else _spread(estimates)
+    per_shard = " / ".join(f"{round(e):,}" for e in figures)
+    if len(estimates) > 16:
+        per_shard = f"smallest / median / largest: {per_shard}"
     return (
         f"plan: {shards.shard_count} shards, {len(shards.cuts)} cuts, about {round(sum(estimates)):,} keys "
         f"(per shard: {per_shard}; estimated from {requests} requests)"
     )
+
+
+def _spread(values: list[float]) -> list[float]:
+    ordered = sorted(values)
+    return [ordered[0], ordered[len(ordered) // 2], ordered[-1]]
 
 
 @main.command("cat", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, c4="OSS refused: NoSuchKey, AccessDenied, ..."))

@@ -17,6 +17,7 @@ the parts in flight are waited for, the state saved, the upload kept (exit 143).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import deque
 from pathlib import Path
@@ -28,11 +29,14 @@ from osslist.errors import CheckpointFinished, CheckpointMismatch, Interrupted, 
 from osslist.job import PreparedRun
 from osslist.ossobjects import ObjectClient
 from osslist.ossout import Committed, OssWriter
+from osslist.osstarget import PARTS_IN_FLIGHT
 from osslist.ossurl import is_oss_url
 from osslist.output import make_writer
 from osslist.ranges import KeyRange
 from osslist.summary import Summary
 from osslist.versions import VersionPosition
+
+log = logging.getLogger(__name__)
 
 Remaining = Sequence[tuple[KeyRange, SavedPosition | None]]
 
@@ -195,12 +199,12 @@ def _open_writer(prepared: PreparedRun, saved: CheckpointState | None, store: Ch
     upload the previous run completed (gone, the object there) finishes the checkpoint."""
     target = prepared.output_target
     assert target is not None, "run only with --output oss://"
-    options = {"part_size": target.part_size, "compress": target.compress, "cut_at_marks": True}
+    options = {"part_size": target.part_size, "compress": target.compress, "cut_at_marks": True, "workers": 1,
+               "in_flight": PARTS_IN_FLIGHT}
     committed = upload_from(None if saved is None else saved.upload)
     key, objects = target.url.key, target.objects
-    if not committed.parts:  # nothing uploaded yet: drop any earlier upload of this key, start over
-        for upload_id in objects.uploads_of(key):
-            objects.abort(key, upload_id)
+    if not committed.parts:  # nothing uploaded yet: start over
+        _abort_earlier_uploads(objects, key, None if saved is None else committed.upload_id)
         writer = OssWriter(objects, key, **options)  # type: ignore[arg-type]
         writer.probe()
         return writer
@@ -213,6 +217,18 @@ def _open_writer(prepared: PreparedRun, saved: CheckpointState | None, store: Ch
     store.write(CheckpointState(**{**saved.__dict__, "remaining": [],
                                    "finished_at": checkpoint.utc_text(time.time())}))
     raise CheckpointFinished(f"checkpoint {store.name}: the previous run completed {target.url}; nothing listed")
+
+
+def _abort_earlier_uploads(objects: ObjectClient, key: str, saved_id: str | None) -> None:
+    """Abort the upload a checkpoint saved before any part, and (when the role may list uploads,
+    oss:ListMultipartUploads) any other left on this key by a pod killed before its first save."""
+    ids = {saved_id} if saved_id else set()
+    try:
+        ids.update(objects.uploads_of(key))
+    except OssRefused as exc:
+        log.debug("not listing earlier uploads of %s: %s", objects.url(key), exc)
+    for upload_id in sorted(ids):
+        objects.abort(key, upload_id)
 
 
 def run_resumable_oss(prepared: PreparedRun, *, on_page: runner.OnPage | None = None,

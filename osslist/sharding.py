@@ -225,27 +225,49 @@ def listing_probe(client: PageSource, spec: ListingSpec) -> Probe:
 
 @dataclass(frozen=True)
 class Sample:
+    """One page read by the planner: its keys (contiguous in the listing), whether more keys
+    follow it, and whether it starts right after the previous sample's last key."""
+
     keys: list[str]
     truncated: bool
+    follows: bool = False
 
 
-def survey(probe: Probe, first: list[str], *, whole: KeyRange, target: int, workers: int) -> list[Sample]:
-    """Pages sampled across the key space, in key order, the first page included."""
+def survey(
+    probe: Probe, first: list[str], *, whole: KeyRange, target: int, workers: int, walked: list[Sample] | None = None
+) -> list[Sample]:
+    """Pages sampled across the key space past ``first`` (the pages ``walked`` from the start,
+    if given): the end is found by probing ahead, then ``2 * target`` pages at even steps of
+    the key model between the first key and the end. Returned merged and in key order
+    (``merged_samples``)."""
     model = KeyModel(first)
     base = model.to_number(first[0])
-    samples = [Sample(first, True)]
+    samples = list(walked) if walked else [Sample(first, True)]
     top = _find_end(probe, model, base, max(model.to_number(first[-1]) - base, 1), whole, samples)
     span = max(top - base, 1)
     markers = []
     for i in range(1, 2 * target):
         marker = model.to_key(base + span * i // (2 * target))
-        if marker is not None and whole.contains(marker):
+        if marker is not None and whole.contains(marker) and marker > first[-1]:
             markers.append(marker)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for keys, truncated in pool.map(probe, markers):
+        for keys, truncated in pool.map(probe, sorted(set(markers))):
             samples.append(Sample(keys, truncated))
-    unique = {s.keys[0]: s for s in samples if s.keys}
-    return [unique[k] for k in sorted(unique)]
+    return merged_samples(samples)
+
+
+def merged_samples(samples: Sequence[Sample]) -> list[Sample]:
+    """Samples in key order with overlapping or following pages joined into one run of
+    contiguous keys, so no key is counted twice and no gap is guessed where there is none."""
+    runs: list[Sample] = []
+    for sample in sorted((s for s in samples if s.keys), key=lambda s: (s.keys[0], not s.follows)):
+        last = runs[-1] if runs else None
+        if last is not None and (sample.follows or sample.keys[0] <= last.keys[-1]):
+            extra = [k for k in sample.keys if k > last.keys[-1]]
+            runs[-1] = Sample(last.keys + extra, sample.truncated if extra else last.truncated, last.follows)
+        else:
+            runs.append(Sample(sample.keys, sample.truncated))
+    return runs
 
 
 def _find_end(
@@ -275,23 +297,63 @@ def _find_end(
     return low
 
 
-def quantile_points(samples: list[Sample], *, target: int) -> tuple[list[tuple[str, float]], float]:
-    """``target - 1`` (cut key, estimated keys up to it) and the estimated total. Each sample
-    page counts its own keys, and the gap up to the next sample is estimated from the page's
-    density; the cut for each quantile is the last key of the sample page whose running
-    total comes closest to it."""
+def quantile_cuts(samples: list[Sample], *, whole: KeyRange, count: int) -> tuple[list[str], list[float]]:
+    """``count - 1`` cuts at quantiles of the estimated keys, and each shard's estimate.
+
+    Each run of sampled keys counts exactly; the keys in the gap after a truncated run are
+    estimated from the densities (keys per unit of the key model) of the runs on both sides.
+    A quantile inside a run cuts at its key; inside a gap, at the key model's key at that
+    fraction of the gap (or at the run's edge when the model has no key there). One pass over
+    the quantiles and the pieces: O(shards + sampled keys)."""
     model = KeyModel(sorted({k for s in samples for k in s.keys}))
-    points: list[tuple[str, float]] = []
-    total = 0.0
+    pieces = _pieces(samples, model)
+    total = sum(size for _kind, size, _data in pieces)
+    cuts: list[str] = []
+    upto: list[float] = []
+    index, start = 0, 0.0
+    for q in range(1, count):
+        goal = total * q / count
+        while index < len(pieces) - 1 and start + pieces[index][1] < goal:
+            start += pieces[index][1]
+            index += 1
+        cut, at = _cut_in(pieces[index], goal - start, model)
+        if cut is not None and whole.contains(cut) and (not cuts or cut > cuts[-1]):
+            cuts.append(cut)
+            upto.append(start + at)
+    bounds = [0.0, *upto, total]
+    return cuts, [hi - lo for lo, hi in zip(bounds, bounds[1:])]
+
+
+Piece = tuple[str, float, Any]
+"""``("run", keys, Sample)`` or ``("gap", estimated keys, (after, before))`` in key order."""
+
+
+def _pieces(samples: list[Sample], model: KeyModel) -> list[Piece]:
+    """The runs and the estimated gaps between them, in key order."""
+    density = [len(s.keys) / max(model.to_number(s.keys[-1]) - model.to_number(s.keys[0]), 1) for s in samples]
+    pieces: list[Piece] = []
     for i, sample in enumerate(samples):
-        lo, hi = model.to_number(sample.keys[0]), model.to_number(sample.keys[-1])
-        total += len(sample.keys)
-        points.append((sample.keys[-1], total))
+        pieces.append(("run", float(len(sample.keys)), sample))
         if sample.truncated and i + 1 < len(samples):
-            gap = model.to_number(samples[i + 1].keys[0]) - hi
-            total += len(sample.keys) / max(hi - lo, 1) * max(gap, 0)
-    chosen = [min(points, key=lambda p: abs(p[1] - total * q / target)) for q in range(1, target)]
-    return chosen, total
+            after, before = sample.keys[-1], samples[i + 1].keys[0]
+            width = max(model.to_number(before) - model.to_number(after) - 1, 0)
+            pieces.append(("gap", width * (density[i] + density[i + 1]) / 2, (after, before)))
+    return pieces
+
+
+def _cut_in(piece: Piece, offset: float, model: KeyModel) -> tuple[str | None, float]:
+    """The cut ``offset`` keys into ``piece``, and how many keys of the piece sort up to it."""
+    kind, size, data = piece
+    if kind == "run":
+        keys = data.keys
+        index = min(max(int(-(-offset // 1)) - 1, 0), len(keys) - 1)  # ceil(offset) - 1, clamped
+        return keys[index], float(index + 1)
+    after, before = data
+    low, high = model.to_number(after), model.to_number(before)
+    key = model.to_key(low + int((high - low) * offset / max(size, 1e-9)))
+    if key is not None and after < key < before:
+        return key, offset
+    return after, 0.0
 
 
 # --- planning from the folder tree (cheap, concurrent) -----------------------------------------
@@ -319,25 +381,85 @@ def plan_folder_cuts(folders: Folders, *, prefix: str, target: int, workers: int
     return sorted(f for f in leaves if f > prefix)
 
 
+MAX_SHARD_COUNT = 10_000
+"""The most shards `osslist plan` plans: a plan file of 10,000 cuts is a few hundred KB (a
+ConfigMap holds 1 MiB), and 10,000 pods of one Indexed Job is already far past what a listing
+of one bucket can use (OSS answers about 10,000 requests a second per account)."""
+WALK_PAGES = 8
+"""Pages the planner reads in order from the start before it samples: a range that ends
+within them (up to 8,000 keys) is cut exactly, with exact counts, from its whole listing."""
+SAMPLE_PAGES = 40
+"""Most pages a survey of a bigger flat range reads (its cost does not grow with shards)."""
+
+
+def check_shard_count(count: int) -> None:
+    """1..MAX_SHARD_COUNT, else UsageError (exit 2) naming the limit."""
+    if not 1 <= count <= MAX_SHARD_COUNT:
+        raise UsageError(f"invalid --shard-count {count}: a plan has 1 to {MAX_SHARD_COUNT:,} shards")
+
+
 def balanced_cuts(
     client: PageSource, spec: ListingSpec, *, count: int, workers: int = 8,
     probe: Probe | None = None, folders: Folders | None = None,
 ) -> tuple[list[str], list[float]]:
-    """``count - 1`` cuts splitting the spec's keys into ``count`` about equal shards, and the
-    estimated keys of each shard. A tree (at least one leaf folder per shard) is cut at leaf
-    folders weighed by their first pages, so a shard is at best as even as whole folders
-    allow; flat keys at quantiles of sampled pages. A few dozen requests, ``workers`` at a
-    time; the estimates are estimates, the cuts exact whatever they say."""
+    """``count - 1`` cuts splitting the spec's keys into ``count`` about equal shards (fewer
+    only when there are fewer keys than shards), and the estimated keys of each shard. The
+    first WALK_PAGES pages are read in order: a range that ends there is cut exactly. A
+    bigger tree (at least one leaf folder per shard) is cut at leaf folders weighed by their
+    first pages; flat keys at quantiles of at most SAMPLE_PAGES sampled pages. The cost is
+    O(shards + pages read); the estimates are estimates, the cuts exact whatever they say."""
+    check_shard_count(count)
     probe = probe or listing_probe(client, spec)
     whole = KeyRange(spec.start_after, spec.end_before)
-    if count <= 1:
-        return _sampled_cuts(probe, whole, count=1, workers=workers)
+    walked = _walk(probe, whole.start_after, pages=WALK_PAGES)
+    if not walked[-1].truncated:
+        return exact_cuts([k for sample in walked for k in sample.keys], count=count)
     leaves = plan_folder_cuts(folders or folder_lister(client, spec), prefix=spec.prefix,
-                              target=4 * count, workers=workers)
+                              target=max(4 * count, LEAF_PROBES), workers=workers)
     leaves = [leaf for leaf in leaves if whole.contains(leaf)]
-    if len(leaves) >= count:
+    if len(leaves) >= max(count, 2):
         return _leaf_cuts(probe, leaves, start_after=spec.start_after, count=count, workers=workers)
-    return _sampled_cuts(probe, whole, count=count, workers=workers)
+    if len(leaves) >= 2:
+        return _cuts_within_leaves(probe, leaves, whole, count=count, workers=workers)
+    return _sampled_cuts(probe, walked, whole, count=count, workers=workers)
+
+
+def _cuts_within_leaves(
+    probe: Probe, leaves: list[str], whole: KeyRange, *, count: int, workers: int
+) -> tuple[list[str], list[float]]:
+    """A tree with fewer leaf folders than shards: the first page of every leaf (one request
+    per leaf, fewer than the shards) and the keys before the first, cut at quantiles of the
+    keys read. Exact for leaves of at most one page; a bigger leaf weighs the keys of its
+    first page (the rest of it falls in the shard holding its last key read)."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pages = list(pool.map(probe, [whole.start_after, *leaves]))
+    runs = []
+    for before, (keys, _truncated) in zip([*leaves, None], pages):
+        inside = [k for k in keys if before is None or k <= before]  # the cell (after, before]
+        if inside:
+            runs.append(Sample(inside, False))
+    return quantile_cuts(merged_samples(runs), whole=whole, count=count)
+
+
+def _walk(probe: Probe, start_after: str, *, pages: int) -> list[Sample]:
+    """Up to ``pages`` pages in order from ``start_after``; each follows the one before."""
+    walked: list[Sample] = []
+    marker = start_after
+    for _ in range(pages):
+        keys, truncated = probe(marker)
+        walked.append(Sample(keys, truncated and bool(keys), follows=bool(walked)))
+        if not walked[-1].truncated:
+            break
+        marker = keys[-1]
+    return walked
+
+
+def exact_cuts(keys: Sequence[str], *, count: int) -> tuple[list[str], list[float]]:
+    """Cuts from the whole listing: ``count - 1`` of them (one per key when there are fewer
+    keys than shards), and the exact number of keys of each shard."""
+    picks = sorted({len(keys) * q // count for q in range(1, count)} - {0})
+    bounds = [0, *picks, len(keys)]
+    return [keys[i - 1] for i in picks], [float(hi - lo) for lo, hi in zip(bounds, bounds[1:])]
 
 
 def _leaf_cuts(
@@ -379,26 +501,23 @@ def _weighted_cuts(cuts: list[str], weights: list[float], *, count: int) -> tupl
     return [cuts[j] for j in chosen], [hi - lo for lo, hi in zip(bounds, bounds[1:])]
 
 
-def _sampled_cuts(probe: Probe, whole: KeyRange, *, count: int, workers: int) -> tuple[list[str], list[float]]:
-    """Flat keys: quantiles of the sampling planner; a listing of one page is cut exactly."""
-    keys, truncated = probe(whole.start_after)
-    if not truncated:
-        picks = sorted({len(keys) * q // count for q in range(1, count)} - {0})
-        bounds = [0, *picks, len(keys)]
-        return [keys[i - 1] for i in picks], [float(hi - lo) for lo, hi in zip(bounds, bounds[1:])]
-    samples = survey(probe, keys, whole=whole, target=max(count, 8), workers=workers)
-    points, total = quantile_points(samples, target=count)
-    upto = {key: acc for key, acc in points if whole.contains(key)}
-    cuts = sorted(upto)
-    bounds = [0.0, *(upto[key] for key in cuts), total]
-    return cuts, [hi - lo for lo, hi in zip(bounds, bounds[1:])]
+def _sampled_cuts(
+    probe: Probe, walked: list[Sample], whole: KeyRange, *, count: int, workers: int
+) -> tuple[list[str], list[float]]:
+    """Flat keys past the walked pages: at most SAMPLE_PAGES pages surveyed across the range,
+    then ``count - 1`` cuts at quantiles of the estimated keys (see ``quantile_cuts``)."""
+    first = [k for sample in walked for k in sample.keys]
+    budget = max(SAMPLE_PAGES - len(walked), 2)
+    samples = survey(probe, first, whole=whole, target=budget // 2, workers=workers, walked=walked)
+    return quantile_cuts(samples, whole=whole, count=count)
 
 
 def make_shard_plan(
     client: PageSource, spec: ListingSpec, *, bucket: str, count: int, workers: int = 8
 ) -> tuple[ShardPlan, list[float]]:
     """Sample the bucket once and return the plan every pod will share, with the estimated
-    keys of each shard (what `osslist plan` writes)."""
+    keys of each shard (what `osslist plan` writes). More than MAX_SHARD_COUNT shards is a
+    UsageError."""
     cuts, estimates = balanced_cuts(client, spec, count=count, workers=workers)
     shards = ShardPlan(bucket=bucket, prefix=spec.prefix, start_after=spec.start_after,
                        end_before=spec.end_before, shard_count=count, cuts=tuple(cuts))

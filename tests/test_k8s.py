@@ -311,14 +311,54 @@ def as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def test_ram_policy_grants_only_listing_one_bucket() -> None:
+REPORT_ACTIONS = ["oss:PutObject", "oss:GetObject", "oss:AbortMultipartUpload", "oss:ListParts"]
+
+
+def report_destinations() -> set[str]:
+    """``oss://BUCKET/PREFIX/`` of every Job's report, checkpoint and summary, up to ``{env:``."""
+    found = set()
+    for _, argv, env in INVOCATIONS:
+        for name in ("OSSLIST_OUTPUT", "OSSLIST_CHECKPOINT", "OSSLIST_SUMMARY_JSON"):
+            if name in env:
+                found.add(env[name].split("{env:")[0])
+    return found
+
+
+def test_ram_policy_lists_the_bucket_read_only_and_writes_only_the_report_prefix() -> None:
     bucket = configmap_data()["OSSLIST_BUCKET"]
-    [statement] = statements(load_json("ram-policy.json"))
-    assert statement["Effect"] == "Allow"
-    assert as_list(statement["Action"]) == ["oss:ListObjects"]
+    listing, reports = statements(load_json("ram-policy.json"))
+    assert listing["Effect"] == reports["Effect"] == "Allow"
+    assert as_list(listing["Action"]) == ["oss:ListObjects"]
     # ListObjects is a bucket-level action: its resource is the bucket, not bucket/* (objects).
-    assert as_list(statement["Resource"]) == [f"acs:oss:*:*:{bucket}"]
-    assert "*" not in bucket and "Condition" not in statement
+    assert as_list(listing["Resource"]) == [f"acs:oss:*:*:{bucket}"]
+    assert "*" not in bucket and "Condition" not in listing and "Condition" not in reports
+    assert sorted(as_list(reports["Action"])) == sorted(REPORT_ACTIONS)
+    [prefix] = report_destinations()  # one report prefix for every Job
+    report_bucket, _, key_prefix = prefix.removeprefix("oss://").partition("/")
+    assert report_bucket != bucket and key_prefix  # the audited bucket is never written
+    assert as_list(reports["Resource"]) == [f"acs:oss:*:*:{report_bucket}/{key_prefix}*"]
+
+
+def test_every_job_writes_its_report_checkpoint_and_summary_to_oss_under_its_job_name() -> None:
+    jobs = [(i, argv, env) for i, argv, env in INVOCATIONS if ":Deployment/" not in i]
+    assert {i.split(":")[1].split("/")[0] for i, _, _ in jobs} == {"Job", "CronJob"}
+    for ident, _, env in jobs:
+        output = env["OSSLIST_OUTPUT"]
+        assert output.startswith("oss://") and "{env:JOB_NAME}" in output, ident
+        assert env["OSSLIST_CHECKPOINT"].startswith(output.rsplit("/", 1)[0] + "/"), ident
+        assert env["OSSLIST_SUMMARY_JSON"].startswith(output.rsplit("/", 1)[0] + "/"), ident
+        assert env["JOB_NAME"], ident
+        if ident.split(":")[-1] != "None":  # an Indexed Job: one report per shard
+            assert "{shard}" in output, ident
+
+
+def test_the_job_name_comes_from_the_downward_api() -> None:
+    for path, doc in workloads():
+        if doc["kind"] == "Deployment":
+            continue
+        for container in containers(pod_template(doc)):
+            [item] = [e for e in container["env"] if e["name"] == "JOB_NAME"]
+            assert item["valueFrom"]["fieldRef"]["fieldPath"] == f"metadata.labels['{JOB_NAME_LABEL}']", path
 
 
 def test_audit_policy_adds_the_version_and_upload_actions_and_nothing_else() -> None:
@@ -389,14 +429,22 @@ def test_expansion_follows_kubernetes(value: str, expected: str) -> None:
     assert expand(value, {"A": "1"}) == expected
 
 
-def container_env(container: dict[str, Any], extra: dict[str, str]) -> dict[str, str]:
-    """The environment the kubelet gives the container: envFrom, then env (which wins)."""
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+
+
+def container_env(container: dict[str, Any], extra: dict[str, str], labels: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the kubelet gives the container: envFrom, then env (which wins); a
+    downward-API fieldRef to a pod label reads ``labels``."""
     env = dict(extra)
     for source in container.get("envFrom", []):
         env.update(configmap_data(source["configMapRef"]["name"]))
     for item in container.get("env", []):
         if "value" in item:
             env[item["name"]] = expand(item["value"], env)
+        elif "fieldRef" in item["valueFrom"]:
+            label = re.fullmatch(r"metadata\.labels\['(.+)'\]", item["valueFrom"]["fieldRef"]["fieldPath"])
+            assert label is not None and labels is not None and label.group(1) in labels, item
+            env[item["name"]] = labels[label.group(1)]
         else:
             ref = item["valueFrom"]["configMapKeyRef"]
             env[item["name"]] = configmap_data(ref["name"])[ref["key"]]
@@ -422,6 +470,9 @@ def invocations() -> Iterator[tuple[str, list[str], dict[str, str]]]:
         spec = job_spec(doc) if doc["kind"] != "Deployment" else doc["spec"]
         indexed = spec.get("completionMode") == "Indexed"
         indexes = [str(i) for i in range(spec["completions"])] if indexed else [None]
+        # the labels the Job controller puts on its pods (a CronJob's Job is named <cronjob>-<minute>)
+        job_name = doc["metadata"]["name"] + ("-29412345" if doc["kind"] == "CronJob" else "")
+        labels = {} if doc["kind"] == "Deployment" else {JOB_NAME_LABEL: job_name, "job-name": job_name}
         for container in containers(pod_template(doc)):
             command = container.get("command", ["osslist"])
             assert command[0] in ALLOWED_COMMANDS, (path, container["name"], command)
@@ -431,7 +482,7 @@ def invocations() -> Iterator[tuple[str, list[str], dict[str, str]]]:
                 extra = webhook_env(pod_template(doc))
                 if index is not None:
                     extra["JOB_COMPLETION_INDEX"] = index
-                env = container_env(container, extra)
+                env = container_env(container, extra, labels)
                 argv = [expand(a, env) for a in command[1:] + container.get("args", [])]
                 yield f"{doc_id((path, doc))}:{container['name']}:{index}", argv, env
 
@@ -462,6 +513,9 @@ def test_container_args_parse_with_the_real_cli(
     data = configmap_data()
     assert plan["connection"]["bucket"] == data["OSSLIST_BUCKET"]
     assert plan["connection"]["endpoint"].endswith(data["OSSLIST_ENDPOINT"])
+    if "OSSLIST_OUTPUT" in env:  # the report's key, resolved as the pod would (job name, shard)
+        assert plan["output"]["path"] == env["OSSLIST_OUTPUT"].replace("{env:JOB_NAME}", env["JOB_NAME"]).replace(
+            "{shard}", env.get("JOB_COMPLETION_INDEX", "{shard}"))
     if "--shard-index" in argv:
         assert plan["scale"]["shard_index"] == int(env["JOB_COMPLETION_INDEX"])
         assert plan["scale"]["shard_count"] == int(arg_after(argv, "--shard-count"))

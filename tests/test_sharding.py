@@ -21,7 +21,10 @@ from osslist.emulator import Emulator
 from osslist.listing import ListingSpec, iter_pages, iter_records
 from osslist.pages import record_name
 from osslist.ranges import KeyRange, range_spec, ranges_from_cuts
+from osslist.errors import UsageError
 from osslist.sharding import (
+    MAX_SHARD_COUNT,
+    WALK_PAGES,
     ShardPlan,
     balanced_cuts,
     folder_lister,
@@ -111,14 +114,47 @@ def _sizes(cuts: list[str], keys: list[str], count: int) -> list[int]:
 
 
 def test_tree_is_cut_at_leaf_folders_into_even_shards() -> None:
-    keys = sorted(f"{area}/{day:02d}/f-{i:04d}" for area in "abcde" for day in range(8) for i in range(30))
+    keys = sorted(f"{area}/{day:02d}/f-{i:04d}" for area in "abcde" for day in range(8) for i in range(300))
     _calls, folders = fake_folders(keys)
     probes: list[str] = []
     cuts, estimates = balanced_cuts(None, _Spec(), count=4, probe=sample_probe(keys, probes), folders=folders)
     assert len(cuts) == 3 and all(c.endswith("/") and c.count("/") == 2 for c in cuts)
-    assert _sizes(cuts, keys, 4) == [300, 300, 300, 300]
-    assert estimates == [300.0] * 4
-    assert len(probes) <= 25
+    assert _sizes(cuts, keys, 4) == [3000, 3000, 3000, 3000]
+    assert estimates == [3000.0] * 4
+    assert len(probes) <= WALK_PAGES + 25
+
+
+@pytest.mark.parametrize("count", [1, 4, 1000, 5000])
+def test_a_range_that_ends_within_the_walk_is_cut_exactly(count: int) -> None:
+    """Issue 10 item 13: 5,000 keys, --shard-count 1 estimated ~3,000 in 79 requests, and
+    1,000 shards got 3 cuts. Now the whole range is read (5 pages) and cut at its keys."""
+    keys = sorted(f"{area}/{i:05d}" for area in "ab" for i in range(2500)) if count != 4 else hex_keys(5000)
+    probes: list[str] = []
+    cuts, estimates = balanced_cuts(None, _Spec(), count=count, probe=sample_probe(keys, probes),
+                                    folders=fake_folders(keys)[1])
+    assert len(cuts) == count - 1 and len(estimates) == count and cuts == sorted(set(cuts))
+    if count <= 4:
+        assert _sizes(cuts, keys, count) == [round(e) for e in estimates]
+    assert sum(estimates) == len(keys) and max(estimates) - min(estimates) <= 1
+    assert len(probes) == 5
+
+
+def test_a_tree_with_fewer_leaves_than_shards_is_cut_inside_the_leaves() -> None:
+    """150 leaf folders of 400 keys and 1,000 shards: every leaf's page is read (O(shards))."""
+    keys = sorted(f"{area}/{day:02d}/f-{i:04d}" for area in "abcde" for day in range(30) for i in range(400))
+    _calls, folders = fake_folders(keys)
+    probes: list[str] = []
+    cuts, estimates = balanced_cuts(None, _Spec(), count=1000, probe=sample_probe(keys, probes), folders=folders)
+    assert len(cuts) == 999 and cuts == sorted(set(cuts))
+    assert sum(estimates) == len(keys) and set(estimates) == {60.0}
+    assert len(probes) <= WALK_PAGES + 151
+
+
+def test_more_shards_than_the_limit_is_refused_before_any_request() -> None:
+    probes: list[str] = []
+    with pytest.raises(UsageError, match=f"1 to {MAX_SHARD_COUNT:,} shards"):
+        balanced_cuts(None, _Spec(), count=MAX_SHARD_COUNT + 1, probe=sample_probe(hex_keys(10), probes))
+    assert probes == []
 
 
 def test_small_leaves_weigh_less_than_big_ones() -> None:
@@ -429,3 +465,62 @@ def test_emulator_folder_plan_cuts_before_each_folder(emulator: Emulator) -> Non
     assert all(v == 1 for v in owners(ranges_from_cuts(cuts), keys).values())
     assert all(bisect.bisect_left(keys, c) < len(keys) and keys[bisect.bisect_left(keys, c)].startswith(c)
                for c in cuts)  # folders are never empty
+
+
+# --- plan estimates and bounds through the command line (issue 10 items 8 and 13) --------------
+
+
+def _plan_line(emulator, tmp_path: Path, count: int, *args: str) -> tuple[list[str], str]:  # type: ignore[no-untyped-def]
+    emulator.clear_requests()
+    path = tmp_path / f"plan-{count}.json"
+    result = ok(osslist(emulator, "--shard-count", str(count), "--output", str(path), *args, command="plan"))
+    return json.loads(path.read_text())["cuts"], result.stderr
+
+
+def _estimates(line: str) -> list[int]:
+    per_shard = line.split("per shard: ", 1)[1].split(";", 1)[0].removeprefix("smallest / median / largest: ")
+    return [int(part.replace(",", "")) for part in per_shard.split(" / ")]
+
+
+def _real_counts(keys: list[str], cuts: list[str]) -> list[int]:
+    encoded = [k.encode() for k in keys]
+    bounds = [0, *(bisect.bisect_right(encoded, c.encode()) for c in cuts), len(keys)]
+    return [hi - lo for lo, hi in zip(bounds, bounds[1:])]
+
+
+@pytest.mark.parametrize(("objects", "count"), [(5_000, 1), (5_000, 4), (24_000, 1), (24_000, 7), (24_000, 16)])
+def test_plan_estimates_are_within_20_percent_on_seeded_buckets(emulator, tmp_path: Path, objects: int,
+                                                                 count: int) -> None:
+    """`--shard-count 1` on 5,000 objects estimated ~3,000 keys from 79 requests."""
+    emulator.seed(BUCKET, objects)
+    keys = byte_order(out(ok(osslist(emulator, "--no-progress"))).splitlines())
+    cuts, line = _plan_line(emulator, tmp_path, count)
+    assert len(cuts) == count - 1
+    for estimate, real in zip(_estimates(line), _real_counts(keys, cuts), strict=True):
+        assert abs(estimate - real) <= 0.2 * real, line
+    assert len(emulator.requests_for("oss")) <= (5 if objects == 5_000 else 40 + 5 * count)  # O(pages + shards)
+
+
+def test_a_thousand_shard_plan_has_999_cuts_and_one_line(emulator, tmp_path: Path) -> None:
+    """1,000 shards on 5,000 objects gave 3 cuts and printed 4 estimates."""
+    emulator.seed(BUCKET, 5_000)
+    keys = byte_order(out(ok(osslist(emulator, "--no-progress"))).splitlines())
+    cuts, line = _plan_line(emulator, tmp_path, 1000)
+    assert len(cuts) == 999 and set(_real_counts(keys, cuts)) == {5}
+    assert len(line.splitlines()) == 1 and "1000 shards, 999 cuts, about 5,000 keys" in line
+    assert _estimates(line) == [5, 5, 5]
+
+
+def test_a_shard_count_past_the_limit_is_refused_naming_it(emulator, tmp_path: Path) -> None:
+    """`plan --shard-count 100000` on 5,000 objects grew past 4.4 GB before it was bounded."""
+    emulator.seed(BUCKET, 5_000)
+    result = osslist(emulator, "--shard-count", "100000", "--output", str(tmp_path / "p.json"), command="plan")
+    assert result.exit_code == 2 and "1<=x<=10000" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert emulator.requests == [] and not (tmp_path / "p.json").exists()
+
+
+def test_the_largest_plan_costs_requests_by_pages_not_by_shards(emulator, tmp_path: Path) -> None:
+    emulator.seed(BUCKET, 5_000)
+    cuts, line = _plan_line(emulator, tmp_path, MAX_SHARD_COUNT)
+    assert len(cuts) == 4_999  # one key per shard; the shards past them list nothing
+    assert len(emulator.requests_for("oss")) == 5 and "estimated from 5 requests" in line

@@ -1,0 +1,114 @@
+"""Resume benchmark: a listing into `--output oss://...` with `--checkpoint oss://...`, its pods
+killed with SIGKILL at random moments, each rerun from a fresh empty working directory and HOME.
+
+    python bench/ossresume.py                        # 1,000,000 objects, 10 kills (minutes; a quiet machine)
+    python bench/ossresume.py --quick                # 20,000 objects, 3 kills: seconds, for the smoke test
+    python bench/ossresume.py --parallel 8           # the same with --parallel 8 (or --shard-index 1 --shard-count 3)
+
+Issue 11 point 2: killed at any instant, the finished object holds every record exactly once, in
+order. The verdict line says PASS when the report (gunzipped) equals a plain local listing byte for
+byte and `osslist uploads` finds no multipart upload left in the report bucket; it also says how many
+kills landed mid-run (a pod that finished before its kill does not count as one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _harness as h
+
+h.ensure_osslist()
+
+SOURCE, REPORTS = "src", "reports"
+REPORT, CHECKPOINT = "run/objects.jsonl.gz", "run/checkpoint.json"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=1_000_000, help="objects in the listed bucket")
+    parser.add_argument("--kills", type=int, default=10, help="pods killed with SIGKILL before one finishes")
+    parser.add_argument("--part-size", default="100K", help="--part-size of the report")
+    parser.add_argument("--parallel", type=int, default=1)
+    parser.add_argument("--shard-index", type=int)
+    parser.add_argument("--shard-count", type=int)
+    parser.add_argument("--seed", type=int, default=11, help="seed of the random kill moments")
+    parser.add_argument("--quick", action="store_true", help="20,000 objects, 3 kills: for the smoke test")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.objects, args.kills = 20_000, 3
+    return args
+
+
+def base_argv(emu: h.EmulatorProcess, args: argparse.Namespace) -> list[str]:
+    argv = [sys.executable, "-c", "from osslist.cli import main; main()", "ls", "--bucket", SOURCE,
+            "--endpoint", emu.oss_endpoint, "--region", h.REGION, "--credentials", "metadata", "--no-progress",
+            "--format", "jsonl"]
+    if args.shard_index is not None:
+        argv += ["--shard-index", str(args.shard_index), "--shard-count", str(args.shard_count)]
+    return argv
+
+
+def pod_argv(emu: h.EmulatorProcess, args: argparse.Namespace) -> list[str]:
+    return base_argv(emu, args) + [
+        "--parallel", str(args.parallel), "--part-size", args.part_size,
+        "--output", f"oss://{REPORTS}/{REPORT}", "--checkpoint", f"oss://{REPORTS}/{CHECKPOINT}",
+    ]
+
+
+def start_pod(argv: list[str], env: dict[str, str], root: Path, number: int) -> subprocess.Popen[bytes]:
+    """A new pod: a fresh empty working directory and HOME, nothing local from earlier pods."""
+    pod = root / f"pod{number}"
+    (pod / "home").mkdir(parents=True)
+    return subprocess.Popen(argv, cwd=pod, env={**env, "HOME": str(pod / "home")},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def osslist_output(emu: h.EmulatorProcess, env: dict[str, str], *argv: str) -> bytes:
+    command = [sys.executable, "-c", "from osslist.cli import main; main()", *argv,
+               "--endpoint", emu.oss_endpoint, "--region", h.REGION, "--credentials", "metadata"]
+    return subprocess.run(command, env=env, capture_output=True, check=True).stdout
+
+
+def main() -> int:
+    args = parse_args()
+    rng = random.Random(args.seed)
+    with h.EmulatorProcess(buckets={SOURCE: args.objects, REPORTS: 0}) as emu, \
+            tempfile.TemporaryDirectory(prefix="osslist-bench-") as tmp:
+        env = h.metadata_env(emu)
+        h.progress(f"  plain listing of {args.objects:,} objects ...")
+        started = time.monotonic()
+        plain = subprocess.run(base_argv(emu, args), env=env, capture_output=True, check=True).stdout
+        window = max(1.0, (time.monotonic() - started) * 1.5 / max(args.kills, 1))
+        mid_run, argv = 0, pod_argv(emu, args)
+        for number in range(args.kills):
+            pod = start_pod(argv, env, Path(tmp), number)
+            time.sleep(rng.uniform(0.5, window))
+            mid_run += pod.poll() is None
+            pod.send_signal(signal.SIGKILL)
+            pod.wait()
+            h.progress(f"  pod {number} killed")
+        last = start_pod(argv, env, Path(tmp), args.kills)
+        _, err = last.communicate()
+        report = osslist_output(emu, env, "cat", f"oss://{REPORTS}/{REPORT}")  # cat gunzips .gz
+        left = osslist_output(emu, env, "uploads", "--bucket", REPORTS, "--format", "jsonl")
+    same = report == plain
+    print(f"objects: {args.objects:,}, parallel {args.parallel}, shard {args.shard_index}, "
+          f"kills mid-run: {mid_run} of {args.kills}, last pod exit {last.returncode}")
+    print(f"report == plain listing: {same} ({len(report):,} vs {len(plain):,} bytes); uploads left: "
+          f"{len(left.splitlines())}")
+    passed = last.returncode == 0 and same and not left.strip()
+    print(f"verdict: {'PASS' if passed else 'FAIL'}")
+    if last.returncode != 0:
+        print(err.decode(errors="replace")[-500:], file=sys.stderr)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
