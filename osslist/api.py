@@ -228,7 +228,8 @@ def list_objects(
     include: Strings = ..., exclude: Strings = ..., min_size: Size | None = ..., max_size: Size | None = ...,
     modified_after: Moment | None = ..., modified_before: Moment | None = ..., storage_classes: Strings = ...,
     limit: int | None = ..., parallel: int = ..., list_api: Literal["v1", "v2"] = ..., max_keys: int = ...,
-    all_versions: Literal[False] = ..., as_of: Moment | None = ...,
+    all_versions: Literal[False] = ..., as_of: Moment | None = ..., restore_states: Strings = ...,
+    fetch_owner: bool = ...,
 ) -> Listing[ObjectRecord]: ...
 
 
@@ -240,7 +241,8 @@ def list_objects(
     include: Strings = ..., exclude: Strings = ..., min_size: Size | None = ..., max_size: Size | None = ...,
     modified_after: Moment | None = ..., modified_before: Moment | None = ..., storage_classes: Strings = ...,
     limit: int | None = ..., parallel: int = ..., list_api: Literal["v1", "v2"] = ..., max_keys: int = ...,
-    all_versions: Literal[True], as_of: Moment | None = ...,
+    all_versions: Literal[True], as_of: Moment | None = ..., restore_states: Strings = ...,
+    fetch_owner: bool = ...,
 ) -> Listing[VersionRecord]: ...
 
 
@@ -252,7 +254,8 @@ def list_objects(
     include: Strings = ..., exclude: Strings = ..., min_size: Size | None = ..., max_size: Size | None = ...,
     modified_after: Moment | None = ..., modified_before: Moment | None = ..., storage_classes: Strings = ...,
     limit: int | None = ..., parallel: int = ..., list_api: Literal["v1", "v2"] = ..., max_keys: int = ...,
-    all_versions: bool = ..., as_of: Moment | None = ...,
+    all_versions: bool = ..., as_of: Moment | None = ..., restore_states: Strings = ...,
+    fetch_owner: bool = ...,
 ) -> Listing[Entry]: ...
 
 
@@ -264,7 +267,7 @@ def list_objects(
     max_size: Size | None = None, modified_after: Moment | None = None, modified_before: Moment | None = None,
     storage_classes: Strings = (), limit: int | None = None, parallel: int = 1,
     list_api: Literal["v1", "v2"] = "v1", max_keys: int = 1000, all_versions: bool = False,
-    as_of: Moment | None = None,
+    as_of: Moment | None = None, restore_states: Strings = (), fetch_owner: bool = False,
 ) -> Listing[ObjectRecord] | Listing[VersionRecord] | Listing[Entry]:
     """Every object of ``bucket`` in key order (UTF-8 byte order), exactly as the CLI lists it.
 
@@ -273,7 +276,9 @@ def list_objects(
     Filters, as the CLI's: ``include``/``exclude`` globs on the whole key, ``min_size``/
     ``max_size`` (bytes, or ``"10K"``, ``"1.5G"``; inclusive), ``modified_after`` (>=) /
     ``modified_before`` (<) as datetimes (naive = UTC) or ``"2024-01-01"`` / ``"7d"``,
-    ``storage_classes``. ``limit`` stops after that many records. ``parallel`` lists key
+    ``storage_classes``, ``restore_states`` (``"none"``, ``"ongoing"``, ``"restored"``: archive-class
+    objects only). Records carry ``restore``, ``transition_time`` and ``type`` as OSS listed
+    them, and ``owner`` (the owner's ID) with ``fetch_owner``. ``limit`` stops after that many records. ``parallel`` lists key
     ranges on that many threads (1..64) and yields exactly the records a sequential listing
     does. Failed requests are retried and expiring credentials refreshed as the CLI does.
     ``all_versions`` lists every version and delete marker (ListObjectVersions) as
@@ -291,7 +296,8 @@ def list_objects(
     where = _connection(bucket, endpoint, region, credentials, role_name, metadata_endpoint, signature_version)
     which = _selection(prefix, start_after, end_before, include, exclude, min_size, max_size, modified_after,
                        modified_before, storage_classes, delimiter=delimiter, limit=limit, list_api=list_api,
-                       max_keys=max_keys, all_versions=all_versions, as_of=as_of)
+                       max_keys=max_keys, all_versions=all_versions, as_of=as_of, restore_states=restore_states,
+                       fetch_owner=fetch_owner)
     prepared = _prepare(where, which, parallel)
     summary, progress = Summary(), _Progress()
     if delimiter is None and (all_versions or as_of is not None):
@@ -383,7 +389,8 @@ def _selection(
     prefix: str | None, start_after: str | None, end_before: str | None, include: Strings, exclude: Strings,
     min_size: Size | None, max_size: Size | None, modified_after: Moment | None, modified_before: Moment | None,
     storage_classes: Strings, *, delimiter: str | None = None, limit: int | None = None, list_api: str = "v1",
-    max_keys: int = 1000, all_versions: bool = False, as_of: Moment | None = None,
+    max_keys: int = 1000, all_versions: bool = False, as_of: Moment | None = None, restore_states: Strings = (),
+    fetch_owner: bool = False,
 ) -> jobs.Selection:
     """Python values as the CLI's option texts: sizes as numbers of bytes, datetimes as ISO
     8601 (naive ones taken as UTC, as the CLI takes a time without offset)."""
@@ -394,6 +401,7 @@ def _selection(
         min_size=_size_text(min_size), max_size=_size_text(max_size),
         modified_after=_time_text(modified_after), modified_before=_time_text(modified_before),
         storage_classes=_strings(storage_classes), all_versions=all_versions, as_of=_time_text(as_of),
+        restore_states=_strings(restore_states), fetch_owner=fetch_owner,
     )
 
 

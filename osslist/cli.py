@@ -326,6 +326,14 @@ filter_options = _stack(
         multiple=True,
         help=f"Only this storage class: Standard, IA, Archive, ColdArchive, DeepColdArchive ({ENV_LIST_NOTE}).",
     ),
+    _opt(
+        "--restore-state",
+        "restore_states",
+        env="RESTORE_STATE",
+        multiple=True,
+        help="Only archive-class objects (Archive, ColdArchive, DeepColdArchive) in this restore state: none "
+        f"(not restored), ongoing (being restored), restored (readable until its expiry) ({ENV_LIST_NOTE}).",
+    ),
 )
 
 version_options = _stack(
@@ -476,6 +484,8 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             modified_after=params["modified_after"],
             modified_before=params["modified_before"],
             storage_classes=tuple(params["storage_classes"]),
+            restore_states=tuple(params.get("restore_states", ())),
+            fetch_owner=params.get("fetch_owner", False),
             all_versions=params.get("all_versions", False),
             as_of=params.get("as_of"),
         ),
@@ -647,6 +657,13 @@ class _SummaryOut:
 @_opt("--limit", env="LIMIT", type=click.IntRange(min=1), help="Stop after writing this many records (exit 0).")
 @filter_options
 @version_options
+@_opt(
+    "--fetch-owner",
+    env="FETCH_OWNER",
+    is_flag=True,
+    help="Write each object's owner ID (jsonl owner, csv Owner). With --list-api v2 it asks OSS for it "
+    "(fetch-owner=true); v1 always sends it, but it is only written with this option.",
+)
 @record_format_options
 @destination_options
 @scale_options
@@ -988,7 +1005,7 @@ def _diff_sides(old: str, new: str | None, params: dict[str, Any], clients: Any)
     if not params["bucket"]:
         raise UsageError("--live needs --bucket (or OSSLIST_BUCKET): the bucket to list")
     no_filters = {"include": (), "exclude": (), "min_size": None, "max_size": None, "modified_after": None,
-                  "modified_before": None, "storage_classes": ()}
+                  "modified_before": None, "storage_classes": (), "restore_states": ()}
     prepared = jobs.prepare(_list_job({**params, **no_filters}))
     return old_records, reports.from_listing(runner.listed_records(prepared))
 

@@ -12,6 +12,9 @@ Decisions (for the CLI's ``--help`` to repeat):
   ``--modified-after T`` keeps mtime >= T and ``--modified-before T`` keeps mtime < T, so two
   adjacent windows never both hold an object.
 - Storage classes match OSS's names case-insensitively; an unknown name is a usage error.
+- Restore states (``none``, ``ongoing``, ``restored``, any case) keep archive-class objects
+  (Archive, ColdArchive, DeepColdArchive) only: a Standard or IA object has no restore state,
+  so ``--restore-state none`` lists what would need a restore, not every unrestored object.
 - Common prefixes (PrefixRecord) pass every filter untouched: they are structure, not objects.
 """
 
@@ -27,11 +30,14 @@ from osslist.errors import UsageError
 from osslist.pages import ObjectRecord, PrefixRecord, Record
 
 __all__ = [
-    "STORAGE_CLASSES", "Predicate", "build_filter", "iso_utc", "keep_all", "parse_size", "parse_storage_class",
-    "parse_time", "sort_classes",
+    "ARCHIVE_CLASSES", "RESTORE_STATES", "STORAGE_CLASSES", "Predicate", "build_filter", "iso_utc", "keep_all",
+    "parse_restore_state", "parse_size", "parse_storage_class", "parse_time", "restore_state", "sort_classes",
 ]
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
+ARCHIVE_CLASSES = frozenset({"Archive", "ColdArchive", "DeepColdArchive"})
+"""The classes whose objects must be restored before they can be read (RestoreInfo)."""
+RESTORE_STATES = ("none", "ongoing", "restored")
 _SIZE = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*(?P<unit>[kmgt]?)(?:i?b)?", re.IGNORECASE)
 MAX_SIZE = 2**63 - 1
 """The largest size accepted (OSS objects stop at about 48.8 TB)."""
@@ -97,6 +103,20 @@ def parse_storage_class(text: str) -> str:
     raise UsageError(f"unknown storage class {str(text)[:40]!r}: use one of {', '.join(STORAGE_CLASSES)}")
 
 
+def parse_restore_state(text: str) -> str:
+    """``none``, ``ongoing`` or ``restored`` named in any case. Raises UsageError."""
+    state = str(text).strip().lower()
+    if state not in RESTORE_STATES:
+        raise UsageError(f"unknown restore state {str(text)[:40]!r}: use one of {', '.join(RESTORE_STATES)}")
+    return state
+
+
+def restore_state(record: ObjectRecord) -> str:
+    """An object's restore state: ``none`` (no RestoreInfo), ``ongoing`` or ``restored``."""
+    restore = record.restore
+    return "none" if restore is None else restore.state
+
+
 def sort_classes(names: Iterable[str]) -> list[str]:
     """Storage class names in OSS's order (Standard first), unknown names after, by name."""
     order = {name: i for i, name in enumerate(STORAGE_CLASSES)}
@@ -111,12 +131,14 @@ def build_filter(
     modified_after: float | None = None,
     modified_before: float | None = None,
     storage_classes: Iterable[str] = (),
+    restore_states: Iterable[str] = (),
 ) -> Predicate:
     """One predicate over records; checks run cheapest first and only those asked for."""
     checks = [
         *_glob_checks(list(include), list(exclude)),
         *_size_checks(min_size, max_size),
         *_class_checks([parse_storage_class(c) for c in storage_classes]),
+        *_restore_checks([parse_restore_state(s) for s in restore_states]),
         *_time_checks(modified_after, modified_before),
     ]
 
@@ -158,6 +180,13 @@ def _class_checks(classes: list[str]) -> list[Callable[[ObjectRecord], bool]]:
         return []
     wanted = {c.lower() for c in classes}
     return [lambda r: r.storage_class.lower() in wanted]
+
+
+def _restore_checks(states: list[str]) -> list[Callable[[ObjectRecord], bool]]:
+    if not states:
+        return []
+    wanted = set(states)
+    return [lambda r: r.storage_class in ARCHIVE_CLASSES and restore_state(r) in wanted]
 
 
 def _time_checks(after: float | None, before: float | None) -> list[Callable[[ObjectRecord], bool]]:

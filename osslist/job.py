@@ -84,6 +84,10 @@ class Selection:
     modified_after: str | None = None
     modified_before: str | None = None
     storage_classes: tuple[str, ...] = ()
+    restore_states: tuple[str, ...] = ()
+    """--restore-state: archive-class objects in these states (none, ongoing, restored)."""
+    fetch_owner: bool = False
+    """--fetch-owner: records carry their owner's ID."""
     all_versions: bool = False
     """--all-versions: every version and delete marker (ListObjectVersions), not the objects."""
     as_of: str | None = None
@@ -372,6 +376,7 @@ def _build_filter(sel: Selection, *, now: float) -> tuple[Predicate, dict[str, A
         "modified_after": _maybe(lambda text: filters.parse_time(text, now=now), sel.modified_after),
         "modified_before": _maybe(lambda text: filters.parse_time(text, now=now), sel.modified_before),
         "storage_classes": [filters.parse_storage_class(c) for c in sel.storage_classes],
+        "restore_states": [filters.parse_restore_state(s) for s in sel.restore_states],
     }
     lo, hi = parsed["min_size"], parsed["max_size"]
     if lo is not None and hi is not None and lo > hi:
@@ -394,6 +399,7 @@ def _listing_spec(sel: Selection) -> ListingSpec:
         end_before=sel.end_before,
         list_api=sel.list_api,
         max_keys=sel.max_keys,
+        fetch_owner=sel.fetch_owner,
     )
 
 

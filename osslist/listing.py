@@ -53,6 +53,9 @@ class ListingSpec:
     end_before: str | None = None
     list_api: str = "v1"
     max_keys: int = MAX_KEYS_LIMIT
+    fetch_owner: bool = False
+    """--fetch-owner: keep each object's owner ID (v2 asks for it with fetch-owner=true; v1 and
+    ListObjectVersions always send it, and it is dropped unless asked for)."""
 
     def __post_init__(self) -> None:
         if self.list_api not in ("v1", "v2"):
@@ -97,6 +100,8 @@ def request_params(spec: ListingSpec, position: Position) -> dict[str, str]:
             params["marker"] = position.marker
         return params
     params["list-type"] = "2"
+    if spec.fetch_owner:
+        params["fetch-owner"] = "true"
     if position.token is not None:
         params["continuation-token"] = position.token
     elif position.marker:
@@ -118,7 +123,7 @@ def iter_pages(
         return
     while not current.done:
         body = client.get_listing_page(request_params(spec, current))
-        page = parse_page(body, api=spec.list_api)
+        page = parse_page(body, api=spec.list_api, owner=spec.fetch_owner)
         page, current = _advance(spec, current, page, bound)
         yield page, current
 

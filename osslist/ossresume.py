@@ -250,7 +250,8 @@ def run_resumable_oss(prepared: PreparedRun, *, on_page: runner.OnPage | None = 
         else:
             todo, summary = list(saved.remaining), checkpoint.restore_summary(saved.summary)
         out = make_writer(job.output.format, writer, null=job.output.null, human=job.output.human,
-                          bucket=job.connection.bucket, header=writer.plain_bytes == 0, versions=prepared.versions)
+                          bucket=job.connection.bucket, header=writer.plain_bytes == 0, versions=prepared.versions,
+                          owner=job.selection.fetch_owner)
         runner.resume_into(prepared, todo, out, summary, saver, on_page=on_page, stop=stop)
         saver.finish(summary)
     except Interrupted:

@@ -6,12 +6,16 @@ Formats (``make_writer`` is the single dispatch point):
   storage class, etag, key, in fixed-width columns so nothing has to be buffered to align;
   a common prefix shows ``PRE`` in the size column. ``null=True`` also ends lines with NUL.
 - ``jsonl``: one JSON object per line: key, size, last_modified (ISO 8601 UTC), etag without
-  quotes, storage_class, type; a common prefix is ``{"prefix": "dir/"}``. Non-ASCII stays
-  readable (ensure_ascii=False); control characters are JSON escapes, so lines never break.
-- ``csv``: header Bucket, Key, Size, LastModifiedDate, ETag, StorageClass, ObjectType (OSS
-  inventory's names); csv quoting keeps newlines in keys; a common prefix is a row with
-  ObjectType ``Prefix`` and empty object fields. Lines end with ``\\r\\n`` (RFC 4180: with a
-  bare ``\\n`` terminator the csv module would leave a ``\\r`` in a key unquoted).
+  quotes, storage_class, type, then only when OSS sent them ``restore`` (``{"ongoing": true}``
+  or ``{"ongoing": false, "expiry": ISO}``), ``transition_time`` and (--fetch-owner) ``owner``:
+  a record without them is the line it always was. A common prefix is ``{"prefix": "dir/"}``.
+  Non-ASCII stays readable (ensure_ascii=False); control characters are JSON escapes.
+- ``csv``: header Bucket, Key, Size, LastModifiedDate, ETag, StorageClass, ObjectType,
+  TransitionTime (OSS inventory's names), RestoreState (empty, ``ongoing``, ``restored``),
+  RestoreExpiry, and Owner with --fetch-owner; csv quoting keeps newlines in keys; a common
+  prefix is a row with ObjectType ``Prefix`` and empty object fields. Lines end with
+  ``\\r\\n`` (RFC 4180: with a bare ``\\n`` terminator the csv module would leave a ``\\r``
+  in a key unquoted).
 
 Bytes: writers encode UTF-8 themselves and write bytes, to a binary stream, or to the
 ``.buffer`` of a text stream (sys.stdout, a file opened in text mode: the text layer is
@@ -36,14 +40,19 @@ from json.encoder import encode_basestring, encode_basestring_ascii  # type: ign
 from typing import IO, Any, Callable, Iterable
 
 from osslist.errors import OutputError
-from osslist.pages import ObjectRecord, PrefixRecord, Record, VersionRecord
+from osslist.pages import Details, ObjectRecord, PrefixRecord, Record, VersionRecord
 
 __all__ = ["FORMATS", "OutputFile", "UploadWriter", "Writer", "human_size", "make_writer"]
 
 FORMATS = ("text", "long", "jsonl", "csv")
-CSV_HEADER = ["Bucket", "Key", "Size", "LastModifiedDate", "ETag", "StorageClass", "ObjectType"]
+CSV_RARE = ["TransitionTime", "RestoreState", "RestoreExpiry"]
+"""Archive fields after ObjectType: always there (a csv header precedes every record, so it
+cannot wait to see whether any record has them), empty for most objects."""
+CSV_HEADER = ["Bucket", "Key", "Size", "LastModifiedDate", "ETag", "StorageClass", "ObjectType", *CSV_RARE]
 CSV_VERSION_HEADER = ["Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker", *CSV_HEADER[2:]]
 """--all-versions: OSS inventory's version columns, where an all-versions inventory has them."""
+CSV_OWNER = "Owner"
+"""The last column with --fetch-owner."""
 _ERRORS = "osslist-surrogates"
 _UNITS = ("K", "M", "G", "T", "P", "E")
 
@@ -186,10 +195,11 @@ class JsonlWriter(Writer):
             if type(record) is PrefixRecord:
                 return f'{{"prefix": {quote(record.prefix)}}}\n'
             return _version_json(record, quote)  # type: ignore[arg-type]
+        rare = "" if record.details is None else _rare_json(record.details, quote)
         return (
             f'{{"key": {quote(record.key)}, "size": {record.size}, '
             f'"last_modified": {quote(record.last_modified)}, "etag": {quote(record.etag)}, '
-            f'"storage_class": {quote(record.storage_class)}, "type": {quote(record.type)}}}\n'
+            f'"storage_class": {quote(record.storage_class)}, "type": {quote(record.type)}{rare}}}\n'
         )
 
     def _render(self, records: Iterable[Record]) -> bytes:
@@ -220,7 +230,37 @@ def _version_json(record: VersionRecord, quote: Callable[[str], str]) -> str:
             f'"storage_class": {quote(record.storage_class)}, "type": {quote(record.type)}'
         )
     marker = "true" if record.is_delete_marker else "false"
-    return f'{head}, "version_id": {quote(record.version_id)}, "is_latest": {latest}, "is_delete_marker": {marker}}}\n'
+    rare = "" if record.details is None else _rare_json(record.details, quote)
+    return (f'{head}, "version_id": {quote(record.version_id)}, "is_latest": {latest}, '
+            f'"is_delete_marker": {marker}{rare}}}\n')
+
+
+def _rare_json(details: Details, quote: Callable[[str], str]) -> str:
+    """``, "restore": {...}, "transition_time": ..., "owner": ...``: the fields present."""
+    parts = []
+    restore = details.restore
+    if restore is not None:
+        expiry = "" if restore.expiry is None else f', "expiry": {quote(restore.expiry)}'
+        parts.append(f', "restore": {{"ongoing": {"true" if restore.ongoing else "false"}{expiry}}}')
+    if details.transition_time is not None:
+        parts.append(f', "transition_time": {quote(details.transition_time)}')
+    if details.owner is not None:
+        parts.append(f', "owner": {quote(details.owner)}')
+    return "".join(parts)
+
+
+def _rare_cells(record: ObjectRecord, owner: bool) -> list[object]:
+    """TransitionTime, RestoreState, RestoreExpiry (and Owner) of a csv row."""
+    details = record.details
+    if details is None:
+        return ["", "", "", ""] if owner else ["", "", ""]
+    restore = details.restore
+    cells: list[object] = [
+        details.transition_time or "",
+        "" if restore is None else restore.state,
+        (restore.expiry or "") if restore is not None else "",
+    ]
+    return cells + [details.owner or ""] if owner else cells
 
 
 class CsvWriter(Writer):
@@ -228,19 +268,29 @@ class CsvWriter(Writer):
     ``versions`` (--all-versions) the header adds VersionId, IsLatest, IsDeleteMarker after
     Key, as an all-versions OSS inventory does; a delete marker's Size and ETag are empty."""
 
-    def __init__(self, stream: IO[Any], *, bucket: str = "", header: bool = True, versions: bool = False) -> None:
+    def __init__(
+        self, stream: IO[Any], *, bucket: str = "", header: bool = True, versions: bool = False, owner: bool = False
+    ) -> None:
         super().__init__(stream)
         self._bucket = bucket
         self._versions = versions
+        self._owner = owner
         self._buffer = io.StringIO()
         self._csv = csv.writer(self._buffer, lineterminator="\r\n")  # RFC 4180; also quotes \r
         if header:
-            self._put(self._rows([CSV_VERSION_HEADER if versions else CSV_HEADER]))
+            names = CSV_VERSION_HEADER if versions else CSV_HEADER
+            self._put(self._rows([names + [CSV_OWNER] if owner else names]))
 
     def line(self, record: Record) -> str:
         return self._rows([self._row(record)]).decode("utf-8", "surrogateescape")
 
     def _row(self, record: Record) -> list[object]:
+        """The row's inventory columns, then the rare ones."""
+        if type(record) is PrefixRecord:
+            return self._main_row(record) + ([""] * (len(CSV_RARE) + self._owner))
+        return self._main_row(record) + _rare_cells(record, self._owner)  # type: ignore[arg-type]
+
+    def _main_row(self, record: Record) -> list[object]:
         if type(record) is not ObjectRecord:
             if type(record) is not PrefixRecord:
                 return self._version_row(record)  # type: ignore[arg-type]
@@ -334,9 +384,11 @@ def make_writer(
     bucket: str = "",
     header: bool = True,
     versions: bool = False,
+    owner: bool = False,
 ) -> Writer:
     """The writer for ``fmt``; ``header=False`` skips the csv header (resuming a file);
-    ``versions`` (--all-versions) gives csv and long their version columns."""
+    ``versions`` (--all-versions) gives csv and long their version columns, ``owner``
+    (--fetch-owner) csv its Owner column."""
     if fmt == "text":
         return TextWriter(stream, null=null)
     if fmt == "long":
@@ -344,7 +396,7 @@ def make_writer(
     if fmt == "jsonl":
         return JsonlWriter(stream)
     if fmt == "csv":
-        return CsvWriter(stream, bucket=bucket, header=header, versions=versions)
+        return CsvWriter(stream, bucket=bucket, header=header, versions=versions, owner=owner)
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 

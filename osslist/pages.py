@@ -32,7 +32,9 @@ import calendar
 import re
 import sys
 from collections import deque
-from dataclasses import dataclass, fields, make_dataclass
+from dataclasses import dataclass, field, fields, make_dataclass
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 from itertools import repeat
 from operator import itemgetter
 from typing import Callable, Union
@@ -41,14 +43,21 @@ from xml.parsers import expat
 
 from osslist.errors import ListingError
 
-__all__ = ["ObjectRecord", "Page", "PrefixRecord", "Record", "VersionRecord", "parse_page", "record_name"]
+__all__ = [
+    "Details", "ObjectRecord", "Page", "PrefixRecord", "Record", "Restore", "VersionRecord", "details_of",
+    "parse_page", "rare_fields", "record_name",
+]
 
 _ROOT = "ListBucketResult"
-_FIELDS = {"Key": 0, "LastModified": 1, "ETag": 2, "Size": 3, "StorageClass": 4, "Type": 5}
+_FIELDS = {
+    "Key": 0, "LastModified": 1, "ETag": 2, "Size": 3, "StorageClass": 4, "Type": 5,
+    "ID": 6, "RestoreInfo": 7, "TransitionTime": 8,  # ID: only inside <Owner>
+}
+_WIDTH = len(_FIELDS)
 _TOP = frozenset({"IsTruncated", "NextMarker", "NextContinuationToken", "EncodingType"})
 _BUFFER = 1 << 16  # larger than any value (a 1023-byte key is <= 3069 chars encoded)
 _Raw = tuple[dict[str, str], list[list[Union[str, None]]], list[str]]
-_Fast = tuple[dict[str, str], list[tuple[str, ...]], list[str]]
+_Fast = tuple[dict[str, str], list[tuple[str, ...]], list[str], bool]
 
 # The fast path's grammar (module docstring). Values: printable ASCII but space, < > & (a
 # url-encoded value needs no more, and it keeps the text well-formed: no "]]>", no entity).
@@ -63,37 +72,81 @@ def _leaf(name: str, value: str) -> str:
     return f"<{name}>{value}</{name}>{_WS}"
 
 
-_CONTENTS = (
-    f"<Contents>{_WS}"
-    + _leaf("Key", f"({_VALUE}++)")
-    + _leaf("LastModified", f"({_VALUE}*+)")
-    + _leaf("ETag", "(?:&quot;|\")?([!#-%'-;=?-~]*+)(?:&quot;|\")?")  # quotes stripped, as oss2 does
-    + _leaf("Type", f"({_VALUE}*+)")
-    + _leaf("Size", "([0-9]{1,18})")
-    + _leaf("StorageClass", f"({_VALUE}*+)")
-    + f"(?:<Owner>{_WS}{_leaf('ID', _LOOSE)}{_leaf('DisplayName', _LOOSE)}</Owner>{_WS})?"
-    + f"(?:{'|'.join(_leaf(n, _LOOSE) for n in ('RestoreInfo', 'TransitionTime', 'SealedTime'))})*"
-    + "</Contents>"
-)
+def _item_pattern(owner: bool) -> re.Pattern[str]:
+    """The fast path's item regex. Group 7 holds a Contents' rare tail (RestoreInfo,
+    TransitionTime, SealedTime, usually ""), so a page without them is told apart by one
+    C-level pass over the groups, not by a search of the body. With ``owner`` the owner's ID
+    is captured too (group 7, shifting the later groups by one)."""
+    who = f"({_LOOSE})" if owner else _LOOSE
+    tail = "|".join(_leaf(n, _LOOSE) for n in ("RestoreInfo", "TransitionTime", "SealedTime"))
+    contents = (
+        f"<Contents>{_WS}"
+        + _leaf("Key", f"({_VALUE}++)")
+        + _leaf("LastModified", f"({_VALUE}*+)")
+        + _leaf("ETag", "(?:&quot;|\")?([!#-%'-;=?-~]*+)(?:&quot;|\")?")  # quotes stripped, as oss2 does
+        + _leaf("Type", f"({_VALUE}*+)")
+        + _leaf("Size", "([0-9]{1,18})")
+        + _leaf("StorageClass", f"({_VALUE}*+)")
+        + f"(?:<Owner>{_WS}{_leaf('ID', who)}{_leaf('DisplayName', _LOOSE)}</Owner>{_WS})?"
+        + f"((?:{tail})*)"
+        + "</Contents>"
+    )
+    top = 10 if owner else 9
+    return re.compile(
+        f"{_WS}(?:{contents}"
+        f"|<CommonPrefixes>{_WS}<Prefix>({_VALUE}++)</Prefix>{_WS}</CommonPrefixes>"
+        f"|<({_TOP_NAMES})>({_VALUE}*+)</\\{top}>"
+        "|([^ \t\r\n]))"
+    )
+
+
 _TOP_NAMES = (
     "Name|Prefix|Marker|MaxKeys|Delimiter|EncodingType|IsTruncated|NextMarker|KeyCount|StartAfter|"
     "ContinuationToken|NextContinuationToken"
 )
-# Groups: 1-6 a Contents, 7 a common prefix, 8-9 a top-level leaf, 10 any other character
-# (the body is then outside the subset). Whitespace alone between items is skipped.
-_ITEM = re.compile(
-    f"{_WS}(?:{_CONTENTS}"
-    f"|<CommonPrefixes>{_WS}<Prefix>({_VALUE}++)</Prefix>{_WS}</CommonPrefixes>"
-    f"|<({_TOP_NAMES})>({_VALUE}*+)</\\8>"
-    "|([^ \t\r\n]))"
-)
+# Groups: 1-6 a Contents, 7 its rare tail, 8 a common prefix, 9-10 a top-level leaf, 11 any
+# other character (the body is then outside the subset). Whitespace alone between items is
+# skipped. With the owner: 7 the owner's ID, then all later groups one further.
+_ITEM = _item_pattern(owner=False)
+_OWNER_ITEM = _item_pattern(owner=True)
+_GROUPS = (6, 7, 8, 9, 10)  # (tail, prefix, top name, top value, stray) in a findall tuple
+_OWNER_GROUPS = (7, 8, 9, 10, 11)
+_TAIL = re.compile("<(RestoreInfo|TransitionTime)>([^<]*)</")
+_RESTORE = re.compile(r'\s*ongoing-request\s*=\s*"(true|false)"(?:\s*,\s*expiry-date\s*=\s*"([^"]*)")?')
 _HEAD = re.compile(f"(?:<\\?xml version=([\"'])1\\.0\\1 encoding=([\"'])UTF-8\\2\\?>)?{_WS}<ListBucketResult>")
-_stray = itemgetter(9)  # C-level, unlike a lambda: it runs once per item
+
+
+@dataclass(frozen=True, slots=True)
+class Restore:
+    """An archive-class object's RestoreInfo: being restored (``ongoing``), or restored and
+    readable until ``expiry`` (ISO 8601 UTC like LastModified; OSS's text when unreadable)."""
+
+    ongoing: bool
+    expiry: str | None = None
+
+    @property
+    def state(self) -> str:
+        """``ongoing`` or ``restored`` (an object without RestoreInfo is ``none``)."""
+        return "ongoing" if self.ongoing else "restored"
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """The rare fields of a listed object, in one slot so that the common record (which has
+    none) costs one ``None`` more, not three: RestoreInfo, TransitionTime (as OSS sent it) and
+    the owner's ID (kept only with --fetch-owner)."""
+
+    restore: Restore | None = None
+    transition_time: str | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ObjectRecord:
-    """One object as OSS listed it; ``last_modified`` is kept as the string OSS sent."""
+    """One object as OSS listed it; ``last_modified`` is kept as the string OSS sent.
+
+    ``details`` is None unless OSS sent RestoreInfo or TransitionTime, or the owner was asked
+    for; read its fields through ``restore``, ``transition_time`` and ``owner``."""
 
     key: str
     size: int
@@ -101,6 +154,22 @@ class ObjectRecord:
     etag: str
     storage_class: str
     type: str
+    details: Details | None = field(default=None, kw_only=True)
+
+    @property
+    def restore(self) -> Restore | None:
+        """RestoreInfo: None (none sent), ongoing, or restored until an expiry."""
+        return None if self.details is None else self.details.restore
+
+    @property
+    def transition_time(self) -> str | None:
+        """When a lifecycle rule moved the object to its class (OSS's ISO 8601 text)."""
+        return None if self.details is None else self.details.transition_time
+
+    @property
+    def owner(self) -> str | None:
+        """The owner's ID (listed with --fetch-owner only)."""
+        return None if self.details is None else self.details.owner
 
     def mtime_epoch(self) -> float:
         """Seconds since the epoch of ``last_modified`` (``2024-06-22T13:13:58.000Z``).
@@ -138,7 +207,8 @@ asks ``type(record) is PrefixRecord`` (the same cost as asking for ObjectRecord)
 # because a frozen dataclass's __init__ calls object.__setattr__ per field (~2 us a record,
 # a quarter of the page). Nothing else ever sees a twin.
 _Draft = make_dataclass(
-    "_Draft", [(f.name, f.type) for f in fields(ObjectRecord)], slots=True, eq=False, repr=False
+    "_Draft", [(f.name, f.type, field(default=f.default, kw_only=f.kw_only)) for f in fields(ObjectRecord)],
+    slots=True, eq=False, repr=False,
 )
 assert _Draft.__slots__ == ObjectRecord.__slots__  # type: ignore[attr-defined]
 
@@ -159,26 +229,30 @@ class Page:
     next_token: str | None
 
 
-def parse_page(body: bytes, *, api: str) -> Page:
+def parse_page(body: bytes, *, api: str, owner: bool = False) -> Page:
     """Parse one raw ListBucketResult body; ``api`` is "v1" or "v2" (which next field counts).
 
+    RestoreInfo and TransitionTime land in a record's ``details`` whenever OSS sends them;
+    the owner's ID only with ``owner`` (v1 always sends Owner: keeping it unasked would give
+    every record a Details and change every output).
     Raises ListingError when the body is not a well-formed ListBucketResult.
     """
     if api not in ("v1", "v2"):
         raise ValueError(f"api must be 'v1' or 'v2', not {api!r}")
-    fast = _scan_fast(body)
+    fast = _scan_fast(body, owner)
     if fast is not None:
-        return _build_fast(fast, api)
+        return _build_fast(fast, api, owner)
     names, events = _scan(body)
     raw = _fold(events, names)
     if raw[0].get("EncodingType") == "url":
-        return _build(raw, _unquote, api)
-    return _build(_parse_exact(body), _identity, api)
+        return _build(raw, _unquote, api, owner)
+    return _build(_parse_exact(body), _identity, api, owner)
 
 
-def _scan_fast(body: bytes) -> _Fast | None:
+def _scan_fast(body: bytes, owner: bool = False) -> _Fast | None:
     """(top-level values, Contents groups, raw prefixes) of a body in the strict url-encoded
-    subset (module docstring), or None when the body is anything else."""
+    subset (module docstring), or None when the body is anything else; and whether any
+    record has a rare field to read (RestoreInfo, TransitionTime, or the owner when asked)."""
     try:
         text = body.decode("ascii")
     except UnicodeDecodeError:
@@ -187,23 +261,29 @@ def _scan_fast(body: bytes) -> _Fast | None:
     end = len(text.rstrip(_XML_SPACE)) - len(_CLOSE)
     if head is None or end < head.end() or not text.endswith(_CLOSE, 0, end + len(_CLOSE)):
         return None
-    items = _ITEM.findall(text, head.end(), end)
-    if any(map(_stray, items)):
+    tail, prefix, name, value, stray = _OWNER_GROUPS if owner else _GROUPS
+    items = (_OWNER_ITEM if owner else _ITEM).findall(text, head.end(), end)
+    if any(map(itemgetter(stray), items)):
         return None
-    top = {item[7]: item[8] for item in items if item[7]}
+    top = {item[name]: item[value] for item in items if item[name]}
     if top.get("EncodingType") != "url":
         return None
-    return top, [item for item in items if item[0]], [item[6] for item in items if item[6]]
+    objects = [item for item in items if item[0]]
+    rare = owner or any(map(itemgetter(tail), objects))  # C-level: no Python call per record
+    return top, objects, [item[prefix] for item in items if item[prefix]], rare
 
 
-def _build_fast(fast: _Fast, api: str) -> Page:
-    """Records from the fast path's groups: (key, mtime, etag, type, size, class, ...)."""
-    top, objects, prefixes = fast
+def _build_fast(fast: _Fast, api: str, owner: bool = False) -> Page:
+    """Records from the fast path's groups: (key, mtime, etag, type, size, class, [owner,]
+    tail, ...)."""
+    top, objects, prefixes, rare = fast
     keys = _unquote_all([item[0] for item in objects])
     intern = sys.intern  # one shared "Standard" / "Normal": ~115 bytes less per buffered record
-    records = _freeze(
-        [_Draft(key, int(o[4]), o[1], o[2], intern(o[5]), intern(o[3])) for key, o in zip(keys, objects)]
-    )
+    drafts = [_Draft(key, int(o[4]), o[1], o[2], intern(o[5]), intern(o[3])) for key, o in zip(keys, objects)]
+    if rare:  # the rare fields, record by record
+        for draft, o in zip(drafts, objects):
+            draft.details = details_of(o[6] if owner else None, *rare_fields(o[7] if owner else o[6]))
+    records = _freeze(drafts)
     return _finish(records, [PrefixRecord(p) for p in _unquote_all(prefixes)], top, _unquote, api)
 
 
@@ -247,7 +327,7 @@ def _fold(events: list[str], names: dict[str, str]) -> _Raw:
     prefixes: list[str] = []
     fields = _FIELDS
     get_name = names.get
-    current: list[str | None] = [None] * 6
+    current: list[str | None] = [None] * _WIDTH
     prefix = ""
     text = ""
     for event in events:
@@ -259,7 +339,7 @@ def _fold(events: list[str], names: dict[str, str]) -> _Raw:
             current[index] = text.strip()
         elif event == "Contents":
             objects.append(current)
-            current = [None] * 6
+            current = [None] * _WIDTH
         elif event == "Prefix":
             prefix = text.strip()
         elif event == "CommonPrefixes":
@@ -280,7 +360,7 @@ def _parse_exact(body: bytes) -> _Raw:
     objects: list[list[str | None]] = []
     prefixes: list[str] = []
     parts: list[str] = []
-    state: dict[str, object] = {"current": [None] * 6, "prefix": ""}
+    state: dict[str, object] = {"current": [None] * _WIDTH, "prefix": ""}
 
     def start(_name: str, _attrs: object) -> None:
         parts.clear()
@@ -295,7 +375,7 @@ def _parse_exact(body: bytes) -> _Raw:
             current[index] = text
         elif name == "Contents":
             objects.append(current)
-            state["current"] = [None] * 6
+            state["current"] = [None] * _WIDTH
         elif name == "Prefix":
             state["prefix"] = text
         elif name == "CommonPrefixes":
@@ -311,7 +391,7 @@ def _parse_exact(body: bytes) -> _Raw:
     return top, objects, prefixes
 
 
-def _build(raw: _Raw, decode: Callable[[str], str], api: str) -> Page:
+def _build(raw: _Raw, decode: Callable[[str], str], api: str, owner: bool = False) -> Page:
     """Turn raw strings into records (key order) and the page's continuation fields."""
     top, objects, prefixes = raw
     truncated = top.get("IsTruncated")
@@ -320,9 +400,10 @@ def _build(raw: _Raw, decode: Callable[[str], str], api: str) -> Page:
     try:
         records: list[Record] = [
             ObjectRecord(
-                decode(key), int(size), mtime or "", (etag or "").strip('"'), sclass or "", kind or ""
+                decode(key), int(size), mtime or "", (etag or "").strip('"'), sclass or "", kind or "",
+                details=details_of(who if owner else None, restore, transition),
             )
-            for key, mtime, etag, size, sclass, kind in objects
+            for key, mtime, etag, size, sclass, kind, who, restore, transition in objects
             if key is not None
         ]
     except (TypeError, ValueError) as exc:
@@ -385,6 +466,42 @@ def _unquote_all(values: list[str]) -> list[str]:
 
 def _identity(value: str) -> str:
     return value
+
+
+def rare_fields(tail: str) -> tuple[str | None, str | None]:
+    """(RestoreInfo, TransitionTime) texts from the fast path's tail of a record."""
+    if not tail:
+        return None, None
+    found = dict(_TAIL.findall(tail))
+    return found.get("RestoreInfo"), found.get("TransitionTime")
+
+
+def details_of(owner: str | None, restore: str | None, transition: str | None) -> Details | None:
+    """The rare fields from their raw texts ("" or None: absent), or None when all are absent."""
+    if not (owner or restore or transition):
+        return None
+    return Details(parse_restore(restore) if restore else None, transition or None, owner or None)
+
+
+def parse_restore(text: str) -> Restore:
+    """RestoreInfo's text (``ongoing-request="false", expiry-date="<HTTP date>"``) as a
+    Restore; anything unreadable is kept rather than refused (it is one field of a listing)."""
+    match = _RESTORE.match(text)
+    if match is None:
+        return Restore(ongoing="true" in text)
+    expiry = match[2]
+    return Restore(ongoing=match[1] == "true", expiry=None if expiry is None else _http_to_iso(expiry))
+
+
+def _http_to_iso(stamp: str) -> str:
+    """``Sun, 30 Nov 2026 12:00:00 GMT`` -> ``2026-11-30T12:00:00.000Z`` (unreadable: as is)."""
+    try:
+        moment = parsedate_to_datetime(stamp)
+    except (TypeError, ValueError, IndexError):
+        return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _iso_to_epoch(stamp: str) -> float:

@@ -4,9 +4,11 @@
 what it holds from its bytes (gzip by its magic number, whatever the name says):
 
 - **jsonl** (``--format jsonl``): one JSON object per line with key, size, last_modified,
-  etag, storage_class (and version_id in all-versions listings);
+  etag, storage_class (and version_id in all-versions listings; type, restore,
+  transition_time, owner when present);
 - **csv** (``--format csv``): osslist's header (Bucket, Key, Size, LastModifiedDate, ETag,
-  StorageClass, ObjectType; VersionId when present), columns found by name;
+  StorageClass, ObjectType; VersionId, TransitionTime, RestoreState, RestoreExpiry, Owner
+  when present), columns found by name;
 - **inventory**: an OSS bucket inventory's ``manifest.json`` (ours or OSS's own): its data
   files are read in the manifest's order, each checked against the manifest's size and MD5,
   keys URL-decoded, columns per ``fileSchema``; ``manifest.checksum`` is checked when present.
@@ -55,6 +57,8 @@ _CHUNK = 1024 * 1024
 _PEEK = 4096
 _INFLATE_PIECE = 16 * 1024
 _CSV_NEEDS = ("Key", "Size", "LastModifiedDate", "ETag", "StorageClass")
+_CSV_RARE = ("ObjectType", "RestoreState", "RestoreExpiry", "TransitionTime", "Owner")
+"""The columns of ReportRecord's optional fields, in its order (absent: "")."""
 _TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(?:Z|[+-]00:?00)")
 
 ObjectsFor = Callable[[str], ObjectClient]
@@ -74,6 +78,13 @@ class ReportRecord(NamedTuple):
     last_modified: str
     storage_class: str
     version_id: str | None = None
+    type: str = ""
+    """Normal, Multipart, Appendable, Symlink ("" when the report has no such field)."""
+    restore: str = ""
+    """"" (no RestoreInfo), "ongoing" or "restored"; ``restore_expiry`` the ISO expiry."""
+    restore_expiry: str = ""
+    transition_time: str = ""
+    owner: str = ""
 
 
 def canonical_time(text: str) -> str:
@@ -238,9 +249,21 @@ def _jsonl_records(lines: Iterable[str], name: str) -> Iterator[ReportRecord]:
                 raise ReportError(f"{name} line {number}: a common prefix (listed with --delimiter): "
                                   "only a full listing can be compared")
             yield ReportRecord(item["key"], int(item["size"] or 0), item["etag"] or "",
-                               canonical_time(item["last_modified"]), item["storage_class"] or "", item.get("version_id"))
+                               canonical_time(item["last_modified"]), item["storage_class"] or "", item.get("version_id"),
+                               *_jsonl_rare(item))
         except (ValueError, KeyError, TypeError) as exc:
             raise ReportError(f"{name} line {number}: not a listing record ({_why(exc)})") from exc
+
+
+def _jsonl_rare(item: Mapping[str, Any]) -> tuple[str, str, str, str, str]:  # Any: JSON values
+    """(type, restore state, restore expiry, transition time, owner) of a jsonl record."""
+    restore = item.get("restore")
+    state, expiry = "", ""
+    if isinstance(restore, dict):
+        state = "ongoing" if restore.get("ongoing") else "restored"
+        expiry = str(restore.get("expiry") or "")
+    return (str(item.get("type") or ""), state, expiry, str(item.get("transition_time") or ""),
+            str(item.get("owner") or ""))
 
 
 def _why(exc: Exception) -> str:
@@ -283,6 +306,7 @@ def _record(row: list[str], at: Mapping[str, int], version: int | None, name: st
         canonical_time(row[at["LastModifiedDate"]]) if "LastModifiedDate" in at else "",
         row[at["StorageClass"]] if "StorageClass" in at else "",
         version_id,
+        *(row[at[column]] if column in at else "" for column in _CSV_RARE),
     )
 
 
@@ -424,7 +448,14 @@ def from_listing(records: Iterable[Record]) -> Iterator[ReportRecord]:
         if type(record) is PrefixRecord:
             raise ReportError(f"the live listing returned a common prefix {record.prefix!r}")
         yield ReportRecord(record.key, record.size, record.etag, canonical_time(record.last_modified),  # type: ignore[union-attr]
-                           record.storage_class, getattr(record, "version_id", None))  # type: ignore[union-attr]
+                           record.storage_class, getattr(record, "version_id", None), *_listed_rare(record))  # type: ignore[union-attr, arg-type]
+
+
+def _listed_rare(record: ObjectRecord) -> tuple[str, str, str, str, str]:
+    """(type, restore state, restore expiry, transition time, owner) of a listed record."""
+    restore = record.restore
+    state, expiry = ("", "") if restore is None else (restore.state, restore.expiry or "")
+    return record.type, state, expiry, record.transition_time or "", record.owner or ""
 
 
 def within(records: Iterable[ReportRecord], *, prefix: str = "", start_after: str = "",

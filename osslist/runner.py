@@ -323,7 +323,7 @@ def run(prepared: PreparedRun, *, stream: IO[Any], on_page: OnPage | None = None
     Summary."""
     out = prepared.job.output
     writer = make_writer(out.format, stream, null=out.null, human=out.human, bucket=prepared.job.connection.bucket,
-                         versions=prepared.versions)
+                         versions=prepared.versions, owner=prepared.job.selection.fetch_owner)
     return execute(prepared, writer, on_page=on_page, stop=stop)
 
 
@@ -474,6 +474,7 @@ def run_resumable(prepared: PreparedRun, *, on_page: OnPage | None = None,
             writer = make_writer(
                 job.output.format, stream, null=job.output.null, human=job.output.human,
                 bucket=job.connection.bucket, header=fresh_file, versions=prepared.versions,
+                owner=job.selection.fetch_owner,
             )
             saver = checkpoint.Checkpointer(path, fingerprint=printed, output=stream, output_path=job.output.path)
             resume_into(prepared, todo, writer, summary, saver, on_page=on_page, stop=stop)

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from osslist.filters import sort_classes
+from osslist.filters import ARCHIVE_CLASSES, RESTORE_STATES, sort_classes
 from osslist.output import human_size
 from osslist.pages import ObjectRecord, PrefixRecord, Record, VersionRecord
 
@@ -34,6 +34,16 @@ class Summary:
     noncurrent_objects: int = 0
     noncurrent_bytes: int = 0
     delete_markers: int = 0
+    restoring: dict[str, int] = field(default_factory=dict)
+    """Archive-class objects with RestoreInfo, per state (ongoing, restored); those without
+    are the rest of the archive classes' count (``restore_states``)."""
+
+    def _rare(self, record: ObjectRecord) -> None:
+        """Count a record that has details (RestoreInfo, TransitionTime or an owner): rare."""
+        restore = record.restore
+        if restore is not None and record.storage_class in ARCHIVE_CLASSES:
+            state = restore.state
+            self.restoring[state] = self.restoring.get(state, 0) + 1
 
     def add(self, record: Record) -> None:
         """Count one record (an object, a version, or a common prefix)."""
@@ -46,6 +56,8 @@ class Summary:
         size = record.size
         self.objects += 1
         self.bytes += size
+        if record.details is not None:  # type: ignore[union-attr]
+            self._rare(record)  # type: ignore[arg-type]
         entry = self.by_class.get(record.storage_class)
         if entry is None:
             entry = self.by_class[record.storage_class] = [0, 0]
@@ -66,6 +78,8 @@ class Summary:
             size = record.size
             objects += 1
             total += size
+            if record.details is not None:  # type: ignore[union-attr]
+                self._rare(record)  # type: ignore[arg-type]
             entry = by_class.get(record.storage_class)
             if entry is None:
                 entry = by_class[record.storage_class] = [0, 0]
@@ -96,11 +110,22 @@ class Summary:
         self.prefixes += other.prefixes
         self.requests += other.requests
         self.elapsed = max(self.elapsed, other.elapsed)
+        for state, count in other.restoring.items():
+            self.restoring[state] = self.restoring.get(state, 0) + count
         for name, (count, size) in other.by_class.items():
             entry = self.by_class.setdefault(name, [0, 0])
             entry[0] += count
             entry[1] += size
         return self
+
+    def restore_states(self) -> dict[str, int] | None:
+        """Archive-class objects per restore state (none, ongoing, restored); None without any."""
+        archived = sum(self.by_class[name][0] for name in ARCHIVE_CLASSES if name in self.by_class)
+        if not archived:
+            return None
+        states = {state: self.restoring.get(state, 0) for state in RESTORE_STATES}
+        states["none"] = archived - states["ongoing"] - states["restored"]
+        return states
 
     def classes(self) -> list[tuple[str, int, int]]:
         """(class, objects, bytes) in OSS's order of classes, unknown names after, by name."""
@@ -117,6 +142,7 @@ class Summary:
             "elapsed_seconds": round(self.elapsed, 3),
             "storage_classes": {n: {"objects": c, "bytes": b} for n, c, b in self.classes()},
             **(self._versions_dict() if self.versioned else {}),
+            **({"restore_states": states} if (states := self.restore_states()) else {}),
         }
 
     def _versions_dict(self) -> dict[str, Any]:
@@ -146,6 +172,10 @@ class Summary:
         for name, count, size in self.classes():
             objects, size_unit = _unit(count, "object"), _unit(size, "byte")
             lines.append(f"  {name:<15} {count:>14,} {objects:<7} {size:>20,} {size_unit:<5} ({human_size(size)})")
+        states = self.restore_states()
+        if states:
+            lines.append("  archive-class objects by restore state: "
+                         + ", ".join(f"{count:,} {state}" for state, count in states.items()))
         return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from xml.parsers import expat
 
 from osslist.errors import ListingError
-from osslist.pages import PrefixRecord, Record, VersionRecord
+from osslist.pages import PrefixRecord, Record, VersionRecord, details_of, rare_fields
 
 __all__ = ["VersionPage", "parse_version_page"]
 
@@ -35,7 +35,7 @@ def _leaf(name: str, value: str) -> str:
     return f"<{name}>{value}</{name}>{_WS}"
 
 
-_OWNER = f"(?:<Owner>{_WS}{_leaf('ID', _LOOSE)}{_leaf('DisplayName', _LOOSE)}</Owner>{_WS})?"
+_OWNER = f"(?:<Owner>{_WS}{_leaf('ID', f'({_LOOSE})')}{_leaf('DisplayName', _LOOSE)}</Owner>{_WS})?"
 _HEAD_FIELDS = (
     _leaf("Key", f"({_VALUE}++)") + _leaf("VersionId", f"({_VALUE}*+)")
     + _leaf("IsLatest", "(true|false)") + _leaf("LastModified", f"({_VALUE}*+)")
@@ -45,7 +45,7 @@ _VERSION = (
     + _leaf("ETag", "(?:&quot;|\")?([!#-%'-;=?-~]*+)(?:&quot;|\")?")
     + _leaf("Type", f"({_VALUE}*+)") + _leaf("Size", "([0-9]{1,18})") + _leaf("StorageClass", f"({_VALUE}*+)")
     + _OWNER
-    + f"(?:{'|'.join(_leaf(n, _LOOSE) for n in ('RestoreInfo', 'TransitionTime', 'SealedTime'))})*"
+    + f"((?:{'|'.join(_leaf(n, _LOOSE) for n in ('RestoreInfo', 'TransitionTime', 'SealedTime'))})*)"
     + "</Version>"
 )
 _MARKER = f"<DeleteMarker>{_WS}{_HEAD_FIELDS}{_OWNER}</DeleteMarker>"
@@ -53,12 +53,13 @@ _TOP_NAMES = (
     "Name|Prefix|KeyMarker|VersionIdMarker|MaxKeys|Delimiter|EncodingType|IsTruncated|NextKeyMarker|"
     "NextVersionIdMarker"
 )
-# Groups: 1-8 a Version, 9-12 a DeleteMarker, 13 a common prefix, 14-15 a top-level leaf,
-# 16 any other character (the body is then outside the fast path's subset).
+# Groups: 1-8 a Version, 9 its owner's ID, 10 its RestoreInfo/TransitionTime tail, 11-14 a
+# DeleteMarker, 15 its owner's ID, 16 a common prefix, 17-18 a top-level leaf, 19 any other
+# character (the body is then outside the fast path's subset).
 _ITEM = re.compile(
     f"{_WS}(?:{_VERSION}|{_MARKER}"
     f"|<CommonPrefixes>{_WS}<Prefix>({_VALUE}++)</Prefix>{_WS}</CommonPrefixes>"
-    f"|<({_TOP_NAMES})>({_VALUE}*+)</\\14>"
+    f"|<({_TOP_NAMES})>({_VALUE}*+)</\\17>"
     "|([^ \t\r\n]))"
 )
 _HEAD = re.compile(f"(?:<\\?xml version=([\"'])1\\.0\\1 encoding=([\"'])UTF-8\\2\\?>)?{_WS}<{_ROOT}>")
@@ -76,15 +77,17 @@ class VersionPage:
     next_version_id_marker: str
 
 
-def parse_version_page(body: bytes) -> VersionPage:
-    """Parse one raw ListVersionsResult body; ListingError when it is not one."""
-    fast = _scan_fast(body)
+def parse_version_page(body: bytes, *, owner: bool = False) -> VersionPage:
+    """Parse one raw ListVersionsResult body; ListingError when it is not one. RestoreInfo
+    and TransitionTime go into a record's ``details``; the owner's ID only with ``owner``
+    (as ``pages.parse_page``)."""
+    fast = _scan_fast(body, owner)
     if fast is not None:
         return fast
-    return _parse_exact(body)
+    return _parse_exact(body, owner)
 
 
-def _scan_fast(body: bytes) -> VersionPage | None:
+def _scan_fast(body: bytes, owner: bool = False) -> VersionPage | None:
     try:
         text = body.decode("ascii")
     except UnicodeDecodeError:
@@ -94,21 +97,24 @@ def _scan_fast(body: bytes) -> VersionPage | None:
     if head is None or end < head.end() or not text.endswith(_CLOSE, 0, end + len(_CLOSE)):
         return None
     items = _ITEM.findall(text, head.end(), end)
-    if any(item[15] for item in items):
+    if any(item[18] for item in items):
         return None
-    top = {item[13]: item[14] for item in items if item[13]}
+    top = {item[16]: item[17] for item in items if item[16]}
     if top.get("EncodingType") != "url":
         return None
     intern = sys.intern
     records: list[Record] = []
     for item in items:
         if item[0]:
+            details = details_of(item[8] if owner else None, *rare_fields(item[9]))
             records.append(VersionRecord(unquote(item[0]), int(item[6]), item[3], item[4], intern(item[7]),
-                                         intern(item[5]), item[1], item[2] == "true", False))
-        elif item[8]:
-            records.append(VersionRecord(unquote(item[8]), 0, item[11], "", "", "", item[9], item[10] == "true", True))
-        elif item[12]:
-            records.append(PrefixRecord(unquote(item[12])))
+                                         intern(item[5]), item[1], item[2] == "true", False, details=details))
+        elif item[10]:
+            details = details_of(item[14] if owner else None, None, None)
+            records.append(VersionRecord(unquote(item[10]), 0, item[13], "", "", "", item[11], item[12] == "true",
+                                         True, details=details))
+        elif item[15]:
+            records.append(PrefixRecord(unquote(item[15])))
     return _finish(records, top, unquote)
 
 
@@ -137,13 +143,15 @@ class _Collector:
             self._fields = None
         elif self._depth == 2 and self._fields is not None:
             self._fields[name] = text
+        elif self._depth == 3 and self._fields is not None and name == "ID":  # <Owner><ID>
+            self._fields[name] = text
         elif self._depth == 1:
             self.top[name] = text
         elif self._depth == 0 and name != _ROOT:
             raise ListingError(f"listing page is a <{name[:40]}>, not a <{_ROOT}>")
 
 
-def _parse_exact(body: bytes) -> VersionPage:
+def _parse_exact(body: bytes, owner: bool = False) -> VersionPage:
     collector = _Collector()
     parser = expat.ParserCreate()
     parser.StartElementHandler = collector.start
@@ -155,21 +163,23 @@ def _parse_exact(body: bytes) -> VersionPage:
         raise ListingError(f"malformed listing page: {exc}") from exc
     decode = unquote if collector.top.get("EncodingType") == "url" else _identity
     try:
-        records = [_entry(kind, fields, decode) for kind, fields in collector.entries]
+        records = [_entry(kind, fields, decode, owner) for kind, fields in collector.entries]
     except (KeyError, ValueError) as exc:
         raise ListingError(f"listing page with an incomplete entry ({exc})") from exc
     return _finish(records, collector.top, decode)
 
 
-def _entry(kind: str, fields: dict[str, str], decode: Callable[[str], str]) -> Record:
+def _entry(kind: str, fields: dict[str, str], decode: Callable[[str], str], owner: bool) -> Record:
     if kind == "CommonPrefixes":
         return PrefixRecord(decode(fields["Prefix"]))
     latest = fields.get("IsLatest", "") == "true"
     key, version_id, mtime = decode(fields["Key"]), fields.get("VersionId", ""), fields.get("LastModified", "")
+    details = details_of(fields.get("ID") if owner else None, fields.get("RestoreInfo"), fields.get("TransitionTime"))
     if kind == "DeleteMarker":
-        return VersionRecord(key, 0, mtime, "", "", "", version_id, latest, True)
+        return VersionRecord(key, 0, mtime, "", "", "", version_id, latest, True, details=details)
     return VersionRecord(key, int(fields["Size"]), mtime, fields.get("ETag", "").strip('"'),
-                         fields.get("StorageClass", ""), fields.get("Type", ""), version_id, latest, False)
+                         fields.get("StorageClass", ""), fields.get("Type", ""), version_id, latest, False,
+                         details=details)
 
 
 def _finish(records: list[Record], top: dict[str, str], decode: Callable[[str], str]) -> VersionPage:

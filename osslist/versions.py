@@ -79,7 +79,7 @@ def iter_version_pages(
     if spec.end_before is not None and current.marker >= spec.end_before:
         return
     while not current.done:
-        raw = parse_version_page(client.get_listing_page(version_params(spec, current)))
+        raw = parse_version_page(client.get_listing_page(version_params(spec, current)), owner=spec.fetch_owner)
         page, after = _advance(spec, current, raw, bound)
         if as_of is not None:
             page, after = _at_time(page, current, after, as_of)

@@ -515,3 +515,19 @@ def test_bucket_keeps_working_across_a_minute_of_5_second_credentials(make_emula
     assert len(successive) == len(set(successive)), "a set once replaced is never used again"
     metadata = emu.requests_for("metadata")
     assert all("x-aliyun-ecs-metadata-token" in r.headers for r in metadata if r.method == "GET")
+
+
+def test_records_expose_restore_transition_time_and_owner_as_typed_optional_fields(pointed: Emulator) -> None:
+    from osslist.emulator import Archive
+    from osslist.records import Restore
+
+    pointed.create_bucket("arc")
+    pointed.put_object("arc", "cold", storage_class="Archive", archive=Archive(False, 1_704_153_600, 1_704_067_200))
+    pointed.put_object("arc", "plain")
+    cold, plain = list(listing(pointed, "arc"))
+    assert cold.restore == Restore(False, datetime(2024, 1, 2, tzinfo=timezone.utc))
+    assert cold.transition_time == datetime(2024, 1, 1, tzinfo=timezone.utc) and cold.owner is None
+    assert (plain.restore, plain.transition_time, plain.owner, plain.type) == (None, None, None, "Normal")
+    owned = list(listing(pointed, "arc", fetch_owner=True, list_api="v2"))
+    assert [r.owner for r in owned] == ["1234567890123456"] * 2
+    assert [r.key for r in listing(pointed, "arc", restore_states="restored")] == ["cold"]

@@ -1020,3 +1020,47 @@ def test_an_unwritable_result_file_exits_2_before_any_request(emulator, tmp_path
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith("Error: cannot write") and len(result.stderr.splitlines()) == 1
     assert emulator.requests == []
+
+
+# --- archive fields, --restore-state, --fetch-owner (issue 13 item 5) ---------------------------
+
+
+def _archive_bucket(emulator) -> None:
+    from osslist.emulator import Archive
+
+    emulator.create_bucket("arc")
+    emulator.put_object("arc", "a-none", storage_class="Archive")
+    emulator.put_object("arc", "b-ongoing", storage_class="ColdArchive", archive=Archive(True))
+    emulator.put_object("arc", "c-restored", storage_class="Archive", archive=Archive(False, 1_704_067_200))
+    emulator.put_object("arc", "d-standard")
+
+
+@pytest.mark.parametrize(("states", "expected"), [
+    (["none"], ["a-none"]), (["restored", "ongoing"], ["b-ongoing", "c-restored"]),
+])
+def test_restore_state_filters_and_the_summary_counts_restore_states(emulator, states, expected):
+    _archive_bucket(emulator)
+    args = [arg for state in states for arg in ("--restore-state", state)]
+    assert out(ok(osslist(emulator, *args, bucket="arc"))).splitlines() == expected
+    summary = ok(osslist(emulator, "--format", "jsonl", bucket="arc")).stderr
+    assert "archive-class objects by restore state: 1 none, 1 ongoing, 1 restored" in summary
+
+
+def test_an_unknown_restore_state_exits_2_with_one_line(emulator):
+    _archive_bucket(emulator)
+    result = osslist(emulator, "--restore-state", "thawed", bucket="arc")
+    assert result.exit_code == 2 and "unknown restore state 'thawed'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_fetch_owner_writes_the_owner_and_only_then(emulator, api):
+    _archive_bucket(emulator)
+    plain = [json.loads(line) for line in out(ok(osslist(emulator, "--format", "jsonl", "--list-api", api,
+                                                            bucket="arc"))).splitlines()]
+    owned = [json.loads(line) for line in out(ok(osslist(emulator, "--format", "jsonl", "--list-api", api,
+                                                            bucket="arc", env={"OSSLIST_FETCH_OWNER": "1"}))).splitlines()]
+    assert all("owner" not in line for line in plain)
+    assert [line.pop("owner") for line in owned] == ["1234567890123456"] * 4 and owned == plain
+    assert plain[1]["restore"] == {"ongoing": True} and plain[2]["restore"]["ongoing"] is False
+    assert "restore" not in plain[0] and "restore" not in plain[3]

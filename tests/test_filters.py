@@ -6,7 +6,7 @@ import pytest
 
 from osslist.errors import UsageError
 from osslist.filters import build_filter, iso_utc, parse_size, parse_storage_class, parse_time
-from osslist.pages import ObjectRecord, PrefixRecord
+from osslist.pages import Details, ObjectRecord, PrefixRecord, Restore
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
@@ -131,3 +131,28 @@ def test_prefix_records_pass_every_filter() -> None:
 
 def test_no_filters_keep_everything() -> None:
     assert kept(build_filter(), KEYS) == [r.key for r in KEYS]
+
+
+def _archived(key: str, sclass: str, restore: Restore | None) -> ObjectRecord:
+    return ObjectRecord(key, 0, "2023-11-14T22:13:20.000Z", "e", sclass, "Normal",
+                        details=None if restore is None else Details(restore=restore))
+
+
+ARCHIVED = [
+    _archived("std", "Standard", None), _archived("ia-odd", "IA", Restore(True)), _archived("arc", "Archive", None),
+    _archived("cold", "ColdArchive", Restore(True)), _archived("deep", "DeepColdArchive", Restore(False, "x")),
+]
+
+
+@pytest.mark.parametrize(
+    ("states", "expected"),
+    [(["none"], ["arc"]), (["ONGOING"], ["cold"]), (["restored"], ["deep"]), (["none", "restored"], ["arc", "deep"])],
+)
+def test_restore_state_keeps_archive_class_objects_in_those_states(states: list[str], expected: list[str]) -> None:
+    assert kept(build_filter(restore_states=states), ARCHIVED) == expected
+    assert build_filter(restore_states=states)(PrefixRecord("d/"))
+
+
+def test_an_unknown_restore_state_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unknown restore state 'thawed'"):
+        build_filter(restore_states=["thawed"])

@@ -308,3 +308,13 @@ def test_a_bound_gives_each_page_its_end_and_the_page_is_cut_there() -> None:
         [f"k{i:02d}" for i in range(10, 15)],
     ]
     assert asked == ["k09", "k19"] and pages[-1][1].done
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_fetch_owner_asks_v2_for_the_owner_and_leaves_v1_as_it_was(api: str) -> None:
+    from osslist.listing import request_params
+
+    asked = request_params(ListingSpec(list_api=api, fetch_owner=True), Position())
+    plain = request_params(ListingSpec(list_api=api), Position())
+    assert "fetch-owner" not in plain
+    assert asked == ({**plain, "fetch-owner": "true"} if api == "v2" else plain)

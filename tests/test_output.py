@@ -12,7 +12,7 @@ import pytest
 
 from osslist.errors import OutputError
 from osslist.output import CSV_HEADER, OutputFile, human_size, make_writer
-from osslist.pages import ObjectRecord, PrefixRecord, Record
+from osslist.pages import ObjectRecord, PrefixRecord, Record, Restore
 from tests.helpers import TRICKY_KEYS
 
 KEYS = TRICKY_KEYS + ["\u2028line sep", "\x7f\x1b[31mansi", "=formula"]
@@ -71,13 +71,13 @@ def test_csv_round_trips_every_key_with_inventory_header() -> None:
     assert rows[0] == CSV_HEADER
     assert [r[1] for r in rows[1:]] == KEYS + ["dir/", "new\nline/"]
     assert rows[1] == ["my-bucket", KEYS[0], "1536", "2024-06-22T13:13:58.000Z",
-                       "5B3C1A2E053D763E1B002CC607C5A0FE", "IA", "Normal"]
-    assert rows[-1] == ["my-bucket", "new\nline/", "", "", "", "", "Prefix"]
+                       "5B3C1A2E053D763E1B002CC607C5A0FE", "IA", "Normal", "", "", ""]
+    assert rows[-1] == ["my-bucket", "new\nline/", "", "", "", "", "Prefix", "", "", ""]
 
 
 def test_csv_without_header_for_resume() -> None:
     assert render("csv", [rec("k")], header=False) == (
-        b"," + b"k,1536,2024-06-22T13:13:58.000Z,5B3C1A2E053D763E1B002CC607C5A0FE,IA,Normal\r\n")
+        b"," + b"k,1536,2024-06-22T13:13:58.000Z,5B3C1A2E053D763E1B002CC607C5A0FE,IA,Normal,,,\r\n")
 
 
 def test_long_columns_are_fixed_width() -> None:
@@ -196,3 +196,42 @@ def test_output_file_names_its_destination_when_a_write_fails() -> None:
         stream.close()
     with pytest.raises(BrokenPipeError):  # the reader went away: the CLI's exit 141, not an error line
         OutputFile(_FailingRaw(BrokenPipeError(errno.EPIPE, "Broken pipe")), "stdout", owned=False).flush()
+
+
+def _rare(key: str, **details: object) -> ObjectRecord:
+    from osslist.pages import Details
+
+    base = rec(key, sclass="Archive")
+    return ObjectRecord(base.key, base.size, base.last_modified, base.etag, base.storage_class, base.type,
+                        details=Details(**details))  # type: ignore[arg-type]
+
+
+RARE = [
+    rec("plain"),
+    _rare("ongoing", restore=Restore(True)),
+    _rare("restored", restore=Restore(False, "2026-11-30T12:00:00.000Z"), transition_time="2024-01-01T00:00:00.000Z"),
+    _rare("owned", owner="42"),
+]
+
+
+def test_jsonl_adds_restore_transition_and_owner_only_when_present() -> None:
+    lines = [json.loads(line) for line in render("jsonl", RARE).splitlines()]
+    assert [set(line) - {"key", "size", "last_modified", "etag", "storage_class", "type"} for line in lines] == [
+        set(), {"restore"}, {"restore", "transition_time"}, {"owner"}
+    ]
+    assert lines[1]["restore"] == {"ongoing": True}
+    assert lines[2]["restore"] == {"ongoing": False, "expiry": "2026-11-30T12:00:00.000Z"}
+    assert lines[2]["transition_time"] == "2024-01-01T00:00:00.000Z" and lines[3]["owner"] == "42"
+    assert render("jsonl", RARE[:1]) == render("jsonl", [rec("plain")])  # a plain record: the line it always was
+
+
+@pytest.mark.parametrize("owner", [False, True])
+def test_csv_has_archive_columns_and_owner_with_fetch_owner(owner: bool) -> None:
+    rows = list(csv.reader(io.StringIO(render("csv", RARE, owner=owner).decode(), newline="")))
+    assert rows[0] == CSV_HEADER + (["Owner"] if owner else [])
+    rare = [row[7:] for row in rows[1:]]
+    assert [r[:3] for r in rare] == [
+        ["", "", ""], ["", "ongoing", ""], ["2024-01-01T00:00:00.000Z", "restored", "2026-11-30T12:00:00.000Z"],
+        ["", "", ""],
+    ]
+    assert [r[3:] for r in rare] == ([[""], [""], [""], ["42"]] if owner else [[], [], [], []])

@@ -112,7 +112,7 @@ def test_error_message_does_not_echo_the_body() -> None:
 def _expat_only(monkeypatch: pytest.MonkeyPatch, body: bytes, api: str) -> object:
     """parse_page with the regex fast path switched off: the expat path alone."""
     with monkeypatch.context() as patch:
-        patch.setattr(pages, "_scan_fast", lambda _body: None)
+        patch.setattr(pages, "_scan_fast", lambda _body, _owner=False: None)
         return parse_page(body, api=api)
 
 
@@ -204,3 +204,65 @@ def test_fast_path_records_are_frozen_object_records() -> None:
     assert hash(record) == hash(ObjectRecord(**{f: getattr(record, f) for f in ObjectRecord.__slots__}))
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.key = "other"  # type: ignore[misc]
+
+
+# --- rare fields: RestoreInfo, TransitionTime, Owner --------------------------------------------
+
+ONGOING = '<RestoreInfo>ongoing-request="true"</RestoreInfo>'
+RESTORED = '<RestoreInfo>ongoing-request="false", expiry-date="Sun, 30 Nov 2026 12:00:00 GMT"</RestoreInfo>'
+MOVED = "<TransitionTime>2024-01-01T00:00:00.000Z</TransitionTime>"
+
+
+def _with_tails(body: bytes, tails: list[str]) -> bytes:
+    """The body with each Contents' end preceded by its tail (OSS puts them after Owner)."""
+    parts = body.split(b"</Contents>")
+    return b"".join(p + t.encode() + b"</Contents>" for p, t in zip(parts, tails)) + parts[-1]
+
+
+@pytest.mark.parametrize("pretty", [False, True])
+def test_restore_info_and_transition_time_land_in_details_on_both_paths(
+    monkeypatch: pytest.MonkeyPatch, pretty: bool
+) -> None:
+    body = _with_tails(make_body(["a", "b", "c", "d"], pretty=pretty), [ONGOING, RESTORED + MOVED, MOVED, ""])
+    page = parse_page(body, api="v1")
+    assert page == _expat_only(monkeypatch, body, "v1")
+    assert pages._scan_fast(body) is not None  # the fast path took it
+    a, b, c, d = page.records
+    assert a.restore == pages.Restore(ongoing=True) and a.transition_time is None  # type: ignore[union-attr]
+    assert b.restore == pages.Restore(False, "2026-11-30T12:00:00.000Z")  # type: ignore[union-attr]
+    assert b.transition_time == c.transition_time == "2024-01-01T00:00:00.000Z"  # type: ignore[union-attr]
+    assert c.restore is None and d.details is None  # type: ignore[union-attr]
+    assert_same_as_oss2(body, "v1")
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_owner_is_kept_only_when_asked(monkeypatch: pytest.MonkeyPatch, api: str) -> None:
+    body = make_body(["a", "b"], api=api)  # Owner on every object, as v1 always sends it
+    assert all(r.details is None for r in parse_page(body, api=api).records)  # type: ignore[union-attr]
+    owned = parse_page(body, api=api, owner=True)
+    assert [r.owner for r in owned.records] == ["0022012", "0022012"]  # type: ignore[union-attr]
+    with monkeypatch.context() as patch:
+        patch.setattr(pages, "_scan_fast", lambda _body, _owner=False: None)
+        assert parse_page(body, api=api, owner=True) == owned
+
+
+def test_a_plain_page_has_no_details_and_equals_the_records_it_always_gave() -> None:
+    page = parse_page(make_body(TRICKY_KEYS[:20], pretty=False), api="v1")
+    assert all(r.details is None for r in page.records)  # type: ignore[union-attr]
+    first = page.records[0]
+    assert first == ObjectRecord(first.key, first.size, first.last_modified, first.etag,  # type: ignore[union-attr]
+                                 first.storage_class, first.type)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('ongoing-request="true"', pages.Restore(True)),
+        ('ongoing-request="false", expiry-date="Sun, 30 Nov 2026 12:00:00 GMT"',
+         pages.Restore(False, "2026-11-30T12:00:00.000Z")),
+        ('ongoing-request="false", expiry-date="someday"', pages.Restore(False, "someday")),
+        ("garbled", pages.Restore(False)),
+    ],
+)
+def test_parse_restore_reads_oss_text_and_keeps_what_it_cannot_read(text: str, expected: pages.Restore) -> None:
+    assert pages.parse_restore(text) == expected

@@ -200,3 +200,42 @@ def test_an_inventory_whose_files_overlap_is_out_of_order(tmp_path: Path) -> Non
     manifest = inventory(tmp_path, [BYTE_ORDER[3:], BYTE_ORDER[:3]])
     with pytest.raises(ReportError, match="keys out of order"):
         read(manifest)
+
+
+# --- the rare fields (issue 13 item 5) ----------------------------------------------------------
+
+ARCHIVE_BASE = 1_704_067_200
+
+
+def _archived(emulator: Emulator, bucket: str) -> dict[str, tuple[str, str, str, str]]:
+    """A bucket of archive-class objects in every restore state; returns per key what a report
+    must say: (type, restore state, restore expiry, transition time)."""
+    from osslist.emulator import Archive
+
+    emulator.create_bucket(bucket)
+    emulator.put_object(bucket, "plain", object_type="Appendable")
+    emulator.put_object(bucket, "cold ongoing", storage_class="ColdArchive", object_type="Multipart",
+                        archive=Archive(True, None, ARCHIVE_BASE + 60))
+    emulator.put_object(bucket, "cold/restored", storage_class="Archive",
+                        archive=Archive(False, ARCHIVE_BASE + 86400, None))
+    emulator.put_object(bucket, "deep,never", storage_class="DeepColdArchive", archive=Archive(None, None, ARCHIVE_BASE))
+    return {
+        "plain": ("Appendable", "", "", ""),
+        "cold ongoing": ("Multipart", "ongoing", "", "2024-01-01T00:01:00.000Z"),
+        "cold/restored": ("Normal", "restored", "2024-01-02T00:00:00.000Z", ""),
+        "deep,never": ("Normal", "", "", "2024-01-01T00:00:00.000Z"),
+    }
+
+
+@pytest.mark.parametrize("versions", [[], ["--all-versions"]])
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_restore_transition_type_and_owner_round_trip(
+    emulator: Emulator, tmp_path: Path, fmt: str, versions: list[str]
+) -> None:
+    expected = _archived(emulator, "arc")
+    (tmp_path / "owned").write_bytes(listing_report(emulator, "arc", fmt, "--fetch-owner", *versions))
+    (tmp_path / "plain").write_bytes(listing_report(emulator, "arc", fmt, *versions))
+    owned, plain = read(tmp_path / "owned"), read(tmp_path / "plain")
+    assert {r.key: (r.type, r.restore, r.restore_expiry, r.transition_time) for r in owned} == expected
+    assert {r.owner for r in owned} == {"1234567890123456"}  # the emulator's owner ID, on every object
+    assert [r._replace(owner="") for r in owned] == plain and {r.owner for r in plain} == {""}

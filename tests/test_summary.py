@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from osslist.pages import ObjectRecord, PrefixRecord
+from osslist.pages import Details, ObjectRecord, PrefixRecord, Restore
 from osslist.summary import Summary
 
 
@@ -104,3 +104,29 @@ def test_versions_add_noncurrent_bytes_and_delete_markers_to_the_summary() -> No
         assert "of which noncurrent: 1 version, 7 bytes (7); 1 delete marker" in summary.to_text()
     assert "noncurrent" not in Summary().to_dict() and "noncurrent" not in Summary().to_text()
     assert Summary().merge(many).delete_markers == 1
+
+
+def _archive(sclass: str, restore: Restore | None) -> ObjectRecord:
+    details = None if restore is None else Details(restore=restore)
+    return ObjectRecord("k", 10, "2024-06-22T13:13:58.000Z", "e", sclass, "Normal", details=details)
+
+
+def test_archive_class_objects_are_counted_per_restore_state() -> None:
+    records = [
+        _archive("Archive", None), _archive("ColdArchive", Restore(True)), _archive("DeepColdArchive", Restore(False)),
+        _archive("Archive", Restore(False, "2026-01-01T00:00:00.000Z")), _archive("Standard", None),
+        _archive("IA", Restore(True)),  # not an archive class: not counted, whatever it says
+    ]
+    one, many = Summary(), Summary()
+    for record in records:
+        one.add(record)
+    many.add_many(records)
+    assert one.restore_states() == many.restore_states() == {"none": 1, "ongoing": 1, "restored": 2}
+    assert one.to_dict()["restore_states"] == {"none": 1, "ongoing": 1, "restored": 2}
+    assert "archive-class objects by restore state: 1 none, 1 ongoing, 2 restored" in one.to_text()
+    merged = Summary().merge(one).merge(many)
+    assert merged.restore_states() == {"none": 2, "ongoing": 2, "restored": 4}
+
+
+def test_no_restore_states_without_archive_class_objects() -> None:
+    assert "restore_states" not in filled().to_dict() and "restore state" not in filled().to_text()

@@ -103,3 +103,26 @@ def test_common_prefixes_merge_in_key_order() -> None:
 def test_what_is_not_a_version_page_is_a_listing_error(data: bytes) -> None:
     with pytest.raises(ListingError):
         parse_version_page(data)
+
+
+def test_versions_carry_restore_transition_and_owner_on_both_paths() -> None:
+    tail = '<RestoreInfo>ongoing-request="true"</RestoreInfo><TransitionTime>2024-01-01T00:00:00.000Z</TransitionTime>'
+    owner = "<Owner><ID>42</ID><DisplayName>42</DisplayName></Owner>"
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<ListVersionsResult><Name>b</Name><EncodingType>url</EncodingType>'
+        "<IsTruncated>false</IsTruncated>"
+        f"<Version><Key>k</Key><VersionId>v2</VersionId><IsLatest>true</IsLatest>"
+        f"<LastModified>2024-01-02T00:00:00.000Z</LastModified><ETag>\"E\"</ETag><Type>Normal</Type><Size>3</Size>"
+        f"<StorageClass>Archive</StorageClass>{owner}{tail}</Version>"
+        f"<DeleteMarker><Key>k</Key><VersionId>v1</VersionId><IsLatest>false</IsLatest>"
+        f"<LastModified>2024-01-01T00:00:00.000Z</LastModified>{owner}</DeleteMarker>"
+        "</ListVersionsResult>"
+    ).encode()
+    for owned in (False, True):
+        fast, exact = _scan_fast(body, owned), _parse_exact(body, owned)
+        assert fast == exact
+        version, marker = fast.records  # type: ignore[union-attr]
+        assert version.restore is not None and version.restore.ongoing  # type: ignore[union-attr]
+        assert version.transition_time == "2024-01-01T00:00:00.000Z"  # type: ignore[union-attr]
+        assert (version.owner, marker.owner) == (("42", "42") if owned else (None, None))  # type: ignore[union-attr]
+        assert marker.details is None or owned  # type: ignore[union-attr]

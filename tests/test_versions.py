@@ -188,7 +188,8 @@ def test_all_versions_formats(small: tuple[Emulator, list[Entry]]) -> None:
     emu, entries = small
     csv_text = cli(emu, "--format", "csv", "--prefix", HEAVY)
     lines = csv_text.split("\r\n")
-    assert lines[0] == "Bucket,Key,VersionId,IsLatest,IsDeleteMarker,Size,LastModifiedDate,ETag,StorageClass,ObjectType"
+    assert lines[0] == ("Bucket,Key,VersionId,IsLatest,IsDeleteMarker,Size,LastModifiedDate,ETag,StorageClass,ObjectType,"
+                        "TransitionTime,RestoreState,RestoreExpiry")
     heavy = [e for e in entries if e[0] == HEAVY]
     marker = next(e for e in heavy if e[3])
     row = next(line for line in lines if marker[1] in line).split(",")
