@@ -297,10 +297,14 @@ class OssWriter:
 
     def _compress(self, block: bytes, marked: bool) -> None:
         """Feed the current member; once it fills a part (at a mark, with ``cut_at_marks``),
-        end the member and send the part."""
+        end the member and send the part. An empty block (a page that kept no record) is not
+        fed: zlib writes a fresh member's header even for no input, and a header no byte
+        follows would end the object mid-member (``_finish_compression`` flushes only a member
+        that holds bytes)."""
         assert self._member is not None
-        self._buffer += self._member.compress(block)
-        self._member_plain += len(block)
+        if block:
+            self._buffer += self._member.compress(block)
+            self._member_plain += len(block)
         if (marked or not self._cut_at_marks) and len(self._buffer) >= self._next_part_size():
             self._end_member()
 

@@ -13,6 +13,7 @@ import pytest
 from osslist.errors import OssRefused, OssUnavailable, UsageError
 from osslist.emulator import Emulator
 from osslist.ossobjects import ObjectClient
+from osslist.osscat import gunzipped
 from osslist.ossout import KIB, MAX_PART_SIZE, OssWriter, part_size_for
 from tests.helpers import FAST, emulator_client
 
@@ -264,3 +265,24 @@ def test_with_cut_at_marks_parts_end_only_at_marks(emu: Emulator, key: str) -> N
     stored = emu.object_data("reports", key) or b""
     assert (gzip.decompress(stored) if key.endswith(".gz") else stored) == b"".join(pages)
     assert offsets[-1] > 0 and set(offsets) - {0} <= ends  # no part ends inside a page
+
+
+@pytest.mark.parametrize("resumed", [False, True])
+def test_an_empty_page_after_the_last_part_adds_no_gzip_member(emu: Emulator, resumed: bool) -> None:
+    """A page with no kept record (a shard's range, or the first page after a resume) marks an
+    empty block: a fresh member must not leave its header alone at the end of the object."""
+    data = os.urandom(3 * PART)  # zlib holds back some output: enough for one part at the mark
+    writer = OssWriter(objects(emu), "run/empty.gz", part_size=PART, cut_at_marks=True)
+    write_in_chunks(writer, data)
+    writer.mark()  # a full part: cut here, a new member starts
+    if resumed:
+        writer.drain()
+        saved = writer.committed()
+        writer.abort(keep_upload=True)
+        assert saved.parts and saved.plain_offset == len(data)
+        writer = OssWriter.resume(objects(emu), "run/empty.gz", saved, part_size=PART, cut_at_marks=True)
+    writer.mark()  # a page that kept nothing
+    writer.close()
+    stored = emu.object_data("reports", "run/empty.gz") or b""
+    assert gzip.decompress(stored) == data
+    assert b"".join(gunzipped([stored], "oss://reports/run/empty.gz")) == data
