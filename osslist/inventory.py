@@ -9,7 +9,7 @@
 
 Rows are CSV without a header, every field quoted, keys URL-encoded, columns as ``fileSchema``
 names them: Bucket, Key, Size, StorageClass, LastModifiedDate, ETag, IsMultipartUploaded,
-ObjectType. manifest.json carries creationTimestamp (the run's start, epoch **seconds** as a
+TransitionTime, ObjectType. manifest.json carries creationTimestamp (the run's start, epoch **seconds** as a
 string, as OSS's documented example), destinationBucket, fileFormat (CSV), fileSchema, files
 (key, size, MD5checksum: upper-case hex, as OSS's example), sourceBucket, version
 (2019-09-01). Where the documentation leaves a choice, README says what osslist chose.
@@ -52,7 +52,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = "oss-inventory"
-SCHEMA = ("Bucket", "Key", "Size", "StorageClass", "LastModifiedDate", "ETag", "IsMultipartUploaded", "ObjectType")
+SCHEMA = ("Bucket", "Key", "Size", "StorageClass", "LastModifiedDate", "ETag", "IsMultipartUploaded", "TransitionTime",
+          "ObjectType")
+"""The fixed fields, then the optional ones a listing returns, in the documented order
+(TransitionTime before ObjectType); EncryptionStatus, ObjectAcl, TaggingCount, Crc64 are not listed."""
 VERSION_SCHEMA = ("Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker", *SCHEMA[2:])
 """--all-versions: the fixed fields of an all-versions OSS inventory come after Key."""
 VERSION = "2019-09-01"
@@ -367,7 +370,9 @@ def _field(value: str) -> str:
 def render_rows(records: Sequence[Record], bucket: str, *, versions: bool = False) -> bytes:
     """The CSV rows of a page (thread-safe): every field quoted, the key URL-encoded (so no row
     holds a newline or a comma of its own). ``versions``: VersionId, IsLatest, IsDeleteMarker
-    after the key; a delete marker has empty Size, StorageClass, ETag and ObjectType."""
+    after the key; a delete marker has empty Size, StorageClass, ETag, TransitionTime and
+    ObjectType. TransitionTime is read off ``details`` directly: almost every record has none,
+    and this runs per record."""
     quoted_bucket = _field(bucket)
     lines = []
     for r in records:
@@ -377,12 +382,14 @@ def render_rows(records: Sequence[Record], bucket: str, *, versions: bool = Fals
         if versions:
             head += _version_fields(r)  # type: ignore[arg-type]
             if r.is_delete_marker:  # type: ignore[union-attr]
-                lines.append(f'{head}"","",{_field(r.last_modified)},"","false",""\n')  # type: ignore[union-attr]
+                lines.append(f'{head}"","",{_field(r.last_modified)},"","false","",""\n')  # type: ignore[union-attr]
                 continue
+        details = r.details  # type: ignore[union-attr]
+        moved = '""' if details is None or details.transition_time is None else _field(details.transition_time)
         lines.append(
             f'{head}"{r.size}",{_field(r.storage_class)},'  # type: ignore[union-attr]
             f'{_field(r.last_modified)},{_field(r.etag)},"{"true" if r.type == "Multipart" else "false"}",'  # type: ignore[union-attr]
-            f'{_field(r.type)}\n'  # type: ignore[union-attr]
+            f'{moved},{_field(r.type)}\n'  # type: ignore[union-attr]
         )
     return "".join(lines).encode("utf-8", "surrogateescape")
 

@@ -384,3 +384,41 @@ def listing_report(emulator, bucket: str, fmt: str = "jsonl", *args: str) -> byt
     result = CliRunner().invoke(main, argv, env=clean_env(emulator))
     assert result.exit_code == 0, result.stderr
     return result.stdout_bytes
+
+
+def inventory_report(emulator, bucket: str, root, *args: str):  # type: ignore[no-untyped-def]
+    """The manifest.json (a Path) of `osslist ls --format oss-inventory --output ROOT` for
+    ``bucket`` of the emulator; ROOT holds no other run."""
+    from click.testing import CliRunner
+
+    from osslist.cli import main
+
+    argv = ["ls", "--bucket", bucket, "--endpoint", emulator.oss_endpoint, "--format", "oss-inventory",
+            "--output", str(root), *args]
+    result = CliRunner().invoke(main, argv, env=clean_env(emulator))
+    assert result.exit_code == 0, result.stderr
+    (manifest,) = root.glob("*/manifest.json")
+    return manifest
+
+
+ARCHIVE_BASE = 1_704_067_200
+
+
+def archived_bucket(emulator: Emulator, bucket: str) -> dict[str, tuple[str, str, str, str]]:
+    """A bucket of archive-class objects in every restore state, some moved by a lifecycle rule;
+    returns per key what a report must say: (type, restore state, restore expiry, transition time)."""
+    from osslist.emulator import Archive
+
+    emulator.create_bucket(bucket)
+    emulator.put_object(bucket, "plain", object_type="Appendable")
+    emulator.put_object(bucket, "cold ongoing", storage_class="ColdArchive", object_type="Multipart",
+                        archive=Archive(True, None, ARCHIVE_BASE + 60))
+    emulator.put_object(bucket, "cold/restored", storage_class="Archive",
+                        archive=Archive(False, ARCHIVE_BASE + 86400, None))
+    emulator.put_object(bucket, "deep,never", storage_class="DeepColdArchive", archive=Archive(None, None, ARCHIVE_BASE))
+    return {
+        "plain": ("Appendable", "", "", ""),
+        "cold ongoing": ("Multipart", "ongoing", "", "2024-01-01T00:01:00.000Z"),
+        "cold/restored": ("Normal", "restored", "2024-01-02T00:00:00.000Z", ""),
+        "deep,never": ("Normal", "", "", "2024-01-01T00:00:00.000Z"),
+    }

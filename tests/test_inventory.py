@@ -22,7 +22,7 @@ from osslist.cli import main
 from osslist.emulator import Emulator
 from osslist.inventory import LocalStore, gather_parts, write_manifest
 from tests.emulator.keys import TRICKY_KEYS
-from tests.helpers import clean_env, listing_report
+from tests.helpers import archived_bucket, clean_env, inventory_report, listing_report
 
 SOURCE = "source"
 SEEDED = 600
@@ -111,6 +111,29 @@ def test_a_local_inventory_reads_as_the_docs_describe(emu: Emulator, tmp_path: P
     assert by_key["data/00008.bin"]["IsMultipartUploaded"] == "false"
     assert by_key[TRICKY_KEYS[1]]["StorageClass"] == "IA"
     assert not list((tmp_path / "inv").rglob("*.partial"))
+
+
+@pytest.mark.parametrize("versions", [[], ["--all-versions"]])
+def test_transition_time_is_the_documented_optional_column(emulator: Emulator, tmp_path: Path,
+                                                           versions: list[str]) -> None:
+    """The optional fields come after the fixed ones in the documented order (TransitionTime,
+    ..., ObjectType); TransitionTime is what the listing says, empty for an object never moved;
+    a diff with the jsonl listing of the same bucket is empty."""
+    expected = archived_bucket(emulator, "arc")
+    root = tmp_path / "inv"
+    manifest = inventory_report(emulator, "arc", root, *versions)
+    doc, rows, _ = documented_inventory(local_get(root), str(manifest.relative_to(root)))
+    columns = doc["fileSchema"].split(", ")
+    assert columns[-2:] == ["TransitionTime", "ObjectType"]
+    assert columns.index("IsMultipartUploaded") < columns.index("TransitionTime")
+    assert {row["Key"]: (row["ObjectType"], row["TransitionTime"]) for row in rows} == {
+        key: (kind, moved) for key, (kind, _, _, moved) in expected.items()}
+    (tmp_path / "listing.jsonl").write_bytes(listing_report(emulator, "arc", "jsonl", *versions))
+    env = clean_env(emulator, OSSLIST_ENDPOINT=emulator.oss_endpoint)
+    same = CliRunner().invoke(main, ["diff", str(tmp_path / "listing.jsonl"), str(manifest), "--all",
+                                     "--compare", "last_modified"], env=env)
+    assert same.exit_code == 0 and [json.loads(line)["change"] for line in same.stdout.splitlines()] == (
+        ["unchanged"] * len(expected)), same.stderr
 
 
 def test_an_inventory_in_oss_and_its_diff_with_a_jsonl_listing(emu: Emulator, tmp_path: Path) -> None:
@@ -291,7 +314,7 @@ def test_every_finishing_order_of_four_shards_yields_the_same_single_manifest(tm
         assert [row["Key"] for row in rows] == keys
         manifests.add(tuple(json.loads(manifest.read_bytes())["fileSchema"] for _ in [0]) + (len(files),))
     assert manifests == {(", ".join(["Bucket", "Key", "Size", "StorageClass", "LastModifiedDate", "ETag",
-                                     "IsMultipartUploaded", "ObjectType"]), 16)}
+                                     "IsMultipartUploaded", "TransitionTime", "ObjectType"]), 16)}
 
 
 @pytest.mark.parametrize("damage", ["md5", "missing", "truncated"])

@@ -16,7 +16,7 @@ from osslist.errors import ReportError
 from osslist.ossobjects import ObjectClient
 from osslist.reports import ReportRecord, canonical_time, open_report, within
 from tests.emulator.keys import BYTE_ORDER, TRICKY_KEYS
-from tests.helpers import emulator_client, listing_report
+from tests.helpers import archived_bucket, emulator_client, inventory_report, listing_report
 
 BUCKET = "source"
 
@@ -204,38 +204,27 @@ def test_an_inventory_whose_files_overlap_is_out_of_order(tmp_path: Path) -> Non
 
 # --- the rare fields (issue 13 item 5) ----------------------------------------------------------
 
-ARCHIVE_BASE = 1_704_067_200
-
-
-def _archived(emulator: Emulator, bucket: str) -> dict[str, tuple[str, str, str, str]]:
-    """A bucket of archive-class objects in every restore state; returns per key what a report
-    must say: (type, restore state, restore expiry, transition time)."""
-    from osslist.emulator import Archive
-
-    emulator.create_bucket(bucket)
-    emulator.put_object(bucket, "plain", object_type="Appendable")
-    emulator.put_object(bucket, "cold ongoing", storage_class="ColdArchive", object_type="Multipart",
-                        archive=Archive(True, None, ARCHIVE_BASE + 60))
-    emulator.put_object(bucket, "cold/restored", storage_class="Archive",
-                        archive=Archive(False, ARCHIVE_BASE + 86400, None))
-    emulator.put_object(bucket, "deep,never", storage_class="DeepColdArchive", archive=Archive(None, None, ARCHIVE_BASE))
-    return {
-        "plain": ("Appendable", "", "", ""),
-        "cold ongoing": ("Multipart", "ongoing", "", "2024-01-01T00:01:00.000Z"),
-        "cold/restored": ("Normal", "restored", "2024-01-02T00:00:00.000Z", ""),
-        "deep,never": ("Normal", "", "", "2024-01-01T00:00:00.000Z"),
-    }
-
-
 @pytest.mark.parametrize("versions", [[], ["--all-versions"]])
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_restore_transition_type_and_owner_round_trip(
     emulator: Emulator, tmp_path: Path, fmt: str, versions: list[str]
 ) -> None:
-    expected = _archived(emulator, "arc")
+    expected = archived_bucket(emulator, "arc")
     (tmp_path / "owned").write_bytes(listing_report(emulator, "arc", fmt, "--fetch-owner", *versions))
     (tmp_path / "plain").write_bytes(listing_report(emulator, "arc", fmt, *versions))
     owned, plain = read(tmp_path / "owned"), read(tmp_path / "plain")
     assert {r.key: (r.type, r.restore, r.restore_expiry, r.transition_time) for r in owned} == expected
     assert {r.owner for r in owned} == {"1234567890123456"}  # the emulator's owner ID, on every object
     assert [r._replace(owner="") for r in owned] == plain and {r.owner for r in plain} == {""}
+
+
+@pytest.mark.parametrize("versions", [[], ["--all-versions"]])
+def test_an_inventory_reads_back_type_and_transition_time(emulator: Emulator, tmp_path: Path,
+                                                          versions: list[str]) -> None:
+    """The inventory has ObjectType and TransitionTime columns (no restore state, no owner):
+    read back, its records are the jsonl listing's without those two."""
+    expected = archived_bucket(emulator, "arc")
+    records = read(inventory_report(emulator, "arc", tmp_path / "inv", *versions))
+    assert {r.key: (r.type, r.transition_time) for r in records} == {k: (v[0], v[3]) for k, v in expected.items()}
+    (tmp_path / "listing.jsonl").write_bytes(listing_report(emulator, "arc", "jsonl", *versions))
+    assert records == [r._replace(restore="", restore_expiry="") for r in read(tmp_path / "listing.jsonl")]
