@@ -38,7 +38,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol, Sequence
 
 from osslist.errors import (
     CheckpointBusy,
@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 class SavedPosition(Protocol):
     """Where a saved range continues: a ``listing.Position`` or ``versions.VersionPosition``
     (dataclasses, saved with ``asdict``, read back by the ``position_from`` given to ``load``)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # Any: as dataclasses declares it
 
     @property
     def done(self) -> bool: ...

@@ -378,18 +378,19 @@ def render_rows(records: Sequence[Record], bucket: str, *, versions: bool = Fals
     for r in records:
         if type(r) is PrefixRecord:
             raise OutputError("an inventory holds objects only: list without --delimiter")
-        head = f'{quoted_bucket},"{quote(r.key, safe="")}",'  # type: ignore[union-attr]
+        head = f'{quoted_bucket},"{quote(r.key, safe="")}",'
         if versions:
-            head += _version_fields(r)  # type: ignore[arg-type]
-            if r.is_delete_marker:  # type: ignore[union-attr]
-                lines.append(f'{head}"","",{_field(r.last_modified)},"","false","",""\n')  # type: ignore[union-attr]
+            assert type(r) is VersionRecord, "an all-versions listing yields versions"
+            head += _version_fields(r)
+            if r.is_delete_marker:
+                lines.append(f'{head}"","",{_field(r.last_modified)},"","false","",""\n')
                 continue
-        details = r.details  # type: ignore[union-attr]
+        details = r.details
         moved = '""' if details is None or details.transition_time is None else _field(details.transition_time)
         lines.append(
-            f'{head}"{r.size}",{_field(r.storage_class)},'  # type: ignore[union-attr]
-            f'{_field(r.last_modified)},{_field(r.etag)},"{"true" if r.type == "Multipart" else "false"}",'  # type: ignore[union-attr]
-            f'{moved},{_field(r.type)}\n'  # type: ignore[union-attr]
+            f'{head}"{r.size}",{_field(r.storage_class)},'
+            f'{_field(r.last_modified)},{_field(r.etag)},"{"true" if r.type == "Multipart" else "false"}",'
+            f'{moved},{_field(r.type)}\n'
         )
     return "".join(lines).encode("utf-8", "surrogateescape")
 
@@ -530,7 +531,7 @@ class InventoryWriter:
         return self._store.url
 
     def render(self, records: Sequence[Record]) -> Rows:
-        first = records[0].key if records and type(records[0]) is not PrefixRecord else None  # type: ignore[union-attr]
+        first = records[0].key if records and type(records[0]) is not PrefixRecord else None
         return first, render_rows(records, self._bucket, versions=self._versions)
 
     def write_rendered(self, page: Rows) -> None:

@@ -22,7 +22,7 @@ import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar, cast
 
 from osslist import checkpoint, feed
 from osslist.prefixtotals import DuRow, DuTotals
