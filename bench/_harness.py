@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Sequence
 
@@ -42,15 +42,18 @@ _SCRUBBED_NAMES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
 class EmulatorProcess:
-    """``bench/_emulator_server.py`` in a child process, seeded with ``buckets`` (name -> count).
+    """``bench/_emulator_server.py`` in a child process, seeded with ``buckets`` (name -> count)
+    and ``versioned`` buckets (the same objects, one version each).
 
     A context manager; ``set_latency`` switches the per-request OSS latency between scenarios
     without reseeding."""
 
-    def __init__(self, *, buckets: dict[str, int], seed: int = 0) -> None:
+    def __init__(self, *, buckets: dict[str, int], versioned: dict[str, int] | None = None, seed: int = 0) -> None:
         self._argv = [sys.executable, str(BENCH_DIR / "_emulator_server.py"), "--seed", str(seed)]
         for name, count in buckets.items():
             self._argv += ["--bucket", f"{name}={count}"]
+        for name, count in (versioned or {}).items():
+            self._argv += ["--versioned", f"{name}={count}"]
         self._proc: subprocess.Popen[str] | None = None
         self.metadata_url = ""
         self.oss_endpoint = ""
@@ -123,13 +126,15 @@ def naive_argv(emu: EmulatorProcess, bucket: str) -> list[str]:
 
 
 def osslist_argv(
-    emu: EmulatorProcess, bucket: str, output: Path, *, parallel: int = 1, fmt: str = "text"
+    emu: EmulatorProcess, bucket: str, output: Path | str, *, parallel: int = 1, fmt: str = "text",
+    extra: Sequence[str] = (),
 ) -> list[str]:
-    """osslist through its real CLI and the metadata credential path, records to ``output``."""
+    """osslist through its real CLI and the metadata credential path, records to ``output`` (a
+    file, or an ``oss://`` target in the emulator), ``extra`` options last."""
     argv = [sys.executable, "-c", "from osslist.cli import main; main()", "--bucket", bucket]
     argv += ["--endpoint", emu.oss_endpoint, "--region", REGION, "--credentials", "metadata"]
     argv += ["--no-progress", "--format", fmt, "--output", str(output)]
-    return argv + (["--parallel", str(parallel)] if parallel != 1 else [])
+    return argv + (["--parallel", str(parallel)] if parallel != 1 else []) + list(extra)
 
 
 def metadata_env(emu: EmulatorProcess) -> dict[str, str]:
@@ -219,6 +224,21 @@ def measure(
     )
 
 
+def measure_by_summary(
+    label: str, argv: Sequence[str], *, env: dict[str, str], expected: int, summary: Path,
+    server: EmulatorProcess | None = None,
+) -> Measurement:
+    """``measure`` for a run whose records leave no local file to count (``--output oss://``,
+    ``--format oss-inventory``): ``--summary-json SUMMARY`` is added and its object count is
+    what the run listed."""
+    measured = measure(label, [*argv, "--summary-json", str(summary)], env=env, expected=1, output=summary,
+                       server=server)
+    objects = json.loads(summary.read_text())["objects"] if measured.ok else 0
+    summary.unlink(missing_ok=True)
+    return replace(measured, expected=expected, listed=objects,
+                   error=measured.error or (None if objects == expected else f"listed {objects} of {expected} objects"))
+
+
 def _spawn_and_wait(
     argv: Sequence[str], *, env: dict[str, str], stdout: IO[bytes], stderr: IO[bytes]
 ) -> tuple[float, int, "os.struct_rusage"]:  # type: ignore[name-defined]
@@ -256,8 +276,9 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
-def target_line(name: str, value: float | None, *, at_least: float | None = None, at_most: float | None = None) -> str:
-    """``name: 9.1x (target >= 8x): met`` or ``missed`` or ``n/a``."""
+def target_line(name: str, value: float | None, *, at_least: float | None = None, at_most: float | None = None,
+                words: tuple[str, str] = ("met", "MISSED")) -> str:
+    """``name: 9.1x (target >= 8x): met`` or ``MISSED`` (``words``: what to say instead) or ``n/a``."""
     if at_least is not None:
         goal, met = f">= {at_least:g}x", value is not None and value >= at_least
     else:
@@ -265,7 +286,7 @@ def target_line(name: str, value: float | None, *, at_least: float | None = None
         goal, met = f"<= {at_most:.2f}x", value is not None and value <= at_most
     if value is None:
         return f"{name}: n/a (target {goal}): n/a (a run it needs failed or was not made)"
-    return f"{name}: {value:.2f}x (target {goal}): {'met' if met else 'MISSED'}"
+    return f"{name}: {value:.2f}x (target {goal}): {words[0] if met else words[1]}"
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

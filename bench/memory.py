@@ -13,6 +13,12 @@ Issue 11: the same listing into ``--output oss://BUCKET/KEY.jsonl.gz`` (a multip
 8 MiB parts, gzip) must stay flat too: target, the large run's peak within 1.2x of the small one's.
 The object count is checked in the run's --summary-json.
 
+CONTRIBUTING's rule for every new output or source that handles every record: ``--format
+oss-inventory`` into ``oss://BUCKET/PREFIX/`` (gzipped CSV data files, multipart, then the
+manifest; counted by --summary-json) and ``--all-versions`` (ListObjectVersions over a versioned
+bucket holding the same objects, one version each; jsonl to a file) stay flat too: target, the
+large run's peak within 1.2x of the small one's.
+
 Issue 12: ``osslist diff`` merges two reports in one pass, holding one key at a time. Two gzipped
 jsonl reports per size (written here with osslist's own JsonlWriter: 1% of keys added, 1%
 removed, 1% modified by size, ETag or storage class), diffed into a file. Target: the large
@@ -24,10 +30,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gzip
-import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import _harness as h
 
@@ -46,19 +52,47 @@ def parse_args(argv: list[str] | None = None) -> tuple[int, int]:
     return (300, 3000) if args.quick else (args.small, args.large)
 
 
-def measure_all(sizes: dict[str, int]) -> tuple[list[h.Measurement], list[h.Measurement]]:
-    """osslist sequential, jsonl to a file, on each bucket in turn; then into OSS."""
-    results = []
-    with h.EmulatorProcess(buckets={**sizes, REPORTS_BUCKET: 0}) as emu, \
+@dataclasses.dataclass(frozen=True)
+class Listings:
+    """The peak-RSS pairs (small bucket, large bucket) measured against the emulator."""
+
+    plain: list[h.Measurement]
+    oss: list[h.Measurement]
+    inventory: list[h.Measurement]
+    versions: list[h.Measurement]
+
+
+def versioned_name(bucket: str) -> str:
+    """The versioned twin of a plain bucket (the same objects, one version each)."""
+    return f"{bucket}-versioned"
+
+
+def measure_all(sizes: dict[str, int]) -> Listings:
+    """osslist sequential, jsonl to a file, on each bucket in turn; then into OSS, as an
+    inventory into OSS, and --all-versions over the versioned twins."""
+    versioned = {versioned_name(bucket): count for bucket, count in sizes.items()}
+    with h.EmulatorProcess(buckets={**sizes, REPORTS_BUCKET: 0}, versioned=versioned) as emu, \
             tempfile.TemporaryDirectory(prefix="osslist-bench-") as tmp:
-        env = h.metadata_env(emu)
-        for bucket, count in sizes.items():
-            h.progress(f"  osslist --format jsonl [{bucket}: {count:,} objects] ...")
-            output = Path(tmp, f"{bucket}.jsonl")
-            argv = h.osslist_argv(emu, bucket, output, fmt="jsonl")
-            results.append(h.measure(bucket, argv, env=env, expected=count, output=output))
-            output.unlink(missing_ok=True)
-        return results, measure_oss(emu, sizes, tmp)
+        return Listings(
+            plain=measure_files(emu, sizes, tmp),
+            oss=measure_oss(emu, sizes, tmp),
+            inventory=measure_inventory(emu, sizes, tmp),
+            versions=measure_files(emu, versioned, tmp, extra=("--all-versions",)),
+        )
+
+
+def measure_files(emu: h.EmulatorProcess, sizes: dict[str, int], tmp: str, *,
+                  extra: tuple[str, ...] = ()) -> list[h.Measurement]:
+    """osslist sequential, jsonl to a file (lines counted), ``extra`` options added."""
+    results = []
+    env = h.metadata_env(emu)
+    for bucket, count in sizes.items():
+        h.progress(f"  osslist --format jsonl {' '.join(extra)} [{bucket}: {count:,} objects] ...")
+        output = Path(tmp, f"{bucket}.jsonl")
+        argv = h.osslist_argv(emu, bucket, output, fmt="jsonl", extra=extra)
+        results.append(h.measure(bucket, argv, env=env, expected=count, output=output))
+        output.unlink(missing_ok=True)
+    return results
 
 
 # --- --output oss:// --------------------------------------------------------------------------------
@@ -70,30 +104,45 @@ REPORTS_BUCKET = "bench-mem-reports"
 def measure_oss(emu: h.EmulatorProcess, sizes: dict[str, int], tmp: str) -> list[h.Measurement]:
     """osslist sequential, jsonl gzipped into the emulator's report bucket; the object count
     is the one its --summary-json reports."""
+    return measure_into_oss(emu, sizes, tmp, "jsonl", "oss://", lambda bucket: f"{bucket}.jsonl.gz")
+
+
+def measure_inventory(emu: h.EmulatorProcess, sizes: dict[str, int], tmp: str) -> list[h.Measurement]:
+    """osslist sequential, --format oss-inventory into a prefix of the report bucket."""
+    return measure_into_oss(emu, sizes, tmp, "oss-inventory", "inventory", lambda bucket: f"{bucket}-inventory/")
+
+
+def measure_into_oss(emu: h.EmulatorProcess, sizes: dict[str, int], tmp: str, fmt: str, tag: str,
+                     target: Callable[[str], str]) -> list[h.Measurement]:
+    """Each bucket listed in ``fmt`` into ``oss://REPORTS/<target(bucket)>``, counted by --summary-json."""
     results = []
     env = h.metadata_env(emu)
     for bucket, count in sizes.items():
-        h.progress(f"  osslist --output oss:// [{bucket}: {count:,} objects] ...")
-        summary = Path(tmp, f"{bucket}-summary.json")
-        argv = h.osslist_argv(emu, bucket, Path("unused"), fmt="jsonl")
-        argv[argv.index("--output") + 1] = f"oss://{REPORTS_BUCKET}/{bucket}.jsonl.gz"
-        measured = h.measure(f"{bucket} oss://", [*argv, "--summary-json", str(summary)], env=env, expected=1,
-                             output=summary)
-        objects = json.loads(summary.read_text())["objects"] if measured.ok else 0
-        results.append(dataclasses.replace(
-            measured, expected=count, listed=objects,
-            error=measured.error or (None if objects == count else f"listed {objects} of {count} objects")))
-        summary.unlink(missing_ok=True)
+        h.progress(f"  osslist --format {fmt} --output oss:// [{bucket}: {count:,} objects] ...")
+        argv = h.osslist_argv(emu, bucket, f"oss://{REPORTS_BUCKET}/{target(bucket)}", fmt=fmt)
+        results.append(h.measure_by_summary(f"{bucket} {tag}", argv, env=env, expected=count,
+                                            summary=Path(tmp, f"{bucket}-summary.json")))
     return results
 
 
-def oss_report(small: h.Measurement, large: h.Measurement) -> list[str]:
+def pair_report(pair: list[h.Measurement], title: str, target: str) -> list[str]:
+    """A small/large pair's table and its peak-RSS ratio line against 1.2x."""
+    small, large = pair
     rows = [[m.label, f"{m.listed:,}", f"{m.wall:.1f}", f"{m.cpu:.1f}", h.fmt_number(m.rss_mb, ".1f")]
             for m in (small, large)]
-    return ratio_section(
-        "osslist --output oss:// peak RSS (sequential, --format jsonl, gzip, 8 MiB parts, into the emulator)",
-        h.render_table(HEADERS, rows), small, large,
-        f"Target (issue 11): oss:// output peak RSS {large.expected:,} / {small.expected:,} objects", OSS_TARGET)
+    return ratio_section(title, h.render_table(HEADERS, rows), small, large,
+                         f"{target} peak RSS {large.expected:,} / {small.expected:,} objects", OSS_TARGET)
+
+
+def oss_report(listings: Listings) -> list[str]:
+    return [
+        *pair_report(listings.oss, "osslist --output oss:// peak RSS (sequential, --format jsonl, gzip, 8 MiB parts, "
+                     "into the emulator)", "Target (issue 11): oss:// output"),
+        *pair_report(listings.inventory, "osslist --format oss-inventory peak RSS (sequential, gzipped CSV data "
+                     "files and manifest into oss:// in the emulator)", "Target (rule 4): oss-inventory"),
+        *pair_report(listings.versions, "osslist --all-versions peak RSS (sequential, ListObjectVersions, one "
+                     "version per key, --format jsonl --output FILE)", "Target (rule 4): --all-versions"),
+    ]
 
 
 def ratio_section(title: str, table: str, small: h.Measurement, large: h.Measurement, target: str,
@@ -188,9 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     small_n, large_n = parse_args(argv)
     sizes = {"bench-mem-small": small_n, "bench-mem-large": large_n}
     h.progress(f"seeding the emulator: {sizes}")
-    (small, large), (oss_small, oss_large) = measure_all(sizes)
+    listings = measure_all(sizes)
     diff_small, diff_large = measure_diffs([small_n, large_n])
-    print("\n".join([*report(small, large), *oss_report(oss_small, oss_large),
+    print("\n".join([*report(*listings.plain), *oss_report(listings),
                      *diff_report(diff_small, diff_large, [small_n, large_n])]))
     return 0
 

@@ -16,12 +16,13 @@ import os
 import posixpath
 import sys
 from datetime import datetime, timezone
-from typing import IO, Any, Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Sequence, TypeVar
 
 import click
 from click.core import ParameterSource
 
 from osslist import job as jobs
+from osslist.backoff import DEFAULT_RETRY_BUDGET
 from osslist import runner
 from osslist.checkpoint import StopFlag
 from osslist.connect import open_client, whoami
@@ -29,8 +30,11 @@ from osslist import diff as diffs
 from osslist.prefixtotals import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
-from osslist.output import OutputFile
+from osslist.output import OutputFile, Stream
 from osslist.sharding import MAX_SHARD_COUNT, make_shard_plan
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("osslist")
@@ -80,10 +84,17 @@ class DefaultCommandGroup(click.Group):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,  # Any: click.Command.main's own
+    ) -> NoReturn:
         """Run with click's own error handling off, so usage errors print as one line too."""
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
             click.echo(f"Error: {one_line(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
@@ -178,14 +189,20 @@ class EnvOption(click.Option):
         return f"{hint} (or env var {self.envvar})"
 
 
-class LinesParam(click.ParamType):
+if TYPE_CHECKING:  # click 8.5's ParamType is generic; an older click (>= 8.2 is allowed) cannot be subscripted
+    _TextParam = click.ParamType[str, object]
+else:
+    _TextParam = click.ParamType
+
+
+class LinesParam(_TextParam):
     """A repeatable option's type. Its env var holds one value per line, not per word: a glob
     may hold spaces (``my file*.gz``), and a ConfigMap block scalar (``|``) writes one per
     line. Blank lines (the scalar's final newline) are skipped; ``\\r\\n`` works too."""
 
     name = "text"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
         return str(value)
 
     def split_envvar_value(self, rv: str) -> list[str]:
@@ -251,7 +268,7 @@ endpoint_options = _stack(
         "--retry-budget",
         env="RETRY_BUDGET",
         type=click.FloatRange(min=0, max=86400),
-        default=jobs.DEFAULT_RETRY_BUDGET,
+        default=DEFAULT_RETRY_BUDGET,
         show_default=True,
         help="Seconds each request (a page, an object call) keeps retrying while OSS throttles "
         "(503/429) or fails (5xx); one that succeeds resets it. 0: no retries.",
@@ -542,7 +559,7 @@ class _Progress:
     """A tqdm bar on stderr when it is a terminal (and not --no-progress); else nothing."""
 
     def __init__(self, *, disabled: bool) -> None:
-        self._bar: Any = None
+        self._bar: tqdm[NoReturn] | None = None
         if not disabled and sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -1031,14 +1048,14 @@ def _clients_for(params: dict[str, Any]) -> Callable[[str], Any]:
 
 @contextlib.contextmanager
 def _destination(path: str | None, params: dict[str, Any], option: str = "--output", *,
-                 report: str = "") -> Iterator[IO[bytes]]:
+                 report: str = "") -> Iterator[Stream]:
     """Where a report goes: stdout, oss://BUCKET/KEY (multipart upload, visible only when
     complete, placeholders expanded, ``{report}`` being ``report``, refused before any work when
     the destination says no), or a file that appears (renamed from FILE.partial) only when complete."""
     if path is None:
         stream = _open_output(None, option)
         try:
-            yield stream  # type: ignore[misc]
+            yield stream
         finally:
             _release(stream)
         return
@@ -1052,14 +1069,14 @@ def _destination(path: str | None, params: dict[str, Any], option: str = "--outp
                             facts=run_facts(bucket=params.get("bucket") or "", shard=None, report=report),
                             environ=os.environ)
         with target.open() as out:
-            yield out  # type: ignore[misc]
+            yield out
         return
     with _local_destination(path, option) as stream:
         yield stream
 
 
 @contextlib.contextmanager
-def _local_destination(path: str, option: str) -> Iterator[IO[bytes]]:
+def _local_destination(path: str, option: str) -> Iterator[OutputFile]:
     partial = f"{path}.partial"
     try:
         raw = open(partial, "wb")
@@ -1067,7 +1084,7 @@ def _local_destination(path: str, option: str) -> Iterator[IO[bytes]]:
         raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from exc
     stream = OutputFile(raw, f"{option} {path}", owned=True)
     try:
-        yield stream  # type: ignore[misc]
+        yield stream
         stream.close()
         os.replace(partial, path)
     except BaseException:

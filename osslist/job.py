@@ -228,12 +228,18 @@ def _key_bytes(option: str, value: str, *, limit: int | None = MAX_KEY_BYTES) ->
     return data
 
 
-def _check_scale(scale: Scale, output_path: str | None) -> None:
-    if scale.checkpoint is not None and output_path is None:
+def _check_checkpoint(checkpoint: str | None, output_path: str | None) -> None:
+    if checkpoint is None:
+        return
+    if output_path is None:
         raise UsageError("--checkpoint needs --output FILE or oss://...: a resumed run continues that output")
-    if scale.checkpoint is not None and scale.checkpoint.startswith("oss://") and not output_path.startswith("oss://"):
+    if checkpoint.startswith("oss://") and not output_path.startswith("oss://"):
         raise UsageError("--checkpoint oss://... needs --output oss://...: a local output file does not "
                          "outlive the pod, so give a local --checkpoint FILE with it")
+
+
+def _check_scale(scale: Scale, output_path: str | None) -> None:
+    _check_checkpoint(scale.checkpoint, output_path)
     if not 1 <= scale.parallel <= MAX_PARALLEL:
         raise UsageError(f"invalid --parallel {scale.parallel}: must be 1..{MAX_PARALLEL}")
     if scale.shard_plan is not None:

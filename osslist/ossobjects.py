@@ -130,7 +130,8 @@ class ObjectClient:
         """(number, ETag, size) of every part of an upload (ListParts, all pages)."""
 
         def send() -> list[tuple[int, str, int]]:
-            return [(p.part_number, p.etag, p.size) for p in oss2.PartIterator(self._bucket, key, upload_id)]
+            # ListParts always sends each part's Size (PartInfo's None is for parts made to complete an upload)
+            return [(p.part_number, p.etag, p.size or 0) for p in oss2.PartIterator(self._bucket, key, upload_id)]
 
         return self._call("ListParts", key, send)
 

@@ -22,7 +22,7 @@ import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any, Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar
 
 from osslist import checkpoint, feed
 from osslist.prefixtotals import DuRow, DuTotals
@@ -30,7 +30,7 @@ from osslist.errors import Interrupted
 from osslist.feed import Pending, Rendered, Source
 from osslist.job import ListJob, PreparedRun
 from osslist.listing import Bound, Position, iter_pages
-from osslist.output import make_writer
+from osslist.output import Stream, make_writer
 from osslist.pages import Page, Record
 from osslist.ranges import KeyRange, range_spec
 from osslist.sharding import spread_ranges
@@ -317,7 +317,7 @@ def executing(prepared: PreparedRun, writer: Writer[P], summary: Summary, *, on_
         summary.elapsed = time.monotonic() - started
 
 
-def run(prepared: PreparedRun, *, stream: IO[Any], on_page: OnPage | None = None,  # Any: text or binary
+def run(prepared: PreparedRun, *, stream: Stream, on_page: OnPage | None = None,
         stop: checkpoint.StopFlag | None = None) -> Summary:
     """Run a prepared listing, writing records to ``stream`` in the chosen format; return the
     Summary."""
@@ -343,13 +343,11 @@ def run_du(prepared: PreparedRun, *, depth: int, by_class: bool, by_state: bool 
     return totals.rows(), summary
 
 
-def run_uploads(client: BucketClient, writer: Writer[bytes], *, prefix: str, parts: bool,
+def run_uploads(client: BucketClient, writer: UploadWriter[bytes], *, prefix: str, parts: bool,
                 older_than: float | None = None, on_page: OnPage | None = None) -> UploadTotals:
     """``osslist uploads``: unfinished uploads as a source of pages into the same run loop."""
     totals = UploadTotals()
-    # output.UploadWriter is typed as the object writers are; its line() reads upload records
-    upload_writer = cast("UploadWriter[bytes]", writer)
-    for _commit in uploading(client, upload_writer, totals, prefix=prefix, parts=parts, older_than=older_than,
+    for _commit in uploading(client, writer, totals, prefix=prefix, parts=parts, older_than=older_than,
                              on_page=on_page):
         pass
     return totals

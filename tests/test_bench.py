@@ -19,6 +19,8 @@ from osslist.emulator import Emulator
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 RATIO = r"(\d+\.\d\d)x \(target [<>]= [\d.]+x\): (met|MISSED)"
+VERDICT = r"(\d+\.\d\d)x \(target >= 0\.9x\): (PASS|FAIL)$"
+VARIANT_LABELS = ["osslist --output oss://…jsonl.gz", "osslist --format oss-inventory", "osslist --all-versions"]
 
 
 def _load_harness() -> ModuleType:
@@ -37,6 +39,20 @@ def _run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(BENCH / name), *args], capture_output=True, text=True, timeout=120, env=h.child_env()
     )
+
+
+def _load_script(name: str) -> ModuleType:
+    """A bench script as a module (its ``import _harness`` resolved from bench/)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCH))
 
 
 def _table_rows(stdout: str) -> list[list[str]]:
@@ -60,13 +76,15 @@ def test_listing_quick_prints_every_row_with_exact_counts_and_the_five_ratios() 
         ("0 ms", "osslist --parallel 8", "3,000"),
         ("5 ms", "naive seed port", "1,000"),
         ("5 ms", "osslist", "3,000"),
+        *(("5 ms", label, "3,000") for label in VARIANT_LABELS),  # every version of the versioned twin: one each
         ("5 ms", "osslist --parallel 2", "3,000"),
         ("5 ms", "osslist --parallel 8", "3,000"),
         ("0 ms", "osslist --parallel 8", "300"),
     ]
     for row in rows:  # every run was trusted: rate, CPU per million and RSS are numbers
         assert all(re.fullmatch(r"[\d,.]+", cell) for cell in row[3:]), row
-    targets = [line.strip() for line in result.stdout.split("runs):")[1].strip().splitlines()]
+    targets, variants = result.stdout.split("runs):")[1].split("Variants (")
+    targets = [line.strip() for line in targets.strip().splitlines()]
     assert [line.split(":")[0] for line in targets] == [
         "5 ms",
         "5 ms",
@@ -75,6 +93,27 @@ def test_listing_quick_prints_every_row_with_exact_counts_and_the_five_ratios() 
         "peak RSS --parallel 8",
     ]
     assert all(re.search(RATIO, line) for line in targets), targets
+    verdicts = variants.strip().splitlines()[1:]
+    assert [line.strip().split(" / ")[0] for line in verdicts] == [f"5 ms: {label}" for label in VARIANT_LABELS]
+    assert all(re.search(VERDICT, line) for line in verdicts), verdicts
+
+
+def test_listing_variants_only_takes_the_rows_in_turn_and_judges_each_against_the_plain_row() -> None:
+    result = _run_script("listing.py", "--quick", "--variants-only", "--variants", "inventory,versions",
+                         "--repeat", "2")
+    assert result.returncode == 0, result.stderr
+    rows = {row[1]: row for row in _table_rows(result.stdout)}
+    assert [(row[0], label, row[2]) for label, row in rows.items()] == [
+        ("5 ms", "osslist", "3,000"), ("5 ms", VARIANT_LABELS[1], "3,000"), ("5 ms", VARIANT_LABELS[2], "3,000")]
+    assert "naive" not in result.stdout and "Targets (issues" not in result.stdout
+    started = [line.strip().rsplit(" [", 1)[0] for line in result.stderr.splitlines() if line.endswith("] ...")]
+    assert started == ["osslist", VARIANT_LABELS[1], VARIANT_LABELS[2]] * 2  # round after round, not back to back
+    plain = float(rows["osslist"][4].replace(",", ""))
+    for label in VARIANT_LABELS[1:]:
+        line = next(line for line in result.stdout.splitlines() if line.strip().startswith(f"5 ms: {label} / "))
+        printed = float(re.search(VERDICT, line).group(1))  # type: ignore[union-attr]
+        # rates are printed rounded to whole objects/s (~5,000): the ratio from them is within 0.0005
+        assert printed == pytest.approx(float(rows[label][4].replace(",", "")) / plain, abs=0.006)
 
 
 def test_listing_ratio_is_computed_from_the_rows_it_prints() -> None:
@@ -98,7 +137,17 @@ def test_memory_quick_prints_both_runs_and_the_difference() -> None:
     result = _run_script("memory.py", "--quick")
     assert result.returncode == 0, result.stderr
     listing, diffs = result.stdout.split("osslist diff peak RSS")
+    listing, versions = listing.split("osslist --all-versions peak RSS")
+    listing, inventory = listing.split("osslist --format oss-inventory peak RSS")
     listing, oss = listing.split("osslist --output oss:// peak RSS")
+    labels = {"inventory": ("bench-mem-small inventory", "bench-mem-large inventory"),
+              "versions": ("bench-mem-small-versioned", "bench-mem-large-versioned")}
+    for section, (small, large) in ((inventory, labels["inventory"]), (versions, labels["versions"])):
+        rows = _table_rows(section)  # counts: the inventory's --summary-json, one jsonl line per version
+        assert [(row[0], row[1]) for row in rows] == [(small, "300"), (large, "3,000")]
+        match = re.search(RATIO, section)
+        assert match is not None and "target <= 1.20x" in section, section
+        assert float(match.group(1)) == pytest.approx(float(rows[1][4]) / float(rows[0][4]), abs=0.006)
     oss_rows = _table_rows(oss)  # the object counts come from each run's --summary-json
     assert [(row[0], row[1]) for row in oss_rows] == [("bench-mem-small oss://", "300"), ("bench-mem-large oss://", "3,000")]
     oss_small, oss_large = (float(row[4]) for row in oss_rows)
@@ -139,6 +188,20 @@ def test_naive_seed_port_lists_every_key_in_order(emulator: Emulator) -> None:
 
 
 # --- the harness ----------------------------------------------------------------------------------
+
+
+def test_versioned_bench_bucket_holds_the_plain_buckets_objects_one_real_version_each(emulator: Emulator) -> None:
+    server = _load_script("_emulator_server")
+    emulator.seed("plain-twin", 120, seed=3)
+    total = server.seed_versioned(emulator, "versioned-twin", 120, seed=3)
+    versions = emulator.versions("versioned-twin")
+    assert [entry.key for entry in versions] == emulator.buckets.require("plain-twin").keys()
+    assert all(entry.is_latest and not entry.version.delete_marker for entry in versions)
+    assert len({entry.version.version_id for entry in versions}) == 120 and "null" not in {
+        entry.version.version_id for entry in versions}
+    plain = [emulator.buckets.require("plain-twin").get(entry.key) for entry in versions]
+    assert [(v.version.size, v.version.storage_class) for v in versions] == [(p.size, p.storage_class) for p in plain]
+    assert total == sum(p.size for p in plain)  # type: ignore[union-attr]
 
 
 def test_measure_refuses_a_run_that_listed_the_wrong_number_of_objects() -> None:
