@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import os
+import posixpath
 import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Sequence, TypeVar
@@ -957,7 +958,9 @@ DIFF_EXIT_CODES = exit_codes_epilog(
     show_default=True,
     help="jsonl: one object per difference; csv; text: + added, - removed, ~ modified.",
 )
-@_opt("--output", env="DIFF_OUTPUT", help="Write the differences to this file or oss://BUCKET/KEY, not stdout.")
+@_opt("--output", env="DIFF_OUTPUT",
+      help="Write the differences to this file or oss://BUCKET/KEY, not stdout; with OLD a folder, {report} in the "
+           "key is the newer report's folder (the changes kept next to its manifest.json).")
 @_opt("--summary-json", env="DIFF_SUMMARY_JSON", type=click.Path(dir_okay=False),
       help="Also write the summary as JSON to this file.")
 @_opt("--exit-zero", env="DIFF_EXIT_ZERO", is_flag=True,
@@ -977,6 +980,7 @@ def diff_command(old: str, new: str | None, **params: Any) -> int:
       osslist diff yesterday.jsonl.gz today.jsonl.gz
       osslist diff oss://audit/inv/2026-11-28T02-00Z/manifest.json oss://audit/inv/2026-11-29T02-00Z/manifest.json
       osslist diff oss://audit/inventory/my-bucket/
+      osslist diff oss://audit/inventory/my-bucket/ --output 'oss://audit/inventory/my-bucket/{report}/changes.jsonl.gz'
       osslist diff today.jsonl.gz --live --bucket my-bucket --format text
     """
     _check_writable("--summary-json", params["summary_json"])
@@ -985,7 +989,8 @@ def diff_command(old: str, new: str | None, **params: Any) -> int:
     if reports_to_compare is None:
         return 0
     compare = tuple(params["compare"]) or diffs.DEFAULT_COMPARE
-    with _destination(params["output"], params) as stream:
+    report = _newer_folder(old, reports_to_compare[1])
+    with _destination(params["output"], params, report=report) as stream:
         old_records, new_records = _diff_sides(*reports_to_compare, params, clients)
         writer = diffs.ChangeWriter(params["fmt"], stream)
         summary = diffs.run_diff(old_records, new_records, writer, compare=compare, unchanged=params["show_all"])
@@ -1011,6 +1016,14 @@ def _diff_reports(old: str, new: str | None, params: dict[str, Any], clients: An
         return None
     click.echo(f"diff: {' -> '.join(found)}", err=True)
     return (found[0], found[1]) if wanted == 2 else (found[0], None)
+
+
+def _newer_folder(old: str, new: str | None) -> str:
+    """What ``{report}`` stands for in --output: the time folder of the newer report when OLD
+    is a folder of reports and two were compared, so the changes go next to its manifest.json."""
+    from osslist import reports
+
+    return posixpath.basename(posixpath.dirname(new)) if new is not None and reports.is_folder(old) else ""
 
 
 def _diff_sides(old: str, new: str | None, params: dict[str, Any], clients: Any) -> tuple[Any, Any]:
@@ -1044,10 +1057,11 @@ def _clients_for(params: dict[str, Any]) -> Callable[[str], Any]:
 
 
 @contextlib.contextmanager
-def _destination(path: str | None, params: dict[str, Any], option: str = "--output") -> Iterator[Stream]:
+def _destination(path: str | None, params: dict[str, Any], option: str = "--output", *,
+                 report: str = "") -> Iterator[Stream]:
     """Where a report goes: stdout, oss://BUCKET/KEY (multipart upload, visible only when
-    complete, placeholders expanded, refused before any work when the destination says no),
-    or a file that appears (renamed from FILE.partial) only when complete."""
+    complete, placeholders expanded, ``{report}`` being ``report``, refused before any work when
+    the destination says no), or a file that appears (renamed from FILE.partial) only when complete."""
     if path is None:
         stream = _open_output(None, option)
         try:
@@ -1061,7 +1075,8 @@ def _destination(path: str | None, params: dict[str, Any], option: str = "--outp
         from osslist.osstarget import ReportSettings, run_facts, target_for
 
         target = target_for(option, path, listing=_open_bucket(split_oss_url(path).bucket, params),
-                            settings=ReportSettings(), facts=run_facts(bucket=params.get("bucket") or "", shard=None),
+                            settings=ReportSettings(),
+                            facts=run_facts(bucket=params.get("bucket") or "", shard=None, report=report),
                             environ=os.environ)
         with target.open() as out:
             yield out

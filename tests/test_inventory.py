@@ -281,6 +281,19 @@ def test_a_folder_of_reports_in_oss(emu: Emulator) -> None:
     assert json.loads(emu.object_data("inv", key))["key"] == "brand-new"
 
 
+def test_report_in_an_output_needs_a_folder_of_two_reports(emu: Emulator, tmp_path: Path) -> None:
+    """{report} is the newer report's folder: a diff of two named reports, a first run with one
+    report, and a listing have none (one line, exit 2 when asked for; nothing written)."""
+    (tmp_path / "a.jsonl").write_bytes(listing_report(emu, SOURCE))
+    named = diff(emu, str(tmp_path / "a.jsonl"), str(tmp_path / "a.jsonl"), "--output", "oss://inv/{report}/c.jsonl")
+    assert named.exit_code == 2 and "{report}" in named.stderr and len(named.stderr.strip().splitlines()) == 1
+    assert ls(emu, "--output", "oss://inv/{report}/").exit_code == 2
+    assert ls(emu, "--output", "oss://inv/audit/").exit_code == 0
+    first = diff(emu, "oss://inv/audit/", "--output", "oss://inv/audit/{report}/changes.jsonl")
+    assert first.exit_code == 0 and "nothing to compare yet" in first.stderr
+    assert [k for k in emu.buckets.require("inv").keys() if "changes" in k] == []
+
+
 def test_every_finishing_order_of_four_shards_yields_the_same_single_manifest(tmp_path: Path) -> None:
     """All 24 orders, library level: each shard's writer gets the records of its own ranges
     (interleaved across shards, as the fixed shard rule deals them) and commits; only the last
