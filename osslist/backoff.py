@@ -38,7 +38,7 @@ class BackoffPolicy:
 
     def delay(self, retry_number: int, rng: Callable[[], float] = random.random) -> float:
         """Seconds to wait before retry ``retry_number`` (0 for the first retry)."""
-        ceiling = min(self.cap, self.base * (2 ** min(retry_number, 32)))
+        ceiling = min(self.cap, self.base * (2.0 ** min(retry_number, 32)))
         return ceiling * rng()
 
 

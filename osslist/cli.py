@@ -13,14 +13,16 @@ import functools
 import json
 import logging
 import os
+import posixpath
 import sys
 from datetime import datetime, timezone
-from typing import IO, Any, Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Sequence, TypeVar
 
 import click
 from click.core import ParameterSource
 
 from osslist import job as jobs
+from osslist.backoff import DEFAULT_RETRY_BUDGET
 from osslist import runner
 from osslist.checkpoint import StopFlag
 from osslist.connect import open_client, whoami
@@ -28,8 +30,11 @@ from osslist import diff as diffs
 from osslist.prefixtotals import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
-from osslist.output import OutputFile
+from osslist.output import OutputFile, Stream
 from osslist.sharding import MAX_SHARD_COUNT, make_shard_plan
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("osslist")
@@ -79,10 +84,17 @@ class DefaultCommandGroup(click.Group):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,  # Any: click.Command.main's own
+    ) -> NoReturn:
         """Run with click's own error handling off, so usage errors print as one line too."""
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
             click.echo(f"Error: {one_line(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
@@ -177,14 +189,20 @@ class EnvOption(click.Option):
         return f"{hint} (or env var {self.envvar})"
 
 
-class LinesParam(click.ParamType):
+if TYPE_CHECKING:  # click 8.5's ParamType is generic; an older click (>= 8.2 is allowed) cannot be subscripted
+    _TextParam = click.ParamType[str, object]
+else:
+    _TextParam = click.ParamType
+
+
+class LinesParam(_TextParam):
     """A repeatable option's type. Its env var holds one value per line, not per word: a glob
     may hold spaces (``my file*.gz``), and a ConfigMap block scalar (``|``) writes one per
     line. Blank lines (the scalar's final newline) are skipped; ``\\r\\n`` works too."""
 
     name = "text"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
         return str(value)
 
     def split_envvar_value(self, rv: str) -> list[str]:
@@ -250,7 +268,7 @@ endpoint_options = _stack(
         "--retry-budget",
         env="RETRY_BUDGET",
         type=click.FloatRange(min=0, max=86400),
-        default=jobs.DEFAULT_RETRY_BUDGET,
+        default=DEFAULT_RETRY_BUDGET,
         show_default=True,
         help="Seconds each request (a page, an object call) keeps retrying while OSS throttles "
         "(503/429) or fails (5xx); one that succeeds resets it. 0: no retries.",
@@ -398,7 +416,8 @@ destination_options = _stack(
         env="PART_SIZE",
         default="8M",
         show_default=True,
-        help="Part size of an oss:// output (100K..5G); it doubles every 1000 parts, so OSS's 10,000 suffice.",
+        help="Part size of an oss:// output (100K..5G); it doubles every 1000 parts, so OSS's 10,000 suffice. "
+        "An oss-inventory data file in a directory is made durable (fsync) this often, for --checkpoint.",
     ),
     _opt(
         "--compress",
@@ -541,7 +560,7 @@ class _Progress:
     """A tqdm bar on stderr when it is a terminal (and not --no-progress); else nothing."""
 
     def __init__(self, *, disabled: bool) -> None:
-        self._bar: Any = None
+        self._bar: tqdm[NoReturn] | None = None
         if not disabled and sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -708,14 +727,14 @@ def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) ->
     """Plain runs stream to stdout or --output; --checkpoint runs save after every page. Either
     way SIGTERM (what Kubernetes sends first) ends the run after the page being committed,
     abandoning requests in flight: exit 143 (see runner.Stopper)."""
+    if plan.job.output.format == jobs.INVENTORY_FORMAT:
+        return _run_inventory(plan, progress, stop)
     if plan.job.scale.checkpoint is not None and plan.output_target is not None:
         from osslist.ossresume import run_resumable_oss
 
         return run_resumable_oss(plan, on_page=progress, stop=stop)
     if plan.job.scale.checkpoint is not None:
         return runner.run_resumable(plan, on_page=progress, stop=stop)
-    if plan.job.output.format == jobs.INVENTORY_FORMAT:
-        return _run_inventory(plan, progress, stop)
     if plan.output_target is not None:
         return _run_into_oss(plan, progress, stop)
     stream = _open_output(plan.job.output.path)
@@ -743,25 +762,32 @@ def _run_into_oss(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) -
 
 def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) -> Any:
     """--format oss-inventory: the run loop into an InventoryWriter; its manifest is written
-    only after the listing succeeded (a failure drops the data file in progress)."""
+    only after the listing succeeded (a failure drops the data file in progress, unless a
+    --checkpoint keeps it for the rerun to continue)."""
     from osslist import inventory
     from osslist.filters import parse_size
 
-    out, scale, started = plan.job.output, plan.job.scale, datetime.now(timezone.utc)
+    out, scale = plan.job.output, plan.job.scale
     assert out.path is not None, "prepare() checks --format oss-inventory has --output"
     count = plan.shard_plan.shard_count if plan.shard_plan else scale.shard_count
     shard = None if scale.shard_index is None or count is None else inventory.Shard(scale.shard_index, count)
     writer = inventory.InventoryWriter(
-        _inventory_store(out.path, plan), source_bucket=plan.job.connection.bucket, started=started,
+        _inventory_store(out.path, plan), source_bucket=plan.job.connection.bucket, started=datetime.now(timezone.utc),
         file_size=parse_size(out.file_size) if out.file_size else inventory.DEFAULT_FILE_SIZE, shard=shard,
         ranges=plan.ranges, versions=plan.job.selection.all_versions,
     )
-    try:
-        summary = runner.execute(plan, writer, on_page=progress, stop=stop)
-    except BaseException:
-        writer.abort()
-        raise
-    click.echo(f"inventory: wrote {writer.commit()}", err=True)
+    if scale.checkpoint is not None:
+        from osslist.inventoryresume import run_resumable_inventory
+
+        summary, written = run_resumable_inventory(plan, writer, on_page=progress, stop=stop)
+    else:
+        try:
+            summary = runner.execute(plan, writer, on_page=progress, stop=stop)
+        except BaseException:
+            writer.abort()
+            raise
+        written = writer.commit()
+    click.echo(f"inventory: wrote {written}", err=True)
     return summary
 
 
@@ -774,7 +800,9 @@ def _inventory_store(path: str, plan: jobs.PreparedRun) -> Any:
     if not is_oss_url(path):
         if os.path.exists(path) and not os.path.isdir(path):
             raise UsageError(f"--format oss-inventory writes a directory: --output {path} is a file")
-        return inventory.LocalStore(path)
+        from osslist.osstarget import ReportSettings
+
+        return inventory.LocalStore(path, part_size=ReportSettings(part_size=plan.job.output.part_size).part_bytes())
     target = jobs.oss_target(plan.job, plan.client, "--output", path)
     return inventory.OssStore(target.objects, target.url.key, part_size=target.part_size)
 
@@ -930,7 +958,9 @@ DIFF_EXIT_CODES = exit_codes_epilog(
     show_default=True,
     help="jsonl: one object per difference; csv; text: + added, - removed, ~ modified.",
 )
-@_opt("--output", env="DIFF_OUTPUT", help="Write the differences to this file or oss://BUCKET/KEY, not stdout.")
+@_opt("--output", env="DIFF_OUTPUT",
+      help="Write the differences to this file or oss://BUCKET/KEY, not stdout; with OLD a folder, {report} in the "
+           "key is the newer report's folder (the changes kept next to its manifest.json).")
 @_opt("--summary-json", env="DIFF_SUMMARY_JSON", type=click.Path(dir_okay=False),
       help="Also write the summary as JSON to this file.")
 @_opt("--exit-zero", env="DIFF_EXIT_ZERO", is_flag=True,
@@ -950,6 +980,7 @@ def diff_command(old: str, new: str | None, **params: Any) -> int:
       osslist diff yesterday.jsonl.gz today.jsonl.gz
       osslist diff oss://audit/inv/2026-11-28T02-00Z/manifest.json oss://audit/inv/2026-11-29T02-00Z/manifest.json
       osslist diff oss://audit/inventory/my-bucket/
+      osslist diff oss://audit/inventory/my-bucket/ --output 'oss://audit/inventory/my-bucket/{report}/changes.jsonl.gz'
       osslist diff today.jsonl.gz --live --bucket my-bucket --format text
     """
     _check_writable("--summary-json", params["summary_json"])
@@ -958,7 +989,8 @@ def diff_command(old: str, new: str | None, **params: Any) -> int:
     if reports_to_compare is None:
         return 0
     compare = tuple(params["compare"]) or diffs.DEFAULT_COMPARE
-    with _destination(params["output"], params) as stream:
+    report = _newer_folder(old, reports_to_compare[1])
+    with _destination(params["output"], params, report=report) as stream:
         old_records, new_records = _diff_sides(*reports_to_compare, params, clients)
         writer = diffs.ChangeWriter(params["fmt"], stream)
         summary = diffs.run_diff(old_records, new_records, writer, compare=compare, unchanged=params["show_all"])
@@ -984,6 +1016,14 @@ def _diff_reports(old: str, new: str | None, params: dict[str, Any], clients: An
         return None
     click.echo(f"diff: {' -> '.join(found)}", err=True)
     return (found[0], found[1]) if wanted == 2 else (found[0], None)
+
+
+def _newer_folder(old: str, new: str | None) -> str:
+    """What ``{report}`` stands for in --output: the time folder of the newer report when OLD
+    is a folder of reports and two were compared, so the changes go next to its manifest.json."""
+    from osslist import reports
+
+    return posixpath.basename(posixpath.dirname(new)) if new is not None and reports.is_folder(old) else ""
 
 
 def _diff_sides(old: str, new: str | None, params: dict[str, Any], clients: Any) -> tuple[Any, Any]:
@@ -1017,14 +1057,15 @@ def _clients_for(params: dict[str, Any]) -> Callable[[str], Any]:
 
 
 @contextlib.contextmanager
-def _destination(path: str | None, params: dict[str, Any], option: str = "--output") -> Iterator[IO[bytes]]:
+def _destination(path: str | None, params: dict[str, Any], option: str = "--output", *,
+                 report: str = "") -> Iterator[Stream]:
     """Where a report goes: stdout, oss://BUCKET/KEY (multipart upload, visible only when
-    complete, placeholders expanded, refused before any work when the destination says no),
-    or a file that appears (renamed from FILE.partial) only when complete."""
+    complete, placeholders expanded, ``{report}`` being ``report``, refused before any work when
+    the destination says no), or a file that appears (renamed from FILE.partial) only when complete."""
     if path is None:
         stream = _open_output(None, option)
         try:
-            yield stream  # type: ignore[misc]
+            yield stream
         finally:
             _release(stream)
         return
@@ -1034,17 +1075,18 @@ def _destination(path: str | None, params: dict[str, Any], option: str = "--outp
         from osslist.osstarget import ReportSettings, run_facts, target_for
 
         target = target_for(option, path, listing=_open_bucket(split_oss_url(path).bucket, params),
-                            settings=ReportSettings(), facts=run_facts(bucket=params.get("bucket") or "", shard=None),
+                            settings=ReportSettings(),
+                            facts=run_facts(bucket=params.get("bucket") or "", shard=None, report=report),
                             environ=os.environ)
         with target.open() as out:
-            yield out  # type: ignore[misc]
+            yield out
         return
     with _local_destination(path, option) as stream:
         yield stream
 
 
 @contextlib.contextmanager
-def _local_destination(path: str, option: str) -> Iterator[IO[bytes]]:
+def _local_destination(path: str, option: str) -> Iterator[OutputFile]:
     partial = f"{path}.partial"
     try:
         raw = open(partial, "wb")
@@ -1052,7 +1094,7 @@ def _local_destination(path: str, option: str) -> Iterator[IO[bytes]]:
         raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from exc
     stream = OutputFile(raw, f"{option} {path}", owned=True)
     try:
-        yield stream  # type: ignore[misc]
+        yield stream
         stream.close()
         os.replace(partial, path)
     except BaseException:

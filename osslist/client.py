@@ -486,7 +486,7 @@ def oss_session(url: str, pool_size: int) -> oss2.Session:
     return session
 
 
-def _oss2_bucket(auth: Any, url: str, bucket: str, **kwargs: Any) -> oss2.Bucket:
+def _oss2_bucket(auth: oss2.AuthBase, url: str, bucket: str, **kwargs: Any) -> oss2.Bucket:  # Any: Bucket's own
     """oss2's Bucket on ``url``. oss2's endpoint check cannot read an IPv6 literal (its
     normaliser drops the brackets), so that Bucket is built on a stand-in IPv4 endpoint, then
     given the real one: its URL maker already takes a bracketed IPv6 host for an IP (path style)."""

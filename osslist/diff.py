@@ -21,9 +21,9 @@ import json
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from osslist.output import human_size
+from osslist.output import Stream, human_size
 
 if TYPE_CHECKING:
     from osslist.reports import ReportRecord
@@ -236,7 +236,7 @@ def csv_row(change: Change) -> list[object]:
 class ChangeWriter:
     """Writes changes as UTF-8 bytes into a binary stream, in the chosen format."""
 
-    def __init__(self, fmt: str, stream: IO[bytes]) -> None:
+    def __init__(self, fmt: str, stream: Stream) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown diff format {fmt!r}")
         self._stream = stream

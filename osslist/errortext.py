@@ -55,7 +55,8 @@ def safe_traceback(exc: BaseException) -> str:
     current: BaseException | None = exc
     while node is not None and current is not None:
         if not _speaks_plainly(current):
-            node._str = _WITHHELD  # the message line; frames stay
+            # the message line (private: CPython 3.10-3.13 keep it in _str; typeshed does not list it); frames stay
+            node._str = _WITHHELD  # type: ignore[attr-defined]
         if current.__cause__ is not None:
             node, current = node.__cause__, current.__cause__
         elif current.__context__ is not None and not current.__suppress_context__:

@@ -83,10 +83,10 @@ class OssTarget:
                 "gzip": self.url.key.endswith(".gz") if self.compress is None else self.compress}
 
 
-def run_facts(*, bucket: str, shard: int | None, now: float | None = None) -> RunFacts:
+def run_facts(*, bucket: str, shard: int | None, now: float | None = None, report: str = "") -> RunFacts:
     """The values of the key placeholders for a run starting now."""
     started = datetime.fromtimestamp(time.time() if now is None else now, tz=timezone.utc)
-    return RunFacts(started=started, bucket=bucket, shard=shard)
+    return RunFacts(started=started, bucket=bucket, shard=shard, report=report)
 
 
 def target_for(

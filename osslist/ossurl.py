@@ -3,7 +3,9 @@
 A key may name the run it belongs to, so a CronJob writes one report per run and the retries
 of one Job share one key: ``{date}`` (UTC run start, ``YYYY-MM-DD``), ``{time}``
 (``YYYY-MM-DDTHH-MMZ``), ``{bucket}`` (the bucket listed), ``{shard}`` (the shard index) and
-``{env:NAME}`` (an environment variable, e.g. the Job name from the downward API).
+``{env:NAME}`` (an environment variable, e.g. the Job name from the downward API). ``osslist diff
+FOLDER/`` adds ``{report}``: the time folder of the newer report it compared, so the changes are kept
+next to that report's manifest.json.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class RunFacts:
     started: datetime
     bucket: str = ""
     shard: int | None = None
+    report: str = ""
+    """The newer report's time folder (``YYYY-MM-DDTHH-MMZ``) when a diff compared a folder's two newest."""
 
 
 def is_oss_url(text: str) -> bool:
@@ -82,11 +86,16 @@ def expand_key(template: str, facts: RunFacts, environ: Mapping[str, str]) -> st
             if facts.shard is None:
                 raise UsageError("the key uses {shard} but no --shard-index is given")
             return str(facts.shard)
+        if name == "report":
+            if not facts.report:
+                raise UsageError("the key uses {report}, the newer report's folder: only `osslist diff FOLDER/` "
+                                 "comparing two reports has one")
+            return facts.report
         if name.startswith("env:") and _ENV_NAME.fullmatch(name[4:]):
             if not environ.get(name[4:]):
                 raise UsageError(f"the key uses {{{name}}} but ${name[4:]} is not set")
             return environ[name[4:]]
-        raise UsageError(f"unknown placeholder {{{name}}} in the key: use {{date}} {{time}} {{bucket}} {{shard}} {{env:NAME}}")
+        raise UsageError(f"unknown placeholder {{{name}}} in the key: use {{date}} {{time}} {{bucket}} {{shard}} {{env:NAME}} ({{report}} in diff)")
 
     return _PLACEHOLDER.sub(value, template)
 

@@ -36,13 +36,28 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from json.encoder import encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import IO, Any, Callable, Iterable
+from json.encoder import encode_basestring, encode_basestring_ascii
+from typing import IO, TYPE_CHECKING, Any, Callable, Generic, Iterable, Protocol, Sequence, TypeVar
 
 from osslist.errors import OutputError
 from osslist.pages import Details, ObjectRecord, PrefixRecord, Record, VersionRecord
 
-__all__ = ["FORMATS", "OutputFile", "UploadWriter", "Writer", "human_size", "make_writer"]
+if TYPE_CHECKING:
+    from osslist.uploads import UploadRecord
+
+R = TypeVar("R")
+
+__all__ = ["FORMATS", "OutputFile", "Stream", "UploadWriter", "Writer", "human_size", "make_writer"]
+
+
+class Stream(Protocol):
+    """What a writer writes to: a binary stream, a text stream (through its ``.buffer`` when it
+    has one), or one of osslist's destinations with the same two methods (:class:`OutputFile`,
+    ``ossout.OssWriter``)."""
+
+    def write(self, data: Any, /) -> object: ...  # Any: bytes, or str for a text stream
+
+    def flush(self) -> None: ...
 
 FORMATS = ("text", "long", "jsonl", "csv")
 CSV_RARE = ["TransitionTime", "RestoreState", "RestoreExpiry"]
@@ -84,26 +99,27 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-class Writer:
-    """Formats records into lines and writes them as UTF-8 bytes; counts bytes written."""
+class Writer(Generic[R]):
+    """Formats records (``R``: listing records, or uploads for :class:`UploadWriter`) into lines
+    and writes them as UTF-8 bytes; counts bytes written."""
 
-    def __init__(self, stream: IO[Any]) -> None:
+    def __init__(self, stream: Stream) -> None:
         self._write_bytes, self._flush = _byte_sink(stream)
         self.bytes_written = 0
 
-    def line(self, record: Record) -> str:
+    def line(self, record: R) -> str:
         """One record as text, terminator included."""
         raise NotImplementedError
 
-    def write(self, record: Record) -> None:
+    def write(self, record: R) -> None:
         """Write one record."""
         self._put(self._render((record,)))
 
-    def write_many(self, records: Iterable[Record]) -> None:
+    def write_many(self, records: Iterable[R]) -> None:
         """Write a page of records in one stream call (fewer syscalls than write() each)."""
         self._put(self._render(records))
 
-    def render(self, records: Iterable[Record]) -> bytes:
+    def render(self, records: Iterable[R]) -> bytes:
         """A page of records as the exact bytes ``write_many`` would write, without writing.
 
         Thread-safe (no writer state is touched), so parallel workers render their pages and
@@ -122,7 +138,7 @@ class Writer:
         """Flush; the stream itself belongs to the caller (it may be stdout) and stays open."""
         self.flush()
 
-    def _render(self, records: Iterable[Record]) -> bytes:
+    def _render(self, records: Iterable[R]) -> bytes:
         return "".join(map(self.line, records)).encode("utf-8", _ERRORS)
 
     def _put(self, data: bytes) -> None:
@@ -131,20 +147,20 @@ class Writer:
             self.bytes_written += len(data)
 
 
-class TextWriter(Writer):
+class TextWriter(Writer[Record]):
     """Keys (and prefixes) verbatim, one per line or NUL-terminated."""
 
-    def __init__(self, stream: IO[Any], *, null: bool = False) -> None:
+    def __init__(self, stream: Stream, *, null: bool = False) -> None:
         super().__init__(stream)
         self._end = "\0" if null else "\n"
 
     def line(self, record: Record) -> str:
-        name = record.prefix if type(record) is PrefixRecord else record.key  # type: ignore[union-attr]
+        name = record.prefix if type(record) is PrefixRecord else record.key
         return name + self._end
 
     def _render(self, records: Iterable[Record]) -> bytes:
         """One join over the names, with no method call per record (the default format)."""
-        names = [r.prefix if type(r) is PrefixRecord else r.key for r in records]  # type: ignore[union-attr]
+        names = [r.prefix if type(r) is PrefixRecord else r.key for r in records]
         end = self._end
         return (end.join(names) + end).encode("utf-8", _ERRORS) if names else b""
 
@@ -154,7 +170,7 @@ class LongWriter(TextWriter):
 
     _render = Writer._render  # line by line: TextWriter's join over bare names does not apply
 
-    def __init__(self, stream: IO[Any], *, null: bool = False, human: bool = False, versions: bool = False) -> None:
+    def __init__(self, stream: Stream, *, null: bool = False, human: bool = False, versions: bool = False) -> None:
         super().__init__(stream, null=null)
         self._size: Callable[[int], str] = human_size if human else str
         width = 6 if human else 15
@@ -187,7 +203,7 @@ class LongWriter(TextWriter):
         )
 
 
-class JsonlWriter(Writer):
+class JsonlWriter(Writer[Record]):
     """One JSON object per line; encode_basestring escapes controls, quotes and backslashes."""
 
     def line(self, record: Record, quote: Callable[[str], str] = encode_basestring) -> str:
@@ -263,13 +279,13 @@ def _rare_cells(record: ObjectRecord, owner: bool) -> list[object]:
     return cells + [details.owner or ""] if owner else cells
 
 
-class CsvWriter(Writer):
+class CsvWriter(Writer[Record]):
     """OSS-inventory-like CSV through the csv module, so any key survives a round trip. With
     ``versions`` (--all-versions) the header adds VersionId, IsLatest, IsDeleteMarker after
     Key, as an all-versions OSS inventory does; a delete marker's Size and ETag are empty."""
 
     def __init__(
-        self, stream: IO[Any], *, bucket: str = "", header: bool = True, versions: bool = False, owner: bool = False
+        self, stream: Stream, *, bucket: str = "", header: bool = True, versions: bool = False, owner: bool = False
     ) -> None:
         super().__init__(stream)
         self._bucket = bucket
@@ -288,7 +304,7 @@ class CsvWriter(Writer):
         """The row's inventory columns, then the rare ones."""
         if type(record) is PrefixRecord:
             return self._main_row(record) + ([""] * (len(CSV_RARE) + self._owner))
-        return self._main_row(record) + _rare_cells(record, self._owner)  # type: ignore[arg-type]
+        return self._main_row(record) + _rare_cells(record, self._owner)
 
     def _main_row(self, record: Record) -> list[object]:
         if type(record) is not ObjectRecord:
@@ -327,7 +343,7 @@ class CsvWriter(Writer):
         csv.writer(buffer, lineterminator="\r\n").writerows(map(self._row, records))
         return buffer.getvalue().encode("utf-8", _ERRORS)
 
-    def _rows(self, rows: Iterable[list[object]]) -> bytes:
+    def _rows(self, rows: Iterable[Sequence[object]]) -> bytes:
         self._csv.writerows(rows)
         text = self._buffer.getvalue()
         self._buffer.seek(0)
@@ -339,13 +355,13 @@ UPLOAD_CSV_HEADER = ["Bucket", "Key", "UploadId", "Initiated"]
 UPLOAD_PARTS_HEADER = ["PartCount", "Size"]
 
 
-class UploadWriter(Writer):
+class UploadWriter(Writer["UploadRecord"]):
     """``osslist uploads``: one unfinished upload per record (``uploads.UploadRecord``), in the
     ls formats: text the key; long initiated, size, parts, upload id, key; jsonl ``{"key",
     "upload_id", "initiated"}`` plus ``"part_count"`` and ``"size"`` with --parts; csv
     Bucket, Key, UploadId, Initiated (+ PartCount, Size)."""
 
-    def __init__(self, stream: IO[Any], fmt: str, *, bucket: str = "", parts: bool = False) -> None:
+    def __init__(self, stream: Stream, fmt: str, *, bucket: str = "", parts: bool = False) -> None:
         super().__init__(stream)
         if fmt not in ("text", "long", "jsonl", "csv"):
             raise ValueError(f"unknown format {fmt!r}")
@@ -353,7 +369,7 @@ class UploadWriter(Writer):
         if fmt == "csv":
             self._put(self._csv_rows([UPLOAD_CSV_HEADER + (UPLOAD_PARTS_HEADER if parts else [])]))
 
-    def line(self, record: Any) -> str:  # Any: uploads.UploadRecord (uploads imports this module's layer)
+    def line(self, record: UploadRecord) -> str:
         if self._fmt == "text":
             return record.key + "\n"
         if self._fmt == "long":
@@ -369,7 +385,7 @@ class UploadWriter(Writer):
         return self._csv_rows([row + ([record.part_count, record.size] if self._parts else [])]).decode("utf-8")
 
     @staticmethod
-    def _csv_rows(rows: list[list[object]]) -> bytes:
+    def _csv_rows(rows: Iterable[Sequence[object]]) -> bytes:
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\r\n").writerows(rows)
         return buffer.getvalue().encode("utf-8", _ERRORS)
@@ -377,7 +393,7 @@ class UploadWriter(Writer):
 
 def make_writer(
     fmt: str,
-    stream: IO[Any],
+    stream: Stream,
     *,
     null: bool = False,
     human: bool = False,
@@ -385,7 +401,7 @@ def make_writer(
     header: bool = True,
     versions: bool = False,
     owner: bool = False,
-) -> Writer:
+) -> Writer[Record]:
     """The writer for ``fmt``; ``header=False`` skips the csv header (resuming a file);
     ``versions`` (--all-versions) gives csv and long their version columns, ``owner``
     (--fetch-owner) csv its Owner column."""
@@ -400,7 +416,7 @@ def make_writer(
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
-def _byte_sink(stream: IO[Any]) -> tuple[Callable[[bytes], Any], Callable[[], None]]:
+def _byte_sink(stream: Stream) -> tuple[Callable[[bytes], Any], Callable[[], None]]:
     """(write, flush) functions taking bytes, whatever kind of stream was given."""
     if isinstance(stream, io.TextIOBase) or hasattr(stream, "encoding"):
         buffer = getattr(stream, "buffer", None)

@@ -62,19 +62,19 @@ class DuTotals:
         """Count one object; common prefixes (from a delimiter listing) carry no size: skipped."""
         if type(record) is PrefixRecord:
             return
-        version = type(record) is VersionRecord
-        if version and record.is_delete_marker:  # type: ignore[union-attr]
+        version = record if type(record) is VersionRecord else None
+        if version is not None and version.is_delete_marker:
             if self.by_state:  # not an object: counted in its own column only
-                self._row_for(record.key).by_state.setdefault(DELETE_MARKERS, [0, 0])[0] += 1  # type: ignore[union-attr]
+                self._row_for(record.key).by_state.setdefault(DELETE_MARKERS, [0, 0])[0] += 1
             return
-        row = self._row_for(record.key)  # type: ignore[union-attr]
+        row = self._row_for(record.key)
         row.objects += 1
-        row.bytes += record.size  # type: ignore[union-attr]
+        row.bytes += record.size
         if self.by_class:
-            _count(row.by_class, record.storage_class, record.size)  # type: ignore[union-attr]
+            _count(row.by_class, record.storage_class, record.size)
         if self.by_state:
-            current = not version or record.is_latest  # type: ignore[union-attr]
-            _count(row.by_state, CURRENT if current else NONCURRENT, record.size)  # type: ignore[union-attr]
+            current = version is None or version.is_latest
+            _count(row.by_state, CURRENT if current else NONCURRENT, record.size)
 
     def add_upload(self, key: str, size: int) -> None:
         """Count one unfinished upload's parts (--include-uploads): bytes, not an object."""
@@ -144,7 +144,8 @@ class _Split(NamedTuple):
     count_only: bool = False
 
     def of(self, row: DuRow) -> list[int]:
-        return getattr(row, self.attribute).get(self.name, [0, 0])
+        counts: dict[str, list[int]] = getattr(row, self.attribute)
+        return counts.get(self.name, [0, 0])
 
 
 _STATE_TITLES = {CURRENT: "Current", NONCURRENT: "Noncurrent", DELETE_MARKERS: "DeleteMarkers", UPLOADS: "Uploads"}

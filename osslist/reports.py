@@ -447,8 +447,8 @@ def from_listing(records: Iterable[Record]) -> Iterator[ReportRecord]:
     for record in records:
         if type(record) is PrefixRecord:
             raise ReportError(f"the live listing returned a common prefix {record.prefix!r}")
-        yield ReportRecord(record.key, record.size, record.etag, canonical_time(record.last_modified),  # type: ignore[union-attr]
-                           record.storage_class, getattr(record, "version_id", None), *_listed_rare(record))  # type: ignore[union-attr, arg-type]
+        yield ReportRecord(record.key, record.size, record.etag, canonical_time(record.last_modified),
+                           record.storage_class, getattr(record, "version_id", None), *_listed_rare(record))
 
 
 def _listed_rare(record: ObjectRecord) -> tuple[str, str, str, str, str]:

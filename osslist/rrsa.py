@@ -174,14 +174,14 @@ def _sts_error_fields(doc: Any) -> tuple[str, str]:
     """Code and RequestId of an STS error, only when they look like identifiers (no echo)."""
     if not isinstance(doc, dict):
         return "unknown", "unknown"
-    values = []
-    for name in ("Code", "RequestId"):
-        value = doc.get(name)
-        ok = isinstance(value, str) and 0 < len(value) <= 80 and all(
-            ch.isalnum() or ch in ".-_" for ch in value
-        )
-        values.append(value if ok else "unknown")
-    return values[0], values[1]
+    return _identifier(doc.get("Code")), _identifier(doc.get("RequestId"))
+
+
+def _identifier(value: object) -> str:
+    """``value`` when it looks like an identifier, else ``"unknown"`` (nothing else is echoed)."""
+    if isinstance(value, str) and 0 < len(value) <= 80 and all(ch.isalnum() or ch in ".-_" for ch in value):
+        return value
+    return "unknown"
 
 
 def rrsa_provider(

@@ -106,17 +106,19 @@ class ShardPlan:
         if not isinstance(data, dict) or data.get("version") != PLAN_VERSION:
             raise ValueError(f"not a version {PLAN_VERSION} shard plan")
         texts = [data.get(name) for name in ("bucket", "prefix", "start_after")]
+        strings = [t for t in texts if isinstance(t, str)]
         end, count, cuts = data.get("end_before"), data.get("shard_count"), data.get("cuts")
-        if not all(isinstance(t, str) for t in texts) or not (end is None or isinstance(end, str)):
+        if len(strings) != len(texts) or not (end is None or isinstance(end, str)):
             raise ValueError("bucket, prefix, start_after and end_before must be strings")
+        bucket, prefix, start_after = strings
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError("shard_count must be a positive integer")
         if not isinstance(cuts, list) or not all(isinstance(c, str) and len(c) <= MAX_CUT_CHARS for c in cuts):
             raise ValueError(f"cuts must be a list of strings of at most {MAX_CUT_CHARS} characters")
-        whole = KeyRange(texts[2], end)
+        whole = KeyRange(start_after, end)
         if cuts != sorted(set(cuts)) or not all(whole.contains(c) for c in cuts):
             raise ValueError("cuts must increase strictly and lie between start_after and end_before")
-        return cls(bucket=texts[0], prefix=texts[1], start_after=texts[2], end_before=end,
+        return cls(bucket=bucket, prefix=prefix, start_after=start_after, end_before=end,
                    shard_count=count, cuts=tuple(cuts))
 
     def ranges(self, index: int, *, delimiter: str = "") -> list[KeyRange]:

@@ -51,13 +51,13 @@ class Summary:
             if type(record) is PrefixRecord:
                 self.prefixes += 1
                 return
-            if self._version(record):  # type: ignore[arg-type]
+            if type(record) is VersionRecord and self._version(record):
                 return
         size = record.size
         self.objects += 1
         self.bytes += size
-        if record.details is not None:  # type: ignore[union-attr]
-            self._rare(record)  # type: ignore[arg-type]
+        if record.details is not None:
+            self._rare(record)
         entry = self.by_class.get(record.storage_class)
         if entry is None:
             entry = self.by_class[record.storage_class] = [0, 0]
@@ -73,13 +73,13 @@ class Summary:
                 if type(record) is PrefixRecord:
                     self.prefixes += 1
                     continue
-                if self._version(record):  # type: ignore[arg-type]
+                if type(record) is VersionRecord and self._version(record):
                     continue
             size = record.size
             objects += 1
             total += size
-            if record.details is not None:  # type: ignore[union-attr]
-                self._rare(record)  # type: ignore[arg-type]
+            if record.details is not None:
+                self._rare(record)
             entry = by_class.get(record.storage_class)
             if entry is None:
                 entry = by_class[record.storage_class] = [0, 0]

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Iterator
 
 from osslist.errors import ListingError, UsageError
 from osslist.listing import Bound, ListingSpec, PageSource, Position, cut_at
-from osslist.pages import Page, PrefixRecord, Record, record_name
+from osslist.pages import Page, PrefixRecord, Record, VersionRecord, record_name
 from osslist.versionpages import VersionPage, parse_version_page
 
 __all__ = ["VersionPosition", "iter_version_pages", "marker_query", "version_params"]
@@ -106,9 +106,9 @@ def _at_time(
     for record in page.records:
         if type(record) is PrefixRecord:
             kept.append(record)
-        elif record.key != settled and record.mtime_epoch() <= as_of:  # type: ignore[union-attr]
-            settled = record.key  # type: ignore[union-attr]
-            if not record.is_delete_marker:  # type: ignore[union-attr]
+        elif record.key != settled and record.mtime_epoch() <= as_of:
+            settled = record.key
+            if not (isinstance(record, VersionRecord) and record.is_delete_marker):
                 kept.append(record)
     reduced = Page(records=kept, is_truncated=page.is_truncated, next_marker=page.next_marker, next_token=None)
     return reduced, replace(after, settled=settled == after.marker)

@@ -161,8 +161,8 @@ def test_an_empty_bucket_is_a_manifest_without_files(emu: Emulator, tmp_path: Pa
     assert documented_inventory(local_get(tmp_path / "inv"), str(manifest_path.relative_to(tmp_path / "inv")))[1] == []
 
 
-@pytest.mark.parametrize("args", [[], ["--output", "x", "--delimiter", "/"], ["--output", "x", "--checkpoint", "c"],
-                                  ["--output", "x", "--file-size", "10"]])
+@pytest.mark.parametrize("args", [[], ["--output", "x", "--delimiter", "/"], ["--output", "x", "--file-size", "10"],
+                                  ["--output", "x", "--part-size", "10K"]])
 def test_usage_errors(emu: Emulator, tmp_path: Path, args: list[str]) -> None:
     result = ls(emu, *args)
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
@@ -279,6 +279,19 @@ def test_a_folder_of_reports_in_oss(emu: Emulator) -> None:
     assert result.exit_code == 1, result.stderr
     (key,) = [k for k in emu.buckets.require("inv").keys() if "/diffs/" in k]
     assert json.loads(emu.object_data("inv", key))["key"] == "brand-new"
+
+
+def test_report_in_an_output_needs_a_folder_of_two_reports(emu: Emulator, tmp_path: Path) -> None:
+    """{report} is the newer report's folder: a diff of two named reports, a first run with one
+    report, and a listing have none (one line, exit 2 when asked for; nothing written)."""
+    (tmp_path / "a.jsonl").write_bytes(listing_report(emu, SOURCE))
+    named = diff(emu, str(tmp_path / "a.jsonl"), str(tmp_path / "a.jsonl"), "--output", "oss://inv/{report}/c.jsonl")
+    assert named.exit_code == 2 and "{report}" in named.stderr and len(named.stderr.strip().splitlines()) == 1
+    assert ls(emu, "--output", "oss://inv/{report}/").exit_code == 2
+    assert ls(emu, "--output", "oss://inv/audit/").exit_code == 0
+    first = diff(emu, "oss://inv/audit/", "--output", "oss://inv/audit/{report}/changes.jsonl")
+    assert first.exit_code == 0 and "nothing to compare yet" in first.stderr
+    assert [k for k in emu.buckets.require("inv").keys() if "changes" in k] == []
 
 
 def test_every_finishing_order_of_four_shards_yields_the_same_single_manifest(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ CLI with --dry-run, with its environment resolved and $(VAR) expanded the way th
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 import os
 import re
@@ -188,10 +189,12 @@ def test_jobs_are_bounded_and_never_restart_in_place(item: tuple[Path, dict[str,
         assert isinstance(spec.get(field), int) and spec[field] >= 0, field
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
     assert spec["template"]["spec"]["terminationGracePeriodSeconds"] == 10  # README: what SIGTERM does
-    container = spec["template"]["spec"]["containers"][0]
-    assert arg_after(container["args"], "--format") == "jsonl"
-    assert "--output" not in container["args"], "records go to stdout, the summary to stderr"
-    assert {"configMapRef": {"name": "osslist-config"}} in container["envFrom"]
+    for container in containers(spec["template"]):
+        assert {"configMapRef": {"name": "osslist-config"}} in container["envFrom"], container["name"]
+    if item[1]["kind"] == "Job":  # the CronJob's two steps: test_the_cronjob_lists_then_diffs_...
+        [container] = containers(spec["template"])
+        assert arg_after(container["args"], "--format") == "jsonl"
+        assert "--output" not in container["args"], "the report's key is OSSLIST_OUTPUT, resolved per Job"
 
 
 def test_cronjob_never_overlaps_and_keeps_a_short_history() -> None:
@@ -312,36 +315,83 @@ def as_list(value: str | list[str]) -> list[str]:
 
 
 REPORT_ACTIONS = ["oss:PutObject", "oss:GetObject", "oss:AbortMultipartUpload", "oss:ListParts"]
+_OSS_URL = re.compile(r"oss://[^\s\"']+")
 
 
-def report_destinations() -> set[str]:
-    """``oss://BUCKET/PREFIX/`` of every Job's report, checkpoint and summary, up to ``{env:``."""
+def oss_locations() -> set[str]:
+    """Every ``oss://BUCKET/KEY`` a container names (its args and OSSLIST_* values, expanded),
+    cut at the first placeholder: where the pods write and read their reports."""
     found = set()
     for _, argv, env in INVOCATIONS:
-        for name in ("OSSLIST_OUTPUT", "OSSLIST_CHECKPOINT", "OSSLIST_SUMMARY_JSON"):
-            if name in env:
-                found.add(env[name].split("{env:")[0])
+        values = [*argv, *(v for n, v in env.items() if n.startswith("OSSLIST_"))]
+        found |= {url.split("{")[0] for value in values for url in _OSS_URL.findall(value)}
     return found
+
+
+def test_oss_locations_sees_args_and_variables() -> None:
+    locations = oss_locations()
+    [(_, _, job)] = [inv for inv in INVOCATIONS if inv[0].startswith("job.yaml:")]
+    assert job["OSSLIST_OUTPUT"].split("{")[0] in locations  # a variable
+    [(_, diff, _)] = [inv for inv in INVOCATIONS if inv[1][0] == "diff"]
+    assert diff[1] in locations and not diff[1].startswith("oss://$(")  # an argument, expanded
+
+
+def policy_allows(policy: dict[str, Any], action: str, bucket: str, key: str = "", *, prefix: str = "") -> int | None:
+    """The index of the first Allow statement of a RAM policy granting ``action`` on ``bucket``
+    (``key`` empty: a bucket-level action, whose resource is the bucket) with ``prefix`` the
+    ListObjects prefix; None when none does. Knows the one condition the policies use."""
+    resource = f"acs:oss:*:*:{bucket}" + (f"/{key}" if key else "")
+    for index, statement in enumerate(statements(policy)):
+        if statement["Effect"] != "Allow" or action not in as_list(statement["Action"]):
+            continue
+        if not any(fnmatch.fnmatchcase(resource, pattern) for pattern in as_list(statement["Resource"])):
+            continue
+        condition = statement.get("Condition", {})
+        assert set(condition) <= {"StringLike"} and set(condition.get("StringLike", {})) <= {"oss:Prefix"}, condition
+        patterns = condition.get("StringLike", {}).get("oss:Prefix")
+        if patterns is None or any(fnmatch.fnmatchcase(prefix, p) for p in as_list(patterns)):
+            return index
+    return None
+
+
+def test_policy_check_refuses_what_the_policy_does_not_say() -> None:
+    policy = load_json("ram-policy.json")
+    bucket = configmap_data()["OSSLIST_BUCKET"]
+    assert policy_allows(policy, "oss:ListObjects", bucket) == 0
+    assert policy_allows(policy, "oss:GetObject", bucket, "any/key") is None  # the audited bucket is never read
+    assert policy_allows(policy, "oss:PutObject", bucket, "x") is None
+    assert policy_allows(policy, "oss:DeleteObject", "examplebucket-reports", "osslist/x") is None
+    assert policy_allows(policy, "oss:PutObject", "examplebucket-reports", "elsewhere/x") is None
+    assert policy_allows(policy, "oss:ListObjects", "examplebucket-reports", prefix="osslist/") is None
+    assert policy_allows(policy, "oss:ListObjects", "examplebucket-reports",
+                         prefix=f"osslist/inventory/{bucket}/2026-01-01T03-00Z/manifest.json") == 2
 
 
 def test_ram_policy_lists_the_bucket_read_only_and_writes_only_the_report_prefix() -> None:
     bucket = configmap_data()["OSSLIST_BUCKET"]
-    listing, reports = statements(load_json("ram-policy.json"))
-    assert listing["Effect"] == reports["Effect"] == "Allow"
+    listing, reports, report_listing = statements(load_json("ram-policy.json"))
+    assert listing["Effect"] == reports["Effect"] == report_listing["Effect"] == "Allow"
     assert as_list(listing["Action"]) == ["oss:ListObjects"]
     # ListObjects is a bucket-level action: its resource is the bucket, not bucket/* (objects).
     assert as_list(listing["Resource"]) == [f"acs:oss:*:*:{bucket}"]
     assert "*" not in bucket and "Condition" not in listing and "Condition" not in reports
     assert sorted(as_list(reports["Action"])) == sorted(REPORT_ACTIONS)
-    [prefix] = report_destinations()  # one report prefix for every Job
-    report_bucket, _, key_prefix = prefix.removeprefix("oss://").partition("/")
-    assert report_bucket != bucket and key_prefix  # the audited bucket is never written
-    assert as_list(reports["Resource"]) == [f"acs:oss:*:*:{report_bucket}/{key_prefix}*"]
+    [pattern] = as_list(reports["Resource"])
+    report_bucket, _, key_prefix = pattern.removeprefix("acs:oss:*:*:").partition("/")
+    assert report_bucket != bucket and key_prefix.endswith("/*")  # the audited bucket is never written
+    for location in oss_locations():  # every report, checkpoint, summary and diff under that prefix
+        assert location.startswith(f"oss://{report_bucket}/{key_prefix[:-1]}"), location
+    # The scheduled audit's diff lists its folder of reports, and only that folder.
+    [folder] = [argv[1] for _, argv, _ in INVOCATIONS if argv[0] == "diff"]
+    assert as_list(report_listing["Action"]) == ["oss:ListObjects"]
+    assert as_list(report_listing["Resource"]) == [f"acs:oss:*:*:{report_bucket}"]
+    assert report_listing["Condition"] == {
+        "StringLike": {"oss:Prefix": [folder.removeprefix(f"oss://{report_bucket}/") + "*"]}}
 
 
 def test_every_job_writes_its_report_checkpoint_and_summary_to_oss_under_its_job_name() -> None:
-    jobs = [(i, argv, env) for i, argv, env in INVOCATIONS if ":Deployment/" not in i]
-    assert {i.split(":")[1].split("/")[0] for i, _, _ in jobs} == {"Job", "CronJob"}
+    jobs = [(i, argv, env) for i, argv, env in INVOCATIONS if ":Job/" in i]
+    assert len({i.split(":")[1] for i, _, _ in jobs}) == 3  # audit, sharded audit, RRSA audit
     for ident, _, env in jobs:
         output = env["OSSLIST_OUTPUT"]
         assert output.startswith("oss://") and "{env:JOB_NAME}" in output, ident
@@ -353,12 +403,15 @@ def test_every_job_writes_its_report_checkpoint_and_summary_to_oss_under_its_job
 
 
 def test_the_job_name_comes_from_the_downward_api() -> None:
+    users = 0
     for path, doc in workloads():
-        if doc["kind"] == "Deployment":
-            continue
         for container in containers(pod_template(doc)):
+            if "{env:JOB_NAME}" not in json.dumps(container):
+                continue
+            users += 1
             [item] = [e for e in container["env"] if e["name"] == "JOB_NAME"]
             assert item["valueFrom"]["fieldRef"]["fieldPath"] == f"metadata.labels['{JOB_NAME_LABEL}']", path
+    assert users == 4  # the three Jobs and the CronJob's inventory step
 
 
 def test_audit_policy_adds_the_version_and_upload_actions_and_nothing_else() -> None:
@@ -464,27 +517,39 @@ def webhook_env(template: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def job_labels(doc: dict[str, Any], job_name: str | None = None) -> dict[str, str]:
+    """The labels the Job controller puts on its pods (a CronJob's Job is named <cronjob>-<minute>)."""
+    if doc["kind"] == "Deployment":
+        return {}
+    name = job_name or doc["metadata"]["name"] + ("-29412345" if doc["kind"] == "CronJob" else "")
+    return {JOB_NAME_LABEL: name, "job-name": name}
+
+
+def osslist_steps(doc: dict[str, Any], labels: dict[str, str], extra: dict[str, str]
+                  ) -> Iterator[tuple[str, list[str], dict[str, str]]]:
+    """(container name, argv, env) of each container running osslist, in the order the kubelet
+    runs them (init containers first), argv expanded as the kubelet does."""
+    for container in containers(pod_template(doc)):
+        command = container.get("command", ["osslist"])
+        assert command[0] in ALLOWED_COMMANDS, (container["name"], command)
+        if command[0] != "osslist":
+            continue
+        env = container_env(container, extra, labels)
+        yield container["name"], [expand(a, env) for a in command[1:] + container.get("args", [])], env
+
+
 def invocations() -> Iterator[tuple[str, list[str], dict[str, str]]]:
     """(id, argv, env) of every container that runs osslist, once per Indexed Job index."""
     for path, doc in workloads():
         spec = job_spec(doc) if doc["kind"] != "Deployment" else doc["spec"]
         indexed = spec.get("completionMode") == "Indexed"
         indexes = [str(i) for i in range(spec["completions"])] if indexed else [None]
-        # the labels the Job controller puts on its pods (a CronJob's Job is named <cronjob>-<minute>)
-        job_name = doc["metadata"]["name"] + ("-29412345" if doc["kind"] == "CronJob" else "")
-        labels = {} if doc["kind"] == "Deployment" else {JOB_NAME_LABEL: job_name, "job-name": job_name}
-        for container in containers(pod_template(doc)):
-            command = container.get("command", ["osslist"])
-            assert command[0] in ALLOWED_COMMANDS, (path, container["name"], command)
-            if command[0] != "osslist":
-                continue
-            for index in indexes:
-                extra = webhook_env(pod_template(doc))
-                if index is not None:
-                    extra["JOB_COMPLETION_INDEX"] = index
-                env = container_env(container, extra, labels)
-                argv = [expand(a, env) for a in command[1:] + container.get("args", [])]
-                yield f"{doc_id((path, doc))}:{container['name']}:{index}", argv, env
+        for index in indexes:
+            extra = webhook_env(pod_template(doc))
+            if index is not None:
+                extra["JOB_COMPLETION_INDEX"] = index
+            for name, argv, env in osslist_steps(doc, job_labels(doc), extra):
+                yield f"{doc_id((path, doc))}:{name}:{index}", argv, env
 
 
 INVOCATIONS = list(invocations())
@@ -495,8 +560,17 @@ def test_every_workload_runs_osslist() -> None:
     assert names == {doc_id((p, d)).split(":")[1] for p, d in workloads()}
 
 
-@pytest.mark.parametrize(("argv", "env"), [(a, e) for _, a, e in INVOCATIONS],
-                         ids=[i for i, _, _ in INVOCATIONS])
+LISTINGS = [(i, a, e) for i, a, e in INVOCATIONS if a[0] != "diff"]
+"""Every container but the CronJob's diff step (diff has no --dry-run: it runs for real in
+test_the_scheduled_audit_keeps_each_runs_changes_beside_its_report)."""
+
+
+def test_only_the_diff_step_is_left_out_of_the_dry_runs() -> None:
+    assert [i.split(":")[1:3] for i, a, _ in INVOCATIONS if a[0] == "diff"] == [
+        ["CronJob/osslist-scheduled-audit", "diff"]]
+
+
+@pytest.mark.parametrize(("argv", "env"), [(a, e) for _, a, e in LISTINGS], ids=[i for i, _, _ in LISTINGS])
 def test_container_args_parse_with_the_real_cli(
     argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -580,3 +654,133 @@ def test_a_real_listing_writes_only_under_tmpdir_and_its_output(emulator: Any, t
     assert not any(cwd.iterdir())
     lock = out / "listing.checkpoint.lock"
     assert unexpected_writes(tmp_path, allowed_dirs=[scratch], allowed_files=[output, checkpoint, lock]) == []
+
+
+# --- the scheduled audit, run twice against the emulator --------------------------------------
+
+
+def test_the_cronjob_lists_into_an_inventory_then_diffs_the_two_newest() -> None:
+    [(_, cron)] = docs_of("CronJob")
+    spec = pod_template(cron)["spec"]
+    assert [c["name"] for c in spec["initContainers"]] == ["inventory"] and [c["name"] for c in spec["containers"]] == ["diff"]
+    [(_, listing, env), (_, diff, _)] = osslist_steps(cron, job_labels(cron), {})
+    assert listing[0] == "ls" and arg_after(listing, "--format") == "oss-inventory"
+    folder = env["OSSLIST_OUTPUT"]
+    assert folder.startswith("oss://") and folder.endswith("/") and "{" not in folder  # every run in one folder
+    assert diff[:2] == ["diff", folder] and "--exit-zero" in diff  # changes are no failure; trouble is
+    assert arg_after(diff, "--output") == f"{folder}{{report}}/changes.jsonl.gz"  # beside the newer manifest
+
+
+def run_scheduled_audit(emulator: Any, job_name: str, *, only: str | None = None) -> list[Any]:
+    """One CronJob run: its steps' argv and env as the kubelet would give them (the Job named
+    ``job_name``), with only the endpoint and the metadata server moved to the emulator; each
+    step runs only when the one before exited 0, as the kubelet runs init containers
+    (``only``: just the step of that container)."""
+    from click.testing import CliRunner
+
+    from osslist.cli import main
+
+    [(_, cron)] = docs_of("CronJob")
+    results = []
+    for name, argv, env in osslist_steps(cron, job_labels(cron, job_name), {}):
+        if only not in (None, name):
+            continue
+        env = {**env, "OSSLIST_ENDPOINT": emulator.oss_endpoint, "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url}
+        results.append(CliRunner().invoke(main, argv, env=env))
+        if results[-1].exit_code != 0:
+            break
+    return results
+
+
+def move_report(emulator: Any, bucket: str, manifest: str, folder: str) -> str:
+    """Date a report back: its manifest.json and manifest.checksum into another time folder
+    (two runs within one minute would share a folder); returns the new manifest key."""
+    base = manifest.rsplit("/", 2)[0]
+    for name in ("manifest.json", "manifest.checksum"):
+        emulator.put_object(bucket, f"{base}/{folder}/{name}", data=emulator.object_data(bucket, f"{manifest[:-13]}{name}"))
+        emulator.delete_object(bucket, f"{manifest[:-13]}{name}")
+    return f"{base}/{folder}/manifest.json"
+
+
+def disallowed_requests(emulator: Any, policy: dict[str, Any]) -> tuple[list[str], set[int]]:
+    """(the OSS requests ram-policy.json would refuse, the statements that allowed the others)."""
+    from urllib.parse import unquote
+
+    from osslist.emulator.routes import route
+
+    refused, used = [], set()
+    for request in emulator.requests_for("oss"):
+        bucket, _, key = unquote(request.path).lstrip("/").partition("/")
+        action = route(request.method, bool(key), request.query).action
+        index = policy_allows(policy, action, bucket, key, prefix=request.query.get("prefix", ""))
+        if index is None:
+            refused.append(f"{action} {bucket}/{key} {request.query}")
+        else:
+            used.add(index)
+    return refused, used
+
+
+def test_the_scheduled_audit_keeps_each_runs_changes_beside_its_report(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CronJob's own steps, run twice with changes to the bucket in between: the first run
+    writes a report and has nothing to compare (exit 0, no changes file); the second writes its
+    report and, beside its manifest.json, exactly the changes; every OSS request of both runs is
+    one that k8s/ram-policy.json allows, and each of its statements is needed."""
+    import gzip
+    from datetime import datetime, timedelta
+
+    from click.testing import CliRunner
+
+    from osslist.cli import main
+
+    for name in [n for n in os.environ if n.startswith(("OSSLIST_", "ALIBABA_CLOUD_"))]:
+        monkeypatch.delenv(name)
+    [(_, _, env)] = [inv for inv in INVOCATIONS if inv[0].endswith(":CronJob/osslist-scheduled-audit:inventory:None")]
+    audited, (reports, _, prefix) = env["OSSLIST_BUCKET"], env["OSSLIST_OUTPUT"].removeprefix("oss://").partition("/")
+    emulator.create_bucket(reports)
+    emulator.create_bucket(audited)
+    for i in range(40):
+        emulator.put_object(audited, f"logs/{i:03d}.gz", size=100 + i)
+
+    first = run_scheduled_audit(emulator, "osslist-scheduled-audit-29412345")
+    assert [r.exit_code for r in first] == [0, 0], [r.stderr for r in first]
+    assert "1 inventory report(s)" in first[1].stderr and "nothing to compare yet" in first[1].stderr
+    [manifest] = [k for k in emulator.buckets.require(reports).keys() if k.endswith("/manifest.json")]
+    assert manifest.startswith(prefix) and not [k for k in emulator.buckets.require(reports).keys() if "changes" in k]
+    started = datetime.strptime(manifest.split("/")[-2], "%Y-%m-%dT%H-%MZ")
+    yesterday = move_report(emulator, reports, manifest, (started - timedelta(days=1)).strftime("%Y-%m-%dT%H-%MZ"))
+
+    emulator.put_object(audited, "logs/new.gz", size=5)  # added
+    emulator.delete_object(audited, "logs/003.gz")  # removed
+    emulator.put_object(audited, "logs/007.gz", size=999)  # modified: size
+    emulator.put_object(audited, "logs/009.gz", size=109, storage_class="IA")  # modified: storage class
+    second = run_scheduled_audit(emulator, "osslist-scheduled-audit-29413785")
+    assert [r.exit_code for r in second] == [0, 0], [r.stderr for r in second]  # changes are no failure
+    [today] = [k for k in emulator.buckets.require(reports).keys() if k.endswith("/manifest.json") and k != yesterday]
+    assert f"{yesterday} -> oss://{reports}/{today}" in second[1].stderr
+    changes_key = today.replace("/manifest.json", "/changes.jsonl.gz")
+    changes = [json.loads(line) for line in gzip.decompress(emulator.object_data(reports, changes_key)).splitlines()]
+    assert {(c["change"], c["key"]) for c in changes} == {
+        ("added", "logs/new.gz"), ("removed", "logs/003.gz"), ("modified", "logs/007.gz"), ("modified", "logs/009.gz")}
+    fields = {c["key"]: c["fields"] for c in changes}
+    assert "size" in fields["logs/007.gz"] and "storage_class" in fields["logs/009.gz"] and len(changes) == 4
+
+    refused, used = disallowed_requests(emulator, load_json("ram-policy.json"))
+    assert refused == [] and used == set(range(len(statements(load_json("ram-policy.json")))))
+
+    # The diff step again finds the same two reports: the changes file is never taken for one.
+    [again] = run_scheduled_audit(emulator, "osslist-scheduled-audit-29413785", only="diff")
+    assert again.exit_code == 0 and f"{yesterday} -> oss://{reports}/{today}" in again.stderr, again.stderr
+
+    # README's way to find them (with a person's own credentials, here the emulator's role).
+    person = {"OSSLIST_REGION": env["OSSLIST_REGION"], "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url}
+    connect = ["--endpoint", emulator.oss_endpoint]
+    found = CliRunner().invoke(main, ["ls", "--bucket", reports, "--prefix", prefix, *connect,
+                                      "--include", "*/manifest.json"], env=person)
+    assert found.stdout.splitlines()[-2:] == [yesterday, today], found.stderr
+    newest = CliRunner().invoke(main, ["ls", "--bucket", reports, "--prefix", prefix, *connect,
+                                       "--include", "*/changes.jsonl.gz"], env=person)
+    assert newest.stdout.splitlines()[-1:] == [changes_key], newest.stderr
+    read = CliRunner().invoke(main, ["cat", f"oss://{reports}/{changes_key}", *connect], env=person)
+    assert [json.loads(line) for line in read.stdout.splitlines()] == changes, read.stderr

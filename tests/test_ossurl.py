@@ -60,3 +60,10 @@ def test_shard_needs_a_shard() -> None:
 def test_an_empty_env_value_is_refused_rather_than_collapsing_keys() -> None:
     with pytest.raises(UsageError):
         parse_oss_url("oss://r/{env:JOB_NAME}/x", FACTS, {"JOB_NAME": ""})
+
+
+def test_report_is_the_newer_reports_folder_and_only_a_diff_of_a_folder_has_one() -> None:
+    facts = RunFacts(started=STARTED, report="2026-11-28T03-00Z")
+    assert expand_key("inv/b/{report}/changes.jsonl.gz", facts, {}) == "inv/b/2026-11-28T03-00Z/changes.jsonl.gz"
+    with pytest.raises(UsageError, match="only `osslist diff FOLDER/`"):
+        parse_oss_url("oss://r/{report}/changes.jsonl.gz", FACTS, {})

@@ -17,7 +17,7 @@ from osslist.emulator.faults import Faults
 from osslist.emulator.metadata import MetadataService
 from osslist.emulator.oss import OssService
 from osslist.emulator.seeding import synthetic_objects
-from osslist.emulator.server import RequestLog, RequestRecord, ServiceServer
+from osslist.emulator.server import RequestLog, RequestRecord, Service, ServiceServer
 from osslist.emulator.state import Bucket, BucketStore, StoredContent
 from osslist.emulator.sts import StsService
 from osslist.emulator.uploads import UploadStore, content_etag
@@ -56,7 +56,7 @@ class Emulator:
         self._log = RequestLog(enabled=self.config.log_requests, clock=clock)
         self._sts = StsService(self.config, self.credential_store, self.faults)
         oss = OssService(self.config, self.buckets, self.credential_store, self.faults, self.uploads)
-        self._services = {
+        self._services: dict[str, Service] = {
             "metadata": MetadataService(self.config, self.role, self.faults),
             "sts": self._sts,
             "oss": oss,

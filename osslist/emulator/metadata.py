@@ -121,7 +121,7 @@ class MetadataService:
             size = faults.metadata_huge_body
             return HttpResponse(200, _huge_body(size), {"Content-Type": "text/plain"}, length=size)
         if faults.metadata_code:
-            doc = {"Code": faults.metadata_code, "Message": "injected failure", "LastUpdated": iso_utc(self._clock())}
+            doc: dict[str, str | None] = {"Code": faults.metadata_code, "Message": "injected failure", "LastUpdated": iso_utc(self._clock())}
             return HttpResponse(200, json.dumps(doc).encode(), dict(_TEXT), error_code=faults.metadata_code)
         creds = self._role.current()
         doc = {

@@ -41,7 +41,7 @@ def _prefixes(rng: random.Random, days: int) -> list[tuple[str, str, str, int]]:
     return leaves
 
 
-def synthetic_objects(n: int, *, seed: int = 0, prefix: str = "") -> tuple[list[str], array, array, bytearray, bytearray]:
+def synthetic_objects(n: int, *, seed: int = 0, prefix: str = "") -> tuple[list[str], array[int], array[int], bytearray, bytearray]:
     """``n`` objects as sorted keys plus size, mtime, storage class and type columns.
 
     Sizes are log-normal around each prefix's median, mtimes fall on the prefix's day, and

@@ -188,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self, headers: dict[str, str]) -> bytes:
         """The request body, by Content-Length or chunked transfer coding."""
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
                 if size == 0:
@@ -233,6 +233,7 @@ def _client_went_away(exc: BaseException | None) -> bool:
 
 
 class _Server(ThreadingHTTPServer):
+    server_address: tuple[str, int] | tuple[str, int, int, int]  # AF_INET or AF_INET6: the host is text
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256  # parallel listings open many connections at once

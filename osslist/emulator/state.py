@@ -22,6 +22,7 @@ from osslist.emulator.versions import NULL_VERSION, Archive, History, Query, Ver
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 OBJECT_TYPES = ("Normal", "Multipart", "Appendable", "Symlink")
 MAX_KEY_BYTES = 1023
+Picked = slice | list[int]  # which objects: a slice, or indices in order (Bucket.list hides the builtin)
 
 
 class ObjectInfo(NamedTuple):
@@ -309,7 +310,7 @@ class Bucket:
         with self._lock:
             return self._archive.get(key)
 
-    def load(self, keys: list[str], sizes: array, mtimes: array, classes: bytearray, types: bytearray) -> None:
+    def load(self, keys: list[str], sizes: array[int], mtimes: array[int], classes: bytearray, types: bytearray) -> None:
         """Add many objects at once (the seeding path). ``keys`` must be new to the bucket."""
         with self._lock:
             if not self._keys and all(a < b for a, b in zip(keys, keys[1:])):
@@ -416,8 +417,10 @@ class Bucket:
         columns = self._columns(slice(start, stop))
         return ListingResult(columns, [], truncated, columns.keys[-1] if truncated and columns.keys else None)
 
-    def _columns(self, picked: slice | list[int]) -> Columns:
+    def _columns(self, picked: Picked) -> Columns:
         """The columns of the objects at ``picked`` (a slice, or indices in order)."""
+        classes: bytes | bytearray
+        types: bytes | bytearray
         if isinstance(picked, slice):
             keys, sizes = self._keys[picked], self._sizes[picked].tolist()
             mtimes, classes, types = self._mtimes[picked].tolist(), self._classes[picked], self._types[picked]

@@ -46,7 +46,7 @@ Doc = dict[str, object]
 def _xml_fields(doc: Doc) -> str:
     parts = []
     for name, value in doc.items():
-        inner = _xml_fields(value) if isinstance(value, dict) else escape(str(value))  # type: ignore[arg-type]
+        inner = _xml_fields(value) if isinstance(value, dict) else escape(str(value))
         parts.append(f"<{name}>{inner}</{name}>")
     return "".join(parts)
 

@@ -18,7 +18,10 @@ import hashlib
 import itertools
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Callable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
+
+if TYPE_CHECKING:
+    from osslist.emulator.state import StoredContent
 
 NULL_VERSION = "null"
 ENABLED, SUSPENDED = "Enabled", "Suspended"
@@ -47,7 +50,7 @@ class Version(NamedTuple):
     etag: str
     storage_class: str
     object_type: str
-    content: object = None  # state.StoredContent for a written object
+    content: StoredContent | None = None  # the bytes written (None: seeded, or a delete marker)
     archive: Archive | None = None
 
 

@@ -1,0 +1,1 @@
+OSS_SECURITY_TOKEN: str
