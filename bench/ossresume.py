@@ -4,11 +4,15 @@ killed with SIGKILL at random moments, each rerun from a fresh empty working dir
     python bench/ossresume.py                        # 1,000,000 objects, 10 kills (minutes; a quiet machine)
     python bench/ossresume.py --quick                # 20,000 objects, 3 kills: seconds, for the smoke test
     python bench/ossresume.py --parallel 8           # the same with --parallel 8 (or --shard-index 1 --shard-count 3)
+    python bench/ossresume.py --inventory            # --format oss-inventory (data files of --file-size) instead
 
 Issue 11 point 2: killed at any instant, the finished object holds every record exactly once, in
 order. The verdict line says PASS when the report (gunzipped) equals a plain local listing byte for
 byte and `osslist uploads` finds no multipart upload left in the report bucket; it also says how many
-kills landed mid-run (a pod that finished before its kill does not count as one).
+kills landed mid-run (a pod that finished before its kill does not count as one). With --inventory
+(issue 12: the inventory is "resumable with --checkpoint like any OSS output") the report is an OSS
+inventory, and PASS needs exactly one manifest and `osslist diff` of it against the plain listing to be
+empty (its reader checks every data file's size and MD5, and the keys' order).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ h.ensure_osslist()
 
 SOURCE, REPORTS = "src", "reports"
 REPORT, CHECKPOINT = "run/objects.jsonl.gz", "run/checkpoint.json"
+INVENTORY = "run/inventory/"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--shard-index", type=int)
     parser.add_argument("--shard-count", type=int)
     parser.add_argument("--seed", type=int, default=11, help="seed of the random kill moments")
+    parser.add_argument("--inventory", action="store_true", help="--format oss-inventory instead of jsonl.gz")
+    parser.add_argument("--file-size", default="4M", help="--file-size of the inventory's data files")
     parser.add_argument("--quick", action="store_true", help="20,000 objects, 3 kills: for the smoke test")
     args = parser.parse_args(argv)
     if args.quick:
@@ -56,9 +63,11 @@ def base_argv(emu: h.EmulatorProcess, args: argparse.Namespace) -> list[str]:
 
 
 def pod_argv(emu: h.EmulatorProcess, args: argparse.Namespace) -> list[str]:
+    output = ["--format", "oss-inventory", "--file-size", args.file_size, "--output", f"oss://{REPORTS}/{INVENTORY}"] \
+        if args.inventory else ["--output", f"oss://{REPORTS}/{REPORT}"]
     return base_argv(emu, args) + [
-        "--parallel", str(args.parallel), "--part-size", args.part_size,
-        "--output", f"oss://{REPORTS}/{REPORT}", "--checkpoint", f"oss://{REPORTS}/{CHECKPOINT}",
+        "--parallel", str(args.parallel), "--part-size", args.part_size, *output,
+        "--checkpoint", f"oss://{REPORTS}/{CHECKPOINT}",
     ]
 
 
@@ -74,6 +83,27 @@ def osslist_output(emu: h.EmulatorProcess, env: dict[str, str], *argv: str) -> b
     command = [sys.executable, "-c", "from osslist.cli import main; main()", *argv,
                "--endpoint", emu.oss_endpoint, "--region", h.REGION, "--credentials", "metadata"]
     return subprocess.run(command, env=env, capture_output=True, check=True).stdout
+
+
+def same_report(emu: h.EmulatorProcess, env: dict[str, str], plain: bytes, _tmp: Path) -> tuple[bool, str]:
+    """The jsonl.gz report, gunzipped, equals the plain listing byte for byte."""
+    report = osslist_output(emu, env, "cat", f"oss://{REPORTS}/{REPORT}")  # cat gunzips .gz
+    return report == plain, f"{len(report):,} vs {len(plain):,} bytes"
+
+
+def same_inventory(emu: h.EmulatorProcess, env: dict[str, str], plain: bytes, tmp: Path) -> tuple[bool, str]:
+    """One manifest, and `osslist diff` of it against the plain listing finds nothing (exit 0)."""
+    keys = osslist_output(emu, env, "ls", "--bucket", REPORTS, "--prefix", INVENTORY).decode().splitlines()
+    manifests = [k for k in keys if k.endswith("/manifest.json")]
+    files = [k for k in keys if "/data/" in k]
+    if len(manifests) != 1:
+        return False, f"{len(manifests)} manifests"
+    (tmp / "plain.jsonl").write_bytes(plain)
+    command = [sys.executable, "-c", "from osslist.cli import main; main()", "diff", str(tmp / "plain.jsonl"),
+               f"oss://{REPORTS}/{manifests[0]}", "--endpoint", emu.oss_endpoint, "--region", h.REGION,
+               "--credentials", "metadata"]
+    diff = subprocess.run(command, env=env, capture_output=True)
+    return diff.returncode == 0, f"{len(files)} data files, diff exit {diff.returncode}: {diff.stderr.decode()[-200:]!r}"
 
 
 def main() -> int:
@@ -96,13 +126,12 @@ def main() -> int:
             h.progress(f"  pod {number} killed")
         last = start_pod(argv, env, Path(tmp), args.kills)
         _, err = last.communicate()
-        report = osslist_output(emu, env, "cat", f"oss://{REPORTS}/{REPORT}")  # cat gunzips .gz
+        same, sizes = (same_inventory if args.inventory else same_report)(emu, env, plain, Path(tmp))
         left = osslist_output(emu, env, "uploads", "--bucket", REPORTS, "--format", "jsonl")
-    same = report == plain
     print(f"objects: {args.objects:,}, parallel {args.parallel}, shard {args.shard_index}, "
-          f"kills mid-run: {mid_run} of {args.kills}, last pod exit {last.returncode}")
-    print(f"report == plain listing: {same} ({len(report):,} vs {len(plain):,} bytes); uploads left: "
-          f"{len(left.splitlines())}")
+          f"{'inventory' if args.inventory else 'jsonl.gz'}, kills mid-run: {mid_run} of {args.kills}, "
+          f"last pod exit {last.returncode}")
+    print(f"report == plain listing: {same} ({sizes}); uploads left: {len(left.splitlines())}")
     passed = last.returncode == 0 and same and not left.strip()
     print(f"verdict: {'PASS' if passed else 'FAIL'}")
     if last.returncode != 0:

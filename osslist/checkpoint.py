@@ -38,7 +38,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol, Sequence
 
 from osslist.errors import (
     CheckpointBusy,
@@ -58,12 +58,16 @@ class SavedPosition(Protocol):
     """Where a saved range continues: a ``listing.Position`` or ``versions.VersionPosition``
     (dataclasses, saved with ``asdict``, read back by the ``position_from`` given to ``load``)."""
 
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # Any: as dataclasses declares it
+
     @property
     def done(self) -> bool: ...
 
 
 JsonObject = dict[str, Any]  # Any: a JSON object's values (str, int, float, bool, None, lists, objects)
 ReadPosition = Callable[[JsonObject], SavedPosition]
+Remaining = Sequence[tuple[KeyRange, SavedPosition | None]]
+"""The ranges left to list, each with the position to continue from (None: its start)."""
 
 VERSION = 2
 """Format 2 names the output (path, tail hash) and the finish time; format 1 did not."""
@@ -100,6 +104,9 @@ class CheckpointState:
     upload: JsonObject | None = None
     """An ``oss://`` output: the multipart upload the saved offset belongs to (upload id, parts
     with their ETags, plain and stored offsets); None for a local file."""
+    inventory: JsonObject | None = None
+    """``--format oss-inventory``: its data files so far and the one in progress (see
+    ``inventoryresume``); None for other formats."""
 
     @property
     def finished(self) -> bool:
@@ -119,6 +126,7 @@ class CheckpointState:
             "summary": self.summary,
             "finished_at": self.finished_at,
             **({} if self.upload is None else {"upload": self.upload}),
+            **({} if self.inventory is None else {"inventory": self.inventory}),
         }
 
     @classmethod
@@ -136,9 +144,9 @@ class CheckpointState:
             raise ValueError("bad output entry")
         if not (finished_at is None or isinstance(finished_at, str)):
             raise ValueError("bad finish time")
-        upload = data.get("upload")
-        if not (upload is None or isinstance(upload, dict)):
-            raise ValueError("bad upload entry")
+        upload, inventory = data.get("upload"), data.get("inventory")
+        if not all(entry is None or isinstance(entry, dict) for entry in (upload, inventory)):
+            raise ValueError("bad upload or inventory entry")
         remaining = []
         for item in data["remaining"]:
             if not isinstance(item, dict) or not (item.get("position") is None or isinstance(item["position"], dict)):
@@ -147,7 +155,7 @@ class CheckpointState:
             remaining.append((KeyRange.from_json(item.get("range")), position))
         return cls(fingerprint=printed, remaining=remaining, output_offset=offset, output_path=output["path"],
                    output_tail=output["tail_sha256"], summary=summary, finished_at=finished_at,
-                   upload=upload)
+                   upload=upload, inventory=inventory)
 
 
 def save(path: str | os.PathLike[str], state: CheckpointState) -> None:
@@ -395,7 +403,7 @@ class Checkpointer:
         self._clock = clock
         self.saves = 0
 
-    def commit(self, remaining: Sequence[tuple[KeyRange, SavedPosition | None]], summary: Summary) -> CheckpointState:
+    def commit(self, remaining: Remaining, summary: Summary) -> CheckpointState:
         """Make the output durable, then record that (in this order)."""
         left = [(r, p) for r, p in remaining if p is None or not p.done]
         offset = durable_offset(self._output)

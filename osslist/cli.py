@@ -416,7 +416,8 @@ destination_options = _stack(
         env="PART_SIZE",
         default="8M",
         show_default=True,
-        help="Part size of an oss:// output (100K..5G); it doubles every 1000 parts, so OSS's 10,000 suffice.",
+        help="Part size of an oss:// output (100K..5G); it doubles every 1000 parts, so OSS's 10,000 suffice. "
+        "An oss-inventory data file in a directory is made durable (fsync) this often, for --checkpoint.",
     ),
     _opt(
         "--compress",
@@ -726,14 +727,14 @@ def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) ->
     """Plain runs stream to stdout or --output; --checkpoint runs save after every page. Either
     way SIGTERM (what Kubernetes sends first) ends the run after the page being committed,
     abandoning requests in flight: exit 143 (see runner.Stopper)."""
+    if plan.job.output.format == jobs.INVENTORY_FORMAT:
+        return _run_inventory(plan, progress, stop)
     if plan.job.scale.checkpoint is not None and plan.output_target is not None:
         from osslist.ossresume import run_resumable_oss
 
         return run_resumable_oss(plan, on_page=progress, stop=stop)
     if plan.job.scale.checkpoint is not None:
         return runner.run_resumable(plan, on_page=progress, stop=stop)
-    if plan.job.output.format == jobs.INVENTORY_FORMAT:
-        return _run_inventory(plan, progress, stop)
     if plan.output_target is not None:
         return _run_into_oss(plan, progress, stop)
     stream = _open_output(plan.job.output.path)
@@ -761,25 +762,32 @@ def _run_into_oss(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) -
 
 def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) -> Any:
     """--format oss-inventory: the run loop into an InventoryWriter; its manifest is written
-    only after the listing succeeded (a failure drops the data file in progress)."""
+    only after the listing succeeded (a failure drops the data file in progress, unless a
+    --checkpoint keeps it for the rerun to continue)."""
     from osslist import inventory
     from osslist.filters import parse_size
 
-    out, scale, started = plan.job.output, plan.job.scale, datetime.now(timezone.utc)
+    out, scale = plan.job.output, plan.job.scale
     assert out.path is not None, "prepare() checks --format oss-inventory has --output"
     count = plan.shard_plan.shard_count if plan.shard_plan else scale.shard_count
     shard = None if scale.shard_index is None or count is None else inventory.Shard(scale.shard_index, count)
     writer = inventory.InventoryWriter(
-        _inventory_store(out.path, plan), source_bucket=plan.job.connection.bucket, started=started,
+        _inventory_store(out.path, plan), source_bucket=plan.job.connection.bucket, started=datetime.now(timezone.utc),
         file_size=parse_size(out.file_size) if out.file_size else inventory.DEFAULT_FILE_SIZE, shard=shard,
         ranges=plan.ranges, versions=plan.job.selection.all_versions,
     )
-    try:
-        summary = runner.execute(plan, writer, on_page=progress, stop=stop)
-    except BaseException:
-        writer.abort()
-        raise
-    click.echo(f"inventory: wrote {writer.commit()}", err=True)
+    if scale.checkpoint is not None:
+        from osslist.inventoryresume import run_resumable_inventory
+
+        summary, written = run_resumable_inventory(plan, writer, on_page=progress, stop=stop)
+    else:
+        try:
+            summary = runner.execute(plan, writer, on_page=progress, stop=stop)
+        except BaseException:
+            writer.abort()
+            raise
+        written = writer.commit()
+    click.echo(f"inventory: wrote {written}", err=True)
     return summary
 
 
@@ -792,7 +800,9 @@ def _inventory_store(path: str, plan: jobs.PreparedRun) -> Any:
     if not is_oss_url(path):
         if os.path.exists(path) and not os.path.isdir(path):
             raise UsageError(f"--format oss-inventory writes a directory: --output {path} is a file")
-        return inventory.LocalStore(path)
+        from osslist.osstarget import ReportSettings
+
+        return inventory.LocalStore(path, part_size=ReportSettings(part_size=plan.job.output.part_size).part_bytes())
     target = jobs.oss_target(plan.job, plan.client, "--output", path)
     return inventory.OssStore(target.objects, target.url.key, part_size=target.part_size)
 

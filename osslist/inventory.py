@@ -17,11 +17,14 @@ string, as OSS's documented example), destinationBucket, fileFormat (CSV), fileS
 ``InventoryWriter`` is the run loop's writer (``runner.execute``): pages are rendered to rows
 in the source's threads; the loop's thread gzips them into the current data file, which is cut
 at ``file_size`` compressed bytes and uploaded as it fills (``Store.open``: an ``OssWriter``
-into OSS, a ``.partial`` file on disk). Nothing is final until ``commit()`` (after a successful
-run): it completes the last data file, then writes the manifest, or, in a sharded run, the
-shard's part, and the manifest once every part is there (written with forbid-overwrite, so
-when two shards finish together the second finds it written and is fine). ``abort()`` drops
-the file in progress; the files already completed stay unreferenced (no manifest names them).
+into OSS, a ``.partial`` file on disk). Within a file, parts are cut at page ends, each a gzip
+member of its own, so a run with ``--checkpoint`` can save after any part and a later run
+continue the same file (``inventoryresume``). Nothing is final until ``commit()`` (after a
+successful run): it completes the last data file, then writes the manifest, or, in a sharded
+run, the shard's part, and the manifest once every part is there (written with
+forbid-overwrite, so when two shards finish together the second finds it written and is
+fine). ``abort()`` drops the file in progress; the files already completed stay unreferenced
+(no manifest names them).
 """
 
 from __future__ import annotations
@@ -31,14 +34,15 @@ import json
 import logging
 import os
 import re
+import shutil
 import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 from urllib.parse import quote
 
-from osslist.errors import OssRefused, OutputError
+from osslist.errors import OssRefused, OutputError, UsageError
 from osslist.pages import ObjectRecord, PrefixRecord, Record, VersionRecord
 from osslist.ranges import KeyRange
 
@@ -57,17 +61,35 @@ VERSION_SCHEMA = ("Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker", *S
 VERSION = "2019-09-01"
 DEFAULT_FILE_SIZE = 64 * 1024 * 1024
 GZIP_LEVEL = 6
+PART_SIZE = 8 * 1024 * 1024
+"""A local data file is made durable (fsync) and ends a gzip member every this many bytes,
+as an OSS one is cut into parts (``ossout.DEFAULT_PART_SIZE``)."""
+JsonObject = dict[str, Any]  # Any: a checkpoint's JSON values
 _SHARD_NAME = re.compile(r"(\d+)-of-(\d+)\.json")
 
 
 class Sink(Protocol):
-    """A data file being written: bytes in, then complete (``close``) or drop (``abort``)."""
+    """A data file being written: bytes in, parts cut only at page ends (``mark`` once
+    ``part_full``), then complete (``close``) or drop (``abort``; ``keep_upload``: a checkpoint
+    continues it). ``saved()`` is what is durable: its byte count and what resumes it."""
+
+    @property
+    def part_full(self) -> bool: ...
+
+    plain_bytes: int
+    """The bytes written so far (a resumed file: counting its saved ones)."""
 
     def write(self, data: bytes, /) -> int: ...
 
+    def mark(self) -> None: ...
+
+    def saved(self) -> tuple[int, JsonObject]: ...
+
+    def drain(self) -> None: ...
+
     def close(self) -> None: ...
 
-    def abort(self) -> None: ...
+    def abort(self, *, keep_upload: bool = False) -> None: ...
 
 
 class Store(Protocol):
@@ -75,14 +97,28 @@ class Store(Protocol):
 
     def open(self, key: str) -> Sink: ...
 
+    def resume(self, key: str, saved: JsonObject) -> Sink:
+        """Continue a data file from what its ``Sink.saved()`` was; OutputError or OssRefused
+        when that part of it is gone."""
+        ...
+
     def put(self, key: str, data: bytes, *, once: bool = False) -> bool:
         """Write ``data``; with ``once`` only when the key does not exist yet (False then)."""
         ...
 
     def read(self, key: str) -> bytes: ...
 
+    def digest(self, key: str) -> str:
+        """The MD5 (upper-case hex) of a complete data file, read back."""
+        ...
+
     def names(self, folder: str) -> list[str]:
         """The names of the objects directly in ``folder``."""
+        ...
+
+    def discard_unfinished(self, prefix: str, keep: Saved | None) -> None:
+        """Drop data files under ``prefix`` left unfinished by a killed run, but the one
+        ``keep`` saved (the file a resumed run continues)."""
         ...
 
     def full_key(self, key: str) -> str:
@@ -91,6 +127,11 @@ class Store(Protocol):
 
     @property
     def bucket(self) -> str: ...
+
+    @property
+    def url(self) -> str:
+        """The inventory's place, as a checkpoint names its output."""
+        ...
 
 
 # --- stores -------------------------------------------------------------------------------------
@@ -101,12 +142,20 @@ class LocalStore:
     when complete; ``once`` writes go through a temporary file and ``os.link`` (which fails
     when the name exists), the local form of x-oss-forbid-overwrite."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, *, part_size: int = PART_SIZE) -> None:
         self.root = os.path.abspath(root)
         self.bucket = self.root
+        self.url = os.path.realpath(root)
+        self._part_size = part_size
 
     def open(self, key: str) -> Sink:
-        return _LocalFile(self._path(key))
+        return _LocalFile(self._path(key), self._part_size)
+
+    def resume(self, key: str, saved: JsonObject) -> Sink:
+        offset = saved.get("offset")
+        if not isinstance(offset, int) or offset < 0:
+            raise UsageError("checkpoint inventory entry is malformed; delete the checkpoint to start over")
+        return _LocalFile.resume(self._path(key), self._part_size, offset)
 
     def put(self, key: str, data: bytes, *, once: bool = False) -> bool:
         path = self._path(key)
@@ -132,9 +181,23 @@ class LocalStore:
         with open(self._path(key), "rb") as handle:
             return handle.read()
 
+    def digest(self, key: str) -> str:
+        md5 = hashlib.md5(usedforsecurity=False)
+        with open(self._path(key), "rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                md5.update(chunk)
+        return md5.hexdigest().upper()
+
     def names(self, folder: str) -> list[str]:
         path = os.path.join(self.root, folder)
         return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+    def discard_unfinished(self, prefix: str, keep: Saved | None) -> None:
+        folder, _, start = prefix.rpartition("/")
+        for name in self.names(folder):
+            key = f"{folder}/{name}"
+            if name.startswith(start) and name.endswith(".partial") and (keep is None or key != f"{keep[0]}.partial"):
+                os.unlink(self._path(key))
 
     def full_key(self, key: str) -> str:
         return key
@@ -146,45 +209,114 @@ class LocalStore:
 
 
 class _LocalFile:
-    def __init__(self, path: str) -> None:
+    """A data file as ``<name>.partial``; ``mark()`` makes it durable (flush, fsync) there."""
+
+    def __init__(self, path: str, part_size: int, *, mode: str = "wb") -> None:
         self._path = path
         self._partial = f"{path}.partial"
+        self._part_size = part_size
         try:
-            self._handle = open(self._partial, "wb")
+            self._handle = open(self._partial, mode)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from exc
+        self.plain_bytes = self._marked = self._handle.seek(0, os.SEEK_END)
+
+    @classmethod
+    def resume(cls, path: str, part_size: int, offset: int) -> _LocalFile:
+        """The ``.partial`` file cut back to ``offset``; one a killed run completed is copied
+        back to ``.partial`` first (its first ``offset`` bytes are what was saved)."""
+        partial = f"{path}.partial"
+        if offset == 0:
+            return cls(path, part_size)
+        if not os.path.exists(partial) and os.path.exists(path):
+            shutil.copyfile(path, partial)
+        if not os.path.exists(partial) or os.path.getsize(partial) < offset:
+            raise OutputError(f"cannot resume {path}: it is missing or shorter than the checkpoint says; "
+                              "delete the checkpoint to start over")
+        os.truncate(partial, offset)
+        return cls(path, part_size, mode="ab")
+
+    @property
+    def part_full(self) -> bool:
+        return self.plain_bytes - self._marked >= self._part_size
 
     def write(self, data: bytes) -> int:
         try:
-            return self._handle.write(data)
+            written = self._handle.write(data)
         except OSError as exc:
             raise OutputError(f"cannot write {self._path}: {exc.strerror or type(exc).__name__}") from exc
+        self.plain_bytes += written
+        return written
+
+    def mark(self) -> None:
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            raise OutputError(f"cannot write {self._path}: {exc.strerror or type(exc).__name__}") from exc
+        self._marked = self.plain_bytes
+
+    def saved(self) -> tuple[int, JsonObject]:
+        return self._marked, {"offset": self._marked}
+
+    def drain(self) -> None:
+        """Nothing in flight: ``mark`` was synchronous."""
 
     def close(self) -> None:
         self._handle.close()
         os.replace(self._partial, self._path)
 
-    def abort(self) -> None:
+    def abort(self, *, keep_upload: bool = False) -> None:
         self._handle.close()
-        if os.path.exists(self._partial):
+        if not keep_upload and os.path.exists(self._partial):
             os.unlink(self._partial)
 
 
 class OssStore:
     """An inventory under ``oss://bucket/prefix``: data files stream in by multipart upload
-    (``OssWriter``), small files are one PutObject, ``once`` sends x-oss-forbid-overwrite."""
+    (``OssWriter``, parts cut at page ends), small files are one PutObject, ``once`` sends
+    x-oss-forbid-overwrite."""
 
     def __init__(self, objects: ObjectClient, prefix: str, *, part_size: int | None = None) -> None:
         self._objects = objects
         self._prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
-        self._part_size = part_size
+        self._part_size = PART_SIZE if part_size is None else part_size
         self.bucket = objects.bucket_name
+        self.url = objects.url(self._prefix)
 
     def open(self, key: str) -> Sink:
         from osslist.ossout import OssWriter
 
-        extra = {} if self._part_size is None else {"part_size": self._part_size}
-        return OssWriter(self._objects, self.full_key(key), compress=False, **extra)
+        return OssWriter(self._objects, self.full_key(key), part_size=self._part_size, compress=False,
+                         cut_at_marks=True)
+
+    def resume(self, key: str, saved: JsonObject) -> Sink:
+        """The saved upload continued (its parts checked by ListParts). When a killed run had
+        completed it (no such upload, the object there), a new upload starts with the object's
+        first saved bytes (read back), so the file goes on from the same point."""
+        from osslist.ossout import Committed, OssWriter
+
+        committed = Committed.from_json(saved)
+        full = self.full_key(key)
+        try:
+            return OssWriter.resume(self._objects, full, committed, part_size=self._part_size, compress=False,
+                                    cut_at_marks=True)
+        except OssRefused as exc:
+            if exc.code != "NoSuchUpload" or not committed.parts or not self._objects.exists(full):
+                raise
+        writer = OssWriter(self._objects, full, part_size=self._part_size, compress=False, cut_at_marks=True)
+        writer.write(self._head(full, committed.stored_offset))
+        writer.mark()
+        return writer
+
+    def _head(self, key: str, size: int) -> bytes:
+        head = bytearray()
+        for chunk in self._objects.stream(key):
+            head += chunk[: size - len(head)]
+            if len(head) == size:
+                return bytes(head)
+        raise OutputError(f"cannot resume {self._objects.url(key)}: it is shorter than the checkpoint says; "
+                          "delete the checkpoint to start over")
 
     def put(self, key: str, data: bytes, *, once: bool = False) -> bool:
         try:
@@ -198,12 +330,31 @@ class OssStore:
     def read(self, key: str) -> bytes:
         return b"".join(self._objects.stream(self.full_key(key)))
 
+    def digest(self, key: str) -> str:
+        md5 = hashlib.md5(usedforsecurity=False)
+        for chunk in self._objects.stream(self.full_key(key)):
+            md5.update(chunk)
+        return md5.hexdigest().upper()
+
     def names(self, folder: str) -> list[str]:
         from osslist.listing import ListingSpec, iter_records
 
         prefix = self.full_key(folder.rstrip("/") + "/")
         spec = ListingSpec(prefix=prefix, delimiter="/")
         return [r.key[len(prefix):] for r in iter_records(self._objects.client, spec) if type(r) is ObjectRecord]
+
+    def discard_unfinished(self, prefix: str, keep: Saved | None) -> None:
+        """Abort the uploads a killed run left under ``prefix`` (best effort: a role without
+        oss:ListMultipartUploads leaves them to a lifecycle rule), but a saved one with parts."""
+        keep_id = keep[1].get("upload_id") if keep is not None and keep[1].get("parts") else None
+        try:
+            uploads = self._objects.uploads_under(self.full_key(prefix))
+        except OssRefused as exc:
+            log.debug("not listing unfinished uploads under %s: %s", self._objects.url(self.full_key(prefix)), exc)
+            return
+        for key, upload_id in uploads:
+            if upload_id != keep_id:
+                self._objects.abort(key, upload_id)
 
     def full_key(self, key: str) -> str:
         return self._prefix + key
@@ -227,18 +378,19 @@ def render_rows(records: Sequence[Record], bucket: str, *, versions: bool = Fals
     for r in records:
         if type(r) is PrefixRecord:
             raise OutputError("an inventory holds objects only: list without --delimiter")
-        head = f'{quoted_bucket},"{quote(r.key, safe="")}",'  # type: ignore[union-attr]
+        head = f'{quoted_bucket},"{quote(r.key, safe="")}",'
         if versions:
-            head += _version_fields(r)  # type: ignore[arg-type]
-            if r.is_delete_marker:  # type: ignore[union-attr]
-                lines.append(f'{head}"","",{_field(r.last_modified)},"","false","",""\n')  # type: ignore[union-attr]
+            assert type(r) is VersionRecord, "an all-versions listing yields versions"
+            head += _version_fields(r)
+            if r.is_delete_marker:
+                lines.append(f'{head}"","",{_field(r.last_modified)},"","false","",""\n')
                 continue
-        details = r.details  # type: ignore[union-attr]
+        details = r.details
         moved = '""' if details is None or details.transition_time is None else _field(details.transition_time)
         lines.append(
-            f'{head}"{r.size}",{_field(r.storage_class)},'  # type: ignore[union-attr]
-            f'{_field(r.last_modified)},{_field(r.etag)},"{"true" if r.type == "Multipart" else "false"}",'  # type: ignore[union-attr]
-            f'{moved},{_field(r.type)}\n'  # type: ignore[union-attr]
+            f'{head}"{r.size}",{_field(r.storage_class)},'
+            f'{_field(r.last_modified)},{_field(r.etag)},"{"true" if r.type == "Multipart" else "false"}",'
+            f'{moved},{_field(r.type)}\n'
         )
     return "".join(lines).encode("utf-8", "surrogateescape")
 
@@ -251,6 +403,8 @@ def _version_fields(record: VersionRecord) -> str:
 Rows = tuple["str | None", bytes]
 """A page rendered for the writer: its first key (None when empty) and its rows."""
 
+Saved = tuple[str, JsonObject]
+"""A data file in progress as a checkpoint names it: its key and its ``Sink.saved()`` state."""
 
 @dataclass(frozen=True)
 class DataFile:
@@ -262,38 +416,75 @@ class DataFile:
     md5: str
     first: str
 
+    def to_json(self) -> JsonObject:
+        return {"key": self.key, "size": self.size, "MD5checksum": self.md5, "first": self.first}
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> DataFile:
+        return cls(str(data["key"]), int(data["size"]), str(data["MD5checksum"]), str(data["first"]))
+
 
 class _GzipFile:
-    """One data file in progress: gzip over a Sink, counting and hashing what is stored."""
+    """One data file in progress: gzip over a Sink, counting and hashing what is stored.
 
-    def __init__(self, sink: Sink, key: str, first: str, limit: str | None) -> None:
+    Each part of the file is a gzip member of its own (ended just before the part is cut at a
+    page end), so a run resumed from a checkpoint goes on with a new member where the saved
+    part ends: the file is valid gzip (concatenated members) whichever run wrote which part.
+    A resumed file's earlier bytes are not here to hash: its MD5 is read back once complete."""
+
+    def __init__(self, sink: Sink, key: str, first: str, limit: str | None, *, stored: int = 0) -> None:
         self.key = key
         self.first = first
         self.limit = limit
         """The end of the key range the file started in: a page past it starts a new file."""
         self._sink = sink
-        self._gzip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self.stored = 0
+        self._gzip = _new_member()
+        self._member_bytes = 0
+        self._md5 = hashlib.md5(usedforsecurity=False) if stored == 0 else None
+        self.stored = stored
 
     def write(self, data: bytes) -> None:
         """One page of rows; a sync flush after it makes ``stored`` the file's size so far
-        (a few bytes a page), so the file is cut at the first page past the size."""
+        (a few bytes a page), so the file is cut at the first page past the size. When the
+        part being filled is full, the member ends and the part is cut here, at a page end."""
+        self._member_bytes += len(data)
         self._store(self._gzip.compress(data) + self._gzip.flush(zlib.Z_SYNC_FLUSH))
+        if self._sink.part_full:
+            self._end_member()
+            self._sink.mark()
 
-    def finish(self) -> DataFile:
-        self._store(self._gzip.flush())
+    def finish(self, store: Store) -> DataFile:
+        self._end_member()
         self._sink.close()
-        return DataFile(self.key, self.stored, self._md5.hexdigest().upper(), self.first)
+        md5 = store.digest(self.key) if self._md5 is None else self._md5.hexdigest().upper()
+        return DataFile(self.key, self.stored, md5, self.first)
 
-    def abort(self) -> None:
-        self._sink.abort()
+    def saved(self) -> tuple[int, JsonObject]:
+        """The bytes of the file that are durable (whole parts) and what resumes them."""
+        offset, state = self._sink.saved()
+        return offset, {"key": self.key, "first": self.first, "limit": self.limit, "saved": state}
+
+    def drain(self) -> None:
+        self._sink.drain()
+
+    def abort(self, *, keep_upload: bool = False) -> None:
+        self._sink.abort(keep_upload=keep_upload)
+
+    def _end_member(self) -> None:
+        if self._member_bytes:
+            self._store(self._gzip.flush())
+            self._gzip, self._member_bytes = _new_member(), 0
 
     def _store(self, data: bytes) -> None:
         if data:
-            self._md5.update(data)
+            if self._md5 is not None:
+                self._md5.update(data)
             self.stored += len(data)
             self._sink.write(data)
+
+
+def _new_member() -> zlib._Compress:
+    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
 
 
 # --- the writer ---------------------------------------------------------------------------------
@@ -312,23 +503,35 @@ class InventoryWriter:
 
     A shard's ranges may interleave with other shards' (the fixed shard rule), so a data file
     never spans two of its ``ranges``: each file then covers keys no other shard has, and
-    ordering all files by their first key puts the whole inventory in key order."""
+    ordering all files by their first key puts the whole inventory in key order.
+
+    For ``--checkpoint`` it is a ``checkpointstore.DurableOutput``: its bytes are counted over
+    all its data files in order (completed files' sizes, then the bytes of the one in
+    progress); ``page_end()`` says where the last page's bytes end, ``durable()`` how far they
+    are durable (whole files, then whole parts) with the state that continues from exactly
+    there, and ``restore()`` continues from such a state."""
 
     def __init__(self, store: Store, *, source_bucket: str, started: datetime, file_size: int = DEFAULT_FILE_SIZE,
                  shard: Shard | None = None, ranges: Sequence[KeyRange] = (KeyRange(),), versions: bool = False) -> None:
         self._store = store
         self._bucket = source_bucket
-        self._started = started.astimezone(timezone.utc)
+        self._started = int(started.timestamp())
         self._file_size = file_size
         self._shard = shard
         self._uuid = str(uuid.uuid4())
         self._files: list[DataFile] = []
+        self._completed_bytes = 0
+        """The sizes of ``_files`` summed: where the bytes of the file in progress start."""
         self._current: _GzipFile | None = None
         self._ranges = tuple(ranges)
         self._versions = versions
 
+    @property
+    def url(self) -> str:
+        return self._store.url
+
     def render(self, records: Sequence[Record]) -> Rows:
-        first = records[0].key if records and type(records[0]) is not PrefixRecord else None  # type: ignore[union-attr]
+        first = records[0].key if records and type(records[0]) is not PrefixRecord else None
         return first, render_rows(records, self._bucket, versions=self._versions)
 
     def write_rendered(self, page: Rows) -> None:
@@ -336,39 +539,90 @@ class InventoryWriter:
         if first is None:
             return
         if self._current is not None and self._current.limit is not None and first >= self._current.limit:
-            self._files.append(self._current.finish())  # the next of this shard's ranges
-            self._current = None
+            self._complete_current()  # the next of this shard's ranges
         if self._current is None:
             number = len(self._files)
             key = f"data/{self._uuid}{f'-{number}' if number else ''}.csv.gz"
             self._current = _GzipFile(self._store.open(key), key, first, self._range_end(first))
         self._current.write(data)
         if self._current.stored >= self._file_size:
-            self._files.append(self._current.finish())
-            self._current = None
+            self._complete_current()
+
+    def _complete_current(self) -> None:
+        assert self._current is not None
+        done = self._current.finish(self._store)
+        self._files.append(done)
+        self._completed_bytes += done.size
+        self._current = None
 
     def _range_end(self, key: str) -> str | None:
         """The end of the range holding ``key`` (None: unbounded, or not one of the ranges)."""
         return next((r.end_before for r in self._ranges if r.contains(key)), None)
 
     def flush(self) -> None:
-        """Nothing to push: a data file is complete only when cut or committed."""
+        """Nothing to push: parts are cut at page ends as they fill (``durable`` says which)."""
 
     def close(self) -> None:
         """The run loop's close: nothing yet (``commit`` after success, ``abort`` after failure)."""
 
-    def abort(self) -> None:
-        """Drop the data file in progress; no manifest names the completed ones."""
+    def abort(self, *, keep_upload: bool = False) -> None:
+        """Drop the data file in progress (``keep_upload``: keep it for a checkpoint to
+        continue); no manifest names the completed ones."""
         if self._current is not None:
-            self._current.abort()
+            self._current.abort(keep_upload=keep_upload)
             self._current = None
 
-    def commit(self) -> str:
-        """Complete the last data file; write the manifest (or this shard's part, and the
-        manifest when every part is there). Returns what was written, for the log."""
+    def drain(self) -> None:
+        """Wait for the parts in flight (SIGTERM: then ``durable`` covers them)."""
         if self._current is not None:
-            self._files.append(self._current.finish())
-            self._current = None
+            self._current.drain()
+
+    # --- checkpoints ---
+
+    def page_end(self) -> int:
+        return self._completed_bytes + (0 if self._current is None else self._current.stored)
+
+    def durable(self) -> tuple[int, JsonObject]:
+        offset, current = (0, None) if self._current is None else self._current.saved()
+        state = {"uuid": self._uuid, "started": self._started, "files": [f.to_json() for f in self._files],
+                 "current": current}
+        return self._completed_bytes + offset, state
+
+
+
+    def restore(self, state: JsonObject) -> None:
+        """Continue from a ``durable()`` state: its data files, and the one in progress reopened
+        at its durable end; files a killed run left unfinished are dropped."""
+        try:
+            self._uuid, self._started = str(state["uuid"]), int(state["started"])
+            self._files = [DataFile.from_json(f) for f in state["files"]]
+            self._completed_bytes = sum(f.size for f in self._files)
+            current = state["current"]
+            saved: Saved | None = None if current is None else (str(current["key"]), dict(current["saved"]))
+            first, limit = (None, None) if current is None else (str(current["first"]), current["limit"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"checkpoint inventory entry is malformed ({exc}); delete the checkpoint to start over") from exc
+        self._store.discard_unfinished(f"data/{self._uuid}", saved)
+        if saved is not None and first is not None:
+            sink = self._store.resume(*saved)
+            self._current = _GzipFile(sink, saved[0], first, None if limit is None else str(limit),
+                                      stored=sink.plain_bytes)
+
+    # --- the end ---
+
+    def commit(self) -> str:
+        """Complete the last data file, then :meth:`publish`."""
+        self.finish_files()
+        return self.publish()
+
+    def finish_files(self) -> None:
+        """Complete the data file in progress."""
+        if self._current is not None:
+            self._complete_current()
+
+    def publish(self) -> str:
+        """Write the manifest (or this shard's part, and the manifest when every part is
+        there). Returns what was written, for the log."""
         part = self._part()
         if self._shard is None:
             return write_manifest(self._store, [part])
@@ -381,7 +635,7 @@ class InventoryWriter:
 
     def _part(self) -> dict[str, object]:
         return {
-            "started": int(self._started.timestamp()),
+            "started": self._started,
             "sourceBucket": self._bucket,
             "fileSchema": ", ".join(VERSION_SCHEMA if self._versions else SCHEMA),
             "shard": None if self._shard is None else self._shard.index,

@@ -265,11 +265,13 @@ def _check_versions(sel: Selection, out: OutputOptions) -> None:
         raise UsageError(f"--as-of cannot write --format {INVENTORY_FORMAT}; use jsonl or csv")
 
 
-def _check_checkpoint_files(scale: Scale, output_path: str | None) -> None:
+def _check_checkpoint_files(scale: Scale, output: OutputOptions) -> None:
     """A checkpoint truncates its output to a byte offset and renames a file over itself:
-    both need regular files (or names not yet taken), never /dev/null, /dev/stdout or a pipe."""
+    both need regular files (or names not yet taken), never /dev/null, /dev/stdout or a pipe.
+    An inventory's output is a directory (checked when the run opens it)."""
     if scale.checkpoint is None:
         return
+    output_path = None if output.format == INVENTORY_FORMAT else output.path
     for option, path in (("--output", output_path), ("--checkpoint", scale.checkpoint)):
         kind = None if path is None else _special_kind(path)
         if kind is not None:
@@ -351,15 +353,13 @@ def _check_output(out: OutputOptions) -> None:
 
 
 def _check_inventory(job: ListJob) -> None:
-    """--format oss-inventory: a directory or oss:// prefix, objects only, not resumable yet."""
+    """--format oss-inventory: a directory or oss:// prefix, objects only."""
     if job.output.format != INVENTORY_FORMAT:
         return
     if job.output.path is None:
         raise UsageError(f"--format {INVENTORY_FORMAT} needs --output DIR or --output oss://BUCKET/PREFIX/")
     if job.selection.delimiter:
         raise UsageError(f"--format {INVENTORY_FORMAT} lists objects: it takes no --delimiter")
-    if job.scale.checkpoint is not None:
-        raise UsageError(f"--format {INVENTORY_FORMAT} cannot resume: it takes no --checkpoint (rerun it instead)")
 
 
 def _check_connection(conn: Connection) -> None:
@@ -421,7 +421,7 @@ def prepare(job: ListJob, *, now: float | None = None, environ: Mapping[str, str
     _check_versions(job.selection, job.output)
     _check_inventory(job)
     _check_scale(job.scale, job.output.path)
-    _check_checkpoint_files(job.scale, job.output.path)
+    _check_checkpoint_files(job.scale, job.output)
     _check_distinct_files(job)
     moment = time.time() if now is None else now
     predicate, parsed = _build_filter(job.selection, now=moment)

@@ -148,11 +148,15 @@ class ObjectClient:
 
     def uploads_of(self, key: str) -> list[str]:
         """The upload ids of unfinished multipart uploads of exactly ``key`` (ListMultipartUploads)."""
+        return [upload_id for found, upload_id in self.uploads_under(key) if found == key]
 
-        def send() -> list[str]:
-            return [u.upload_id for u in oss2.MultipartUploadIterator(self._bucket, prefix=key) if u.key == key]
+    def uploads_under(self, prefix: str) -> list[tuple[str, str]]:
+        """(key, upload id) of the unfinished multipart uploads of keys under ``prefix``."""
 
-        return self._call("ListMultipartUploads", key, send)
+        def send() -> list[tuple[str, str]]:
+            return [(u.key, u.upload_id) for u in oss2.MultipartUploadIterator(self._bucket, prefix=prefix)]
+
+        return self._call("ListMultipartUploads", prefix, send)
 
     def exists(self, key: str) -> bool:
         """HeadObject: is there an object at ``key``?"""

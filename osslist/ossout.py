@@ -28,6 +28,7 @@ import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any, Mapping
 
 from osslist.errors import OssRefused, UsageError
 from osslist.ossobjects import ObjectClient
@@ -69,6 +70,24 @@ class Committed:
     parts: tuple[tuple[int, str], ...]
     plain_offset: int
     stored_offset: int
+
+    def to_json(self) -> dict[str, object]:
+        """What a checkpoint saves of it."""
+        return {"upload_id": self.upload_id, "parts": [list(p) for p in self.parts],
+                "plain_offset": self.plain_offset, "stored_offset": self.stored_offset}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Committed:  # Any: parsed JSON, checked here
+        """A saved upload (an empty one for None); UsageError when malformed."""
+        if data is None:
+            return cls(None, (), 0, 0)
+        try:
+            parts = tuple((int(n), str(e)) for n, e in data["parts"])
+            upload_id = data["upload_id"]
+            return cls(None if upload_id is None else str(upload_id), parts, int(data["plain_offset"]),
+                       int(data["stored_offset"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"checkpoint upload entry is malformed ({exc}); delete the checkpoint to start over") from exc
 
 
 class OssWriter:
@@ -150,6 +169,12 @@ class OssWriter:
     def upload_id(self) -> str | None:
         return self._upload_id
 
+    @property
+    def part_full(self) -> bool:
+        """Without gzip: the bytes waiting fill the next part, so a ``mark()`` now cuts one (a
+        writer that compresses its own stream ends its gzip member first: see ``inventory``)."""
+        return len(self._buffer) >= self._next_part_size()
+
     def probe(self) -> None:
         """Start the multipart upload now, so a destination that refuses writes fails (OssRefused,
         exit 4) before any listing request; a report that stays small still ends as one
@@ -213,6 +238,11 @@ class OssWriter:
             parts.append((number, etag))
         plain, stored = self._ends.get(parts[-1][0], (0, 0)) if parts else (0, 0)
         return Committed(self._upload_id, tuple(parts), plain, stored)
+
+    def saved(self) -> tuple[int, dict[str, object]]:
+        """The bytes uploaded as parts 1..n (``committed``) and what a checkpoint saves of them."""
+        committed = self.committed()
+        return committed.plain_offset, committed.to_json()
 
     def close(self) -> None:
         """Upload what is left and make the object appear; on any failure abort and re-raise."""

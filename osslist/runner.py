@@ -22,7 +22,7 @@ import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, Iterator, Protocol, Sequence, TypeVar, cast
 
 from osslist import checkpoint, feed
 from osslist.prefixtotals import DuRow, DuTotals
@@ -462,10 +462,8 @@ def run_resumable(prepared: PreparedRun, *, on_page: OnPage | None = None,
     with checkpoint.RunLock(path):  # one run per checkpoint, held until the output is closed
         saved = checkpoint.resume_state(path, expected_fingerprint=printed, output=job.output.path,
                                         position_from=VersionPosition.from_dict if prepared.versions else None)
-        if saved is None:
-            todo, summary = [(r, None) for r in prepared.ranges], Summary()
-        else:
-            todo, summary = saved.remaining, checkpoint.restore_summary(saved.summary)
+        todo: list[Pending] = [(r, None) for r in prepared.ranges] if saved is None else saved_todo(saved)
+        summary = Summary() if saved is None else checkpoint.restore_summary(saved.summary)
         stream = checkpoint.open_output(job.output.path, saved)
         fresh_file = saved is None or saved.output_offset == 0
         try:
@@ -481,16 +479,22 @@ def run_resumable(prepared: PreparedRun, *, on_page: OnPage | None = None,
     return summary
 
 
+def saved_todo(saved: checkpoint.CheckpointState) -> list[Pending]:
+    """What a saved checkpoint leaves to list, as the run's sources take it."""
+    # the positions were read by the run's own position_from (a listing's or a versions' Position)
+    return cast("list[Pending]", list(saved.remaining))
+
+
 class Saver(Protocol):
     """A checkpoint's save hook: ``checkpoint.Checkpointer`` (a file) or ``ossresume.PartSaver``
     (an upload); ``commit`` once per written page, with nothing remaining at the end."""
 
-    def commit(self, remaining: Sequence[tuple[KeyRange, checkpoint.SavedPosition | None]],
+    def commit(self, remaining: checkpoint.Remaining,
                summary: Summary) -> object: ...
 
 
 def resume_into(
-    prepared: PreparedRun, todo: list[Pending], writer: Writer[bytes], summary: Summary,
+    prepared: PreparedRun, todo: list[Pending], writer: Writer[P], summary: Summary,
     saver: Saver, *, on_page: OnPage | None, stop: checkpoint.StopFlag | None,
 ) -> None:
     """The checkpointed run: the same loop with a save hook (write -> make durable -> save)."""

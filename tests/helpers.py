@@ -27,6 +27,19 @@ from osslist.ranges import KeyRange
 from osslist.sources import resolve_provider
 from tests.emulator.keys import TRICKY_KEYS
 
+# --- secrets -------------------------------------------------------------------------------
+
+
+def assert_no_credentials_in(text: str, emulator: Emulator, *, last_four: bool = False) -> None:
+    """No credential the emulator issued is in ``text``: secret, token, key id (with
+    ``last_four``, not even its last four characters), nor anything signed."""
+    assert emulator.issued_credentials, "no credentials were issued: the check would prove nothing"
+    assert "Signature" not in text and "security-token" not in text.lower()
+    for creds in emulator.issued_credentials:
+        assert creds.access_key_secret not in text and (creds.security_token or "\0") not in text
+        assert creds.access_key_id[-4:] not in text if last_four else creds.access_key_id not in text
+
+
 # --- the command line ----------------------------------------------------------------------
 
 BUCKET = "cli-bucket"

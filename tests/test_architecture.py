@@ -61,9 +61,11 @@ LAYERS = {
     "job": 8,
     "runner": 9,
     "demo": 10,
-    "ossresume": 10,
+    "ossresume": 11,
+    "inventoryresume": 11,
+    "checkpointstore": 10,
     "api": 10,
-    "cli": 11,
+    "cli": 12,
 }
 
 

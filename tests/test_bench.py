@@ -255,8 +255,9 @@ def test_render_table_pads_columns_into_a_markdown_table() -> None:
     assert text.splitlines() == ["| a   | bb |", "|-----|----|", "| xyz | 1  |", "| q   | 22 |"]
 
 
-def test_ossresume_quick_kills_pods_and_prints_a_passing_verdict() -> None:
-    result = _run_script("ossresume.py", "--quick")
+@pytest.mark.parametrize("variant", [(), ("--inventory", "--file-size", "250K")], ids=["jsonl", "inventory"])
+def test_ossresume_quick_kills_pods_and_prints_a_passing_verdict(variant: tuple[str, ...]) -> None:
+    result = _run_script("ossresume.py", "--quick", *variant)
     assert result.returncode == 0, result.stderr
     assert "report == plain listing: True" in result.stdout and "uploads left: 0" in result.stdout
     assert result.stdout.strip().endswith("verdict: PASS")

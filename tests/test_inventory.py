@@ -161,8 +161,8 @@ def test_an_empty_bucket_is_a_manifest_without_files(emu: Emulator, tmp_path: Pa
     assert documented_inventory(local_get(tmp_path / "inv"), str(manifest_path.relative_to(tmp_path / "inv")))[1] == []
 
 
-@pytest.mark.parametrize("args", [[], ["--output", "x", "--delimiter", "/"], ["--output", "x", "--checkpoint", "c"],
-                                  ["--output", "x", "--file-size", "10"]])
+@pytest.mark.parametrize("args", [[], ["--output", "x", "--delimiter", "/"], ["--output", "x", "--file-size", "10"],
+                                  ["--output", "x", "--part-size", "10K"]])
 def test_usage_errors(emu: Emulator, tmp_path: Path, args: list[str]) -> None:
     result = ls(emu, *args)
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
