@@ -20,7 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.test_dockerfile import dockerfile_uid
+from tests.helpers import dockerfile_uid
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s"
