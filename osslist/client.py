@@ -185,6 +185,7 @@ class BucketClient:
         self,
         *,
         bucket: oss2.Bucket,
+        http: OssHttpSession,
         adapter: Oss2CredentialsAdapter,
         endpoint: str,
         region: str | None,
@@ -199,14 +200,14 @@ class BucketClient:
         self.signature_version = signature_version
         self.provider = adapter.provider
         self._bucket = bucket
+        self._http = http
         self._adapter = adapter
         self._retry = retry_policy
         self._sleep = sleep
         self._clock = clock
         # OSS's clock as learned from RequestTimeTooSkewed; the signer dates requests with it.
         self.server_clock: ServerClock = getattr(bucket.auth, "server_clock", None) or ServerClock()
-        self._count_lock = threading.Lock()
-        self._requests_made = 0
+        self._note_lock = threading.Lock()
         self._throttling_said = False
 
     def __repr__(self) -> str:
@@ -214,9 +215,9 @@ class BucketClient:
 
     @property
     def requests_made(self) -> int:
-        """Requests sent to OSS so far (retries included), from every thread."""
-        with self._count_lock:
-            return self._requests_made
+        """Requests sent to OSS so far, from every thread: retries included, and every call made
+        through this client (listing pages, ListParts, object calls), counted where they leave."""
+        return self._http.requests_sent
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -277,7 +278,7 @@ class BucketClient:
         log.debug("retrying a request on bucket %s after %s", self.bucket_name, _describe(last))
         if self._throttling_said or not policy.throttling(last):
             return
-        with self._count_lock:
+        with self._note_lock:
             if self._throttling_said:
                 return
             self._throttling_said = True
@@ -303,19 +304,8 @@ class BucketClient:
         token error), unless another thread already replaced it."""
         self.provider.force_refresh(self._adapter.last_used())
 
-    def _count_request(self) -> None:
-        with self._count_lock:
-            self._requests_made += 1
-
     def _send(self, params: dict[str, str]) -> bytes:
-        try:
-            response = self._bucket._do("GET", self.bucket_name, "", params=dict(params))
-        except CredentialsError:
-            raise  # raised while signing: nothing was sent
-        except BaseException:
-            self._count_request()
-            raise
-        self._count_request()
+        response = self._bucket._do("GET", self.bucket_name, "", params=dict(params))
         chunks: list[bytes] = []
         size = 0
         # oss2's own iteration reads 8 KiB at a time: ~40 trips through urllib3 per page
@@ -440,9 +430,10 @@ def make_bucket_client(
     silence_third_party_logs()
     adapter = Oss2CredentialsAdapter(provider)
     auth = make_auth(adapter, signature_version, ServerClock())
-    oss_bucket = _oss2_bucket(auth, url, bucket, session=oss_session(url, pool_size),
+    http = OssHttpSession(url, pool_size)
+    oss_bucket = _oss2_bucket(auth, url, bucket, session=oss_session(http, pool_size),
                               connect_timeout=(connect_timeout, read_timeout), region=region)
-    return BucketClient(bucket=oss_bucket, adapter=adapter, endpoint=url, region=region,
+    return BucketClient(bucket=oss_bucket, http=http, adapter=adapter, endpoint=url, region=region,
                         signature_version=signature_version, retry_policy=retry_policy,
                         sleep=sleep, clock=clock)
 
@@ -474,15 +465,28 @@ class OssHttpSession(requests.Session):
         self.mount("http://", adapter)
         self.mount("https://", adapter)
         settle_environment(self, url)
+        self._sent_lock = threading.Lock()
+        self._sent = 0
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests handed to the network so far (each retry, each page of ListParts), every thread."""
+        with self._sent_lock:
+            return self._sent
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # Any: requests' own
+        with self._sent_lock:
+            self._sent += 1
+        return super().send(request, **kwargs)
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         return None
 
 
-def oss_session(url: str, pool_size: int) -> oss2.Session:
-    """oss2's Session carrying an :class:`OssHttpSession` (one pool for every thread)."""
+def oss_session(http: OssHttpSession, pool_size: int) -> oss2.Session:
+    """oss2's Session carrying ``http`` (one pool for every thread)."""
     session = oss2.Session(pool_size=pool_size)
-    session.session = OssHttpSession(url, pool_size)
+    session.session = http
     return session
 
 

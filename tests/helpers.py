@@ -1,14 +1,18 @@
-"""Helpers shared by several test modules: emulator clients, CLI result readers, key shapes,
-and fakes of the probes the sharding module sends. Nothing here is a test."""
+"""Helpers shared by several test modules: emulator clients, CLI result readers and child
+processes, key shapes, fakes of the probes the sharding module sends, and the Dockerfile's
+parser. Nothing here is a test."""
 
 from __future__ import annotations
 
 import bisect
 import hashlib
 import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -25,7 +29,8 @@ from osslist.listing import Bound, Position
 from osslist.pages import ObjectRecord, Page, PrefixRecord, parse_page, record_name
 from osslist.ranges import KeyRange
 from osslist.sources import resolve_provider
-from tests.emulator.keys import TRICKY_KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # --- secrets -------------------------------------------------------------------------------
 
@@ -91,6 +96,27 @@ def ok(result: Result) -> Result:
     return result
 
 
+CLI_ARGV = [sys.executable, "-c", "from osslist.cli import main; main()"]
+"""The CLI in a child process, for what CliRunner cannot fake: signals, kill -9, a closed or
+full stdout, logging set up from scratch."""
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def child_env(emulator, **extra: str | None) -> dict[str, str]:
+    """The environment of a CLI child process pointed at ``emulator``: this process's, less
+    every credential, OSS_*, OSSLIST_* and proxy variable, plus :func:`clean_env`'s and ``extra``."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OSSLIST_", "ALIBABA_", "OSS_")) and k.lower() not in _PROXY_VARS}
+    env.update({k: v for k, v in clean_env(emulator, **extra).items() if v is not None})
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], **run: Any) -> subprocess.CompletedProcess[str]:
+    """The CLI run to its end in a child process (``env`` from :func:`child_env`), stderr
+    captured as text; ``run`` passes more to subprocess.run (stdout, preexec_fn)."""
+    return subprocess.run([*CLI_ARGV, *args], env=env, stderr=subprocess.PIPE, text=True, timeout=120, **run)
+
+
 # --- time ----------------------------------------------------------------------------------
 
 
@@ -122,7 +148,7 @@ def start_uploads(emu: Emulator, count: int, bucket: str = BUCKET) -> dict[tuple
     emu.create_bucket(bucket)
     truth = {}
     # oss2's ListParts asks for no url encoding, so a key XML 1.0 cannot carry breaks its reply
-    keys = [k for k in TRICKY_KEYS if "\x01" not in k]
+    keys = [k for k in BODY_KEYS if "\x01" not in k]
     for k in range(count):
         key = keys[k] if k < len(keys) else f"up/{k % 300:04d}"
         initiated = UPLOADS_BASE + 86400 * k
@@ -258,7 +284,7 @@ class RangeBucket:
 
 # --- ListObjects bodies the way OSS encodes them, and oss2's reading of them -------------------
 
-TRICKY_KEYS = [
+BODY_KEYS = [
     "plain.txt",
     "with space.txt",
     " leading and trailing ",
@@ -422,3 +448,60 @@ def archived_bucket(emulator: Emulator, bucket: str) -> dict[str, tuple[str, str
         "cold/restored": ("Normal", "restored", "2024-01-02T00:00:00.000Z", ""),
         "deep,never": ("Normal", "", "", "2024-01-01T00:00:00.000Z"),
     }
+
+
+# --- the Dockerfile (its tests, and the manifests' user that must match it) -----------------
+
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One Dockerfile instruction after line continuations are joined."""
+
+    keyword: str
+    args: str
+    comments: tuple[str, ...]  # the comment lines right above it (hadolint pragmas included)
+
+
+def parse_dockerfile(text: str) -> list[Instruction]:
+    """Split a Dockerfile into instructions, keeping the comments that precede each one."""
+    instructions: list[Instruction] = []
+    comments: list[str] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            comments = comments + [line] if line.startswith("#") else []
+            continue
+        if line.startswith("#"):  # a comment inside a continued instruction
+            continue
+        pending += line[:-1] + " " if line.endswith("\\") else line
+        if not line.endswith("\\"):
+            keyword, _, args = pending.partition(" ")
+            instructions.append(Instruction(keyword.upper(), args.strip(), tuple(comments)))
+            comments, pending = [], ""
+    return instructions
+
+
+def stages(instructions: list[Instruction]) -> list[list[Instruction]]:
+    """Instructions grouped per build stage (each starts at a FROM)."""
+    result: list[list[Instruction]] = []
+    for ins in instructions:
+        if ins.keyword == "FROM":
+            result.append([])
+        if result:
+            result[-1].append(ins)
+    return result
+
+
+def final_user(instructions: list[Instruction]) -> str:
+    """The USER the container runs as (the last USER of the last stage)."""
+    users = [ins.args for ins in stages(instructions)[-1] if ins.keyword == "USER"]
+    assert users, "the runtime stage sets no USER, so it would run as root"
+    return users[-1]
+
+
+def dockerfile_uid() -> int:
+    """The numeric UID the image runs as; the manifests must use the same one."""
+    return int(final_user(parse_dockerfile(DOCKERFILE.read_text())).split(":")[0])

@@ -14,14 +14,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 
 import pytest
 from click.testing import CliRunner, Result
 
 from osslist.cli import main
-from tests.helpers import BUCKET, byte_order, clean_env, ok, out, put
+from tests.helpers import BUCKET, byte_order, child_env, clean_env, ok, out, put, run_cli
 
 
 TRICKY_KEYS = [
@@ -533,11 +532,8 @@ def test_whoami_says_yes_or_no_for_hardened_mode(emulator):
 def _process(emulator, *args: str, **popen: object) -> subprocess.CompletedProcess[str]:
     """The CLI in a child process (for what CliRunner cannot fake: a closed or full stdout),
     pointed at the emulator like ``osslist()``; ``args`` start with the command if any."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OSSLIST_", "ALIBABA_", "OSS_"))}
-    env.update({k: v for k, v in clean_env(emulator, OSSLIST_BUCKET=BUCKET,
-                                            OSSLIST_ENDPOINT=emulator.oss_endpoint).items() if v is not None})
-    argv = [sys.executable, "-c", "from osslist.cli import main; main()", *args]
-    return subprocess.run(argv, env=env, stderr=subprocess.PIPE, text=True, timeout=120, **popen)  # type: ignore[call-overload]
+    return run_cli(list(args), child_env(emulator, OSSLIST_BUCKET=BUCKET, OSSLIST_ENDPOINT=emulator.oss_endpoint),
+                   **popen)
 
 
 def test_a_closed_stdout_exits_2_before_any_request(emulator, tmp_path):

@@ -13,55 +13,14 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCKERFILE = ROOT / "Dockerfile"
+from tests.helpers import DOCKERFILE, ROOT, Instruction, final_user, parse_dockerfile, stages
+
 DOCKERIGNORE = ROOT / ".dockerignore"
 HADOLINT = Path(sys.executable).parent / "hadolint"
-
-
-@dataclass(frozen=True)
-class Instruction:
-    """One Dockerfile instruction after line continuations are joined."""
-
-    keyword: str
-    args: str
-    comments: tuple[str, ...]  # the comment lines right above it (hadolint pragmas included)
-
-
-def parse_dockerfile(text: str) -> list[Instruction]:
-    """Split a Dockerfile into instructions, keeping the comments that precede each one."""
-    instructions: list[Instruction] = []
-    comments: list[str] = []
-    pending = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            comments = comments + [line] if line.startswith("#") else []
-            continue
-        if line.startswith("#"):  # a comment inside a continued instruction
-            continue
-        pending += line[:-1] + " " if line.endswith("\\") else line
-        if not line.endswith("\\"):
-            keyword, _, args = pending.partition(" ")
-            instructions.append(Instruction(keyword.upper(), args.strip(), tuple(comments)))
-            comments, pending = [], ""
-    return instructions
-
-
-def stages(instructions: list[Instruction]) -> list[list[Instruction]]:
-    """Instructions grouped per build stage (each starts at a FROM)."""
-    result: list[list[Instruction]] = []
-    for ins in instructions:
-        if ins.keyword == "FROM":
-            result.append([])
-        if result:
-            result[-1].append(ins)
-    return result
 
 
 def resolve_args(image: str, instructions: list[Instruction]) -> str:
@@ -78,18 +37,6 @@ def is_pinned(image: str) -> bool:
         return True
     name, _, tag = image.rpartition(":")
     return bool(name) and "/" not in tag and tag != "latest" and re.search(r"\d", tag) is not None
-
-
-def final_user(instructions: list[Instruction]) -> str:
-    """The USER the container runs as (the last USER of the last stage)."""
-    users = [ins.args for ins in stages(instructions)[-1] if ins.keyword == "USER"]
-    assert users, "the runtime stage sets no USER, so it would run as root"
-    return users[-1]
-
-
-def dockerfile_uid() -> int:
-    """The numeric UID the image runs as; the manifests must use the same one."""
-    return int(final_user(parse_dockerfile(DOCKERFILE.read_text())).split(":")[0])
 
 
 def pip_commands(instructions: list[Instruction]) -> list[str]:

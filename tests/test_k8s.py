@@ -20,7 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.test_dockerfile import dockerfile_uid
+from tests.helpers import dockerfile_uid
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s"
@@ -667,6 +667,8 @@ def test_the_cronjob_lists_into_an_inventory_then_diffs_the_two_newest() -> None
     assert listing[0] == "ls" and arg_after(listing, "--format") == "oss-inventory"
     folder = env["OSSLIST_OUTPUT"]
     assert folder.startswith("oss://") and folder.endswith("/") and "{" not in folder  # every run in one folder
+    # one checkpoint per Job: its retries resume (or find the report done) rather than add one
+    assert env["OSSLIST_CHECKPOINT"].startswith(folder) and "{env:JOB_NAME}" in env["OSSLIST_CHECKPOINT"]
     assert diff[:2] == ["diff", folder] and "--exit-zero" in diff  # changes are no failure; trouble is
     assert arg_after(diff, "--output") == f"{folder}{{report}}/changes.jsonl.gz"  # beside the newer manifest
 
@@ -766,12 +768,19 @@ def test_the_scheduled_audit_keeps_each_runs_changes_beside_its_report(
     fields = {c["key"]: c["fields"] for c in changes}
     assert "size" in fields["logs/007.gz"] and "storage_class" in fields["logs/009.gz"] and len(changes) == 4
 
+    # A pod of the same Job again (as after a failed diff step): the inventory step finds its
+    # checkpoint finished and adds no report; the diff finds the same two (the changes file is
+    # never taken for a report) and writes the same changes.
+    emulator.put_object(audited, "logs/later.gz", size=1)
+    retry = run_scheduled_audit(emulator, "osslist-scheduled-audit-29413785")
+    assert [r.exit_code for r in retry] == [0, 0] and "nothing listed" in retry[0].stderr, [r.stderr for r in retry]
+    assert [k for k in emulator.buckets.require(reports).keys() if k.endswith("/manifest.json")] == [yesterday, today]
+    assert f"{yesterday} -> oss://{reports}/{today}" in retry[1].stderr, retry[1].stderr
+    rewritten = gzip.decompress(emulator.object_data(reports, changes_key)).splitlines()
+    assert [json.loads(line) for line in rewritten] == changes
+
     refused, used = disallowed_requests(emulator, load_json("ram-policy.json"))
     assert refused == [] and used == set(range(len(statements(load_json("ram-policy.json")))))
-
-    # The diff step again finds the same two reports: the changes file is never taken for one.
-    [again] = run_scheduled_audit(emulator, "osslist-scheduled-audit-29413785", only="diff")
-    assert again.exit_code == 0 and f"{yesterday} -> oss://{reports}/{today}" in again.stderr, again.stderr
 
     # README's way to find them (with a person's own credentials, here the emulator's role).
     person = {"OSSLIST_REGION": env["OSSLIST_REGION"], "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url}

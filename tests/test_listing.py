@@ -14,7 +14,7 @@ from osslist.emulator import Emulator
 from osslist.errors import ListingError, UsageError
 from osslist.listing import ListingSpec, Position, iter_pages, iter_records
 from osslist.pages import ObjectRecord, PrefixRecord, record_name
-from tests.helpers import TRICKY_KEYS, assert_same_as_oss2, emulator_client, make_body
+from tests.helpers import BODY_KEYS, assert_same_as_oss2, emulator_client, make_body
 
 
 class FakeBucket:
@@ -110,9 +110,9 @@ def test_v2_request_parameters_start_after_then_token_and_no_owner() -> None:
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
 def test_tricky_keys_come_back_exact(api: str) -> None:
-    bucket = FakeBucket(TRICKY_KEYS)
+    bucket = FakeBucket(BODY_KEYS)
     got = names(list(iter_records(bucket, ListingSpec(list_api=api, max_keys=3))))
-    assert got == sorted(TRICKY_KEYS, key=lambda k: k.encode())
+    assert got == sorted(BODY_KEYS, key=lambda k: k.encode())
 
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
@@ -248,7 +248,7 @@ def expected(keys: list[str], prefix: str = "", delimiter: str = "") -> list[str
 @pytest.mark.parametrize("api", ["v1", "v2"])
 @pytest.mark.parametrize("max_keys", [7, 1000])
 def test_emulator_tricky_keys_exact_with_short_pages_and_503s(emulator: Emulator, api: str, max_keys: int) -> None:
-    keys = TRICKY_KEYS + [f"bulk/{i:03d}" for i in range(40)]
+    keys = BODY_KEYS + [f"bulk/{i:03d}" for i in range(40)]
     emulator.create_bucket("tricky")
     for i, key in enumerate(keys):
         emulator.put_object("tricky", key, size=i, storage_class="IA" if i % 2 else "Standard")
@@ -284,7 +284,7 @@ def test_emulator_seeded_bucket_lists_2503_objects_in_order(emulator: Emulator) 
 
 def test_emulator_pages_parse_like_oss2(emulator: Emulator) -> None:
     emulator.create_bucket("tricky")
-    for key in TRICKY_KEYS:
+    for key in BODY_KEYS:
         emulator.put_object("tricky", key, size=len(key))
     client = emulator_client(emulator, "tricky")
     for params in ({"encoding-type": "url", "max-keys": "10"},

@@ -12,7 +12,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from osslist.cli import main
 from osslist.emulator import Emulator
-from tests.helpers import assert_no_credentials_in, clean_env
+from tests.helpers import CLI_ARGV, assert_no_credentials_in, clean_env
 
 SOURCE, REPORTS = "src", "reports"
 REPORT, CHECKPOINT = "run/objects.jsonl.gz", "run/checkpoint.json"
@@ -56,7 +55,7 @@ def start_pod(emu: Emulator, tmp_path: Path, run: int, *extra: str, key: str = R
     env = {k: v for k, v in clean_env(emu, OSSLIST_ENDPOINT=emu.oss_endpoint, HOME=str(pod / "home"),
                                       PYTHONPATH=str(ROOT)).items() if v is not None}
     env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "LANG")}, **env}
-    argv = [sys.executable, "-c", "from osslist.cli import main; main()", *report_args(*extra, key=key)]
+    argv = [*CLI_ARGV, *report_args(*extra, key=key)]
     return subprocess.Popen(argv, cwd=pod, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

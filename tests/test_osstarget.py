@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from osslist.cli import main
 from osslist.emulator import Emulator
-from tests.helpers import clean_env
+from tests.helpers import CLI_ARGV, child_env, clean_env
 
 SOURCE, REPORTS = "src", "reports"
 
@@ -163,9 +160,8 @@ def test_no_secret_in_errors_summary_or_report(emu: Emulator) -> None:
 def test_sigterm_mid_upload_exits_143_and_leaves_no_upload(emu: Emulator) -> None:
     """The CLI in its own process, as Kubernetes stops it: SIGTERM once parts are up."""
     emu.faults.oss_latency = 0.002  # long enough a listing to be caught in the middle
-    env = {**{k: v for k, v in clean_env(emu).items() if v is not None}, "OSSLIST_ENDPOINT": emu.oss_endpoint,
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": os.environ.get("PATH", "")}
-    argv = [sys.executable, "-c", "from osslist.cli import main; main()", "ls", "--bucket", SOURCE,
+    env = child_env(emu, OSSLIST_ENDPOINT=emu.oss_endpoint)
+    argv = [*CLI_ARGV, "ls", "--bucket", SOURCE,
             "--max-keys", "10", "--format", "jsonl", "--output", f"oss://{REPORTS}/t.jsonl", "--part-size", "100K"]
     child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60

@@ -13,9 +13,9 @@ import pytest
 from osslist.errors import OutputError
 from osslist.output import CSV_HEADER, OutputFile, human_size, make_writer
 from osslist.pages import ObjectRecord, PrefixRecord, Record, Restore
-from tests.helpers import TRICKY_KEYS
+from tests.helpers import BODY_KEYS
 
-KEYS = TRICKY_KEYS + ["\u2028line sep", "\x7f\x1b[31mansi", "=formula"]
+KEYS = BODY_KEYS + ["\u2028line sep", "\x7f\x1b[31mansi", "=formula"]
 
 
 def rec(key: str, size: int = 1536, sclass: str = "IA") -> ObjectRecord:

@@ -10,12 +10,12 @@ import pytest
 from osslist import pages
 from osslist.errors import ListingError
 from osslist.pages import ObjectRecord, PrefixRecord, parse_page
-from tests.helpers import TRICKY_KEYS, assert_same_as_oss2, make_body
+from tests.helpers import BODY_KEYS, assert_same_as_oss2, make_body
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
 @pytest.mark.parametrize("pretty", [True, False], ids=["pretty", "compact"])
 def test_tricky_keys_equal_oss2(api: str, pretty: bool) -> None:
-    keys = sorted(TRICKY_KEYS, key=lambda k: k.encode())
+    keys = sorted(BODY_KEYS, key=lambda k: k.encode())
     body = make_body(keys, api=api, truncated=True, next_value=keys[-1], pretty=pretty)
     assert_same_as_oss2(body, api)
     assert [r.key for r in parse_page(body, api=api).records] == keys  # type: ignore[union-attr]
@@ -117,8 +117,8 @@ def _expat_only(monkeypatch: pytest.MonkeyPatch, body: bytes, api: str) -> objec
 
 
 OSS_SHAPED = {
-    "tricky-pretty": make_body(sorted(TRICKY_KEYS, key=lambda k: k.encode()), truncated=True, next_value="a b"),
-    "tricky-compact": make_body(TRICKY_KEYS[:5], truncated=True, next_value="x", pretty=False),
+    "tricky-pretty": make_body(sorted(BODY_KEYS, key=lambda k: k.encode()), truncated=True, next_value="a b"),
+    "tricky-compact": make_body(BODY_KEYS[:5], truncated=True, next_value="x", pretty=False),
     "prefixes": make_body(["a", "c d/"], ["a/", "b c/", "中/"], truncated=True, next_value="b c/"),
     "slash-encoded": make_body(["a/b", "x%2Fy"], ["p/q/"], safe=""),
     "v2": make_body(["k", "k 2"], api="v2", truncated=True, next_value="tok/1 2"),
@@ -247,7 +247,7 @@ def test_owner_is_kept_only_when_asked(monkeypatch: pytest.MonkeyPatch, api: str
 
 
 def test_a_plain_page_has_no_details_and_equals_the_records_it_always_gave() -> None:
-    page = parse_page(make_body(TRICKY_KEYS[:20], pretty=False), api="v1")
+    page = parse_page(make_body(BODY_KEYS[:20], pretty=False), api="v1")
     assert all(r.details is None for r in page.records)  # type: ignore[union-attr]
     first = page.records[0]
     assert first == ObjectRecord(first.key, first.size, first.last_modified, first.etag,  # type: ignore[union-attr]

@@ -11,9 +11,7 @@ from __future__ import annotations
 import http.server
 import json
 import logging
-import os
 import subprocess
-import sys
 import threading
 import traceback
 from pathlib import Path
@@ -28,6 +26,7 @@ from osslist.sources import resolve_provider
 from osslist.emulator import Emulator
 from osslist.errors import OsslistError
 from osslist.metadata import MetadataClient
+from tests.helpers import child_env, run_cli
 
 FAST = BackoffPolicy(max_attempts=3, base=0.01, cap=0.02, deadline=2.0)
 ENV_SECRET = "envSecretValue-DO-NOT-LEAK-0123456789"
@@ -297,15 +296,6 @@ def test_no_secret_in_errors_logs_or_output(
 # -- the CLI with -v, in a subprocess ------------------------------------------------------------------
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_", "OSS_", "OSSLIST_"))}
-    clean.update(env)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        clean.pop(name, None)
-    return subprocess.run([sys.executable, "-c", "from osslist.cli import main; main()", *args], env=clean, capture_output=True,
-                          text=True, timeout=120)
-
-
 @pytest.mark.parametrize(
     "case, expected_exit",
     [("ok", 0), ("no_such_bucket", 4), ("code_failed", 3), ("whoami", 0)],
@@ -316,12 +306,11 @@ def test_cli_verbose_prints_no_secret(make_emulator: Callable[..., Emulator], ca
         emu.seed("bucket-a", 5)
     if case == "code_failed":
         emu.faults.metadata_code = "Failed"
-    env = {"ALIBABA_CLOUD_IMDS_ENDPOINT": emu.metadata_url}
     if case == "whoami":
         args = ["whoami", "-v", "--format", "json"]
     else:
         args = ["ls", "-v", "--bucket", "bucket-a", "--endpoint", emu.oss_endpoint, "--region", "cn-hangzhou"]
-    result = run_cli(args, env)
+    result = run_cli(args, child_env(emu), stdout=subprocess.PIPE)
     if result.returncode == 2 and "No such" in result.stderr:
         pytest.skip(f"the CLI does not take these arguments yet: {result.stderr[:200]}")
     assert result.returncode == expected_exit, result.stderr[-2000:]

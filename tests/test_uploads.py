@@ -5,6 +5,7 @@ key-marker + upload-id-marker, --parts from ListParts, --older-than) and du --in
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -56,6 +57,20 @@ def test_uploads_formats_and_summary(emulator: Emulator) -> None:
     result = ok(CliRunner().invoke(main, argv, env=clean_env(emulator)))
     assert result.stdout_bytes.split(b"\r\n")[0] == b"Bucket,Key,UploadId,Initiated,PartCount,Size"
     assert "5 unfinished uploads" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["uploads", "--parts"], ["du", "--include-uploads"]])
+def test_the_summary_counts_the_listparts_requests_too(emulator: Emulator, tmp_path: Path, command: list[str]) -> None:
+    """Parts come from one ListParts per upload on top of the listings: the summary's request
+    count is every request OSS received, as the emulator logged them."""
+    start_uploads(emulator, 5)
+    emulator.clear_requests()
+    path = tmp_path / "summary.json"
+    argv = [*command, "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, "--summary-json", str(path)]
+    ok(CliRunner().invoke(main, argv, env=clean_env(emulator)))
+    sent = emulator.requests_for("oss")
+    assert sum("uploadId" in r.query for r in sent) == 5
+    assert json.loads(path.read_text())["requests"] == len(sent)
 
 
 def test_du_by_version_state_and_uploads_equal_the_emulator_bytes(emulator: Emulator) -> None:

@@ -5,10 +5,8 @@ against a brute-force reconstruction from the version history."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from osslist.emulator import Emulator
 from osslist.listing import ListingSpec, Position
 from osslist.versions import VersionPosition, iter_version_pages
 from tests.emulator.keys import TRICKY_KEYS
-from tests.helpers import BUCKET, clean_env, emulator_client, ok
+from tests.helpers import BUCKET, CLI_ARGV, child_env, clean_env, emulator_client, ok
 
 BASE = 1_704_067_200
 HEAVY = "m/heavy"  # the key with many versions
@@ -141,9 +139,7 @@ def test_kill_9_and_resume_lists_every_version_exactly_once(
     out, ck = tmp_path / "out.jsonl", tmp_path / "ck.json"
     args = ["ls", "--bucket", BUCKET, "--endpoint", emu.oss_endpoint, "--all-versions", "--format", "jsonl",
             "--max-keys", "500", "--output", str(out), "--checkpoint", str(ck), "--no-progress"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OSSLIST_", "ALIBABA_", "OSS_"))}
-    env.update({k: v for k, v in clean_env(emu).items() if v is not None})
-    child = subprocess.Popen([sys.executable, "-c", "from osslist.cli import main; main()", *args], env=env)
+    child = subprocess.Popen([*CLI_ARGV, *args], env=child_env(emu))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and child.poll() is None:
         if ck.exists() and out.exists() and out.read_bytes().count(b"\n") >= 3000:

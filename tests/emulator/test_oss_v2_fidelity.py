@@ -9,7 +9,7 @@ which makes it use path-style addressing); nothing in it is patched.
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import alibabacloud_oss_v2 as oss
 import pytest
@@ -55,22 +55,21 @@ def tricky() -> Iterator[tuple[Emulator, IssuedCredentials]]:
         yield emu, emu.issue_credentials()
 
 
-def list_v1(c: oss.Client, **request: object) -> tuple[list[str], list[str]]:
+def keys_and_prefixes(pages: Iterable[Any]) -> tuple[list[str], list[str]]:  # Any: the SDK's result pages
     keys: list[str] = []
     prefixes: list[str] = []
-    for page in c.list_objects_paginator().iter_page(oss.ListObjectsRequest(**request)):
+    for page in pages:
         keys += [o.key for o in page.contents or []]
         prefixes += [p.prefix for p in page.common_prefixes or []]
     return keys, prefixes
+
+
+def list_v1(c: oss.Client, **request: object) -> tuple[list[str], list[str]]:
+    return keys_and_prefixes(c.list_objects_paginator().iter_page(oss.ListObjectsRequest(**request)))
 
 
 def list_v2(c: oss.Client, **request: object) -> tuple[list[str], list[str]]:
-    keys: list[str] = []
-    prefixes: list[str] = []
-    for page in c.list_objects_v2_paginator().iter_page(oss.ListObjectsV2Request(**request)):
-        keys += [o.key for o in page.contents or []]
-        prefixes += [p.prefix for p in page.common_prefixes or []]
-    return keys, prefixes
+    return keys_and_prefixes(c.list_objects_v2_paginator().iter_page(oss.ListObjectsV2Request(**request)))
 
 
 LISTERS = {"ListObjects": list_v1, "ListObjectsV2": list_v2}
