@@ -115,12 +115,8 @@ class Writer(Generic[R]):
         """Write one record."""
         self._put(self._render((record,)))
 
-    def write_many(self, records: Iterable[R]) -> None:
-        """Write a page of records in one stream call (fewer syscalls than write() each)."""
-        self._put(self._render(records))
-
     def render(self, records: Iterable[R]) -> bytes:
-        """A page of records as the exact bytes ``write_many`` would write, without writing.
+        """A page of records as the exact bytes ``write`` of each would write, without writing.
 
         Thread-safe (no writer state is touched), so parallel workers render their pages and
         buffer compact bytes instead of records; the consumer then calls ``write_rendered``."""

@@ -7,7 +7,7 @@
       -> hooks(Commit)                           progress, checkpoint save, SIGTERM stop
 
 The source is sequential (one worker) or parallel (``--parallel N``); both yield the same
-``feed.PageEvent``, so the loop (:func:`pump`) and everything after it are one code path.
+``feed.PageEvent``, so the loop (:func:`steps`) and everything after it are one code path.
 ``run`` writes records, ``run_du`` sums them per prefix, ``run_resumable`` (--checkpoint)
 adds the hook that makes the output durable and saves the state after every page. Which
 ranges a run lists was decided before (``PreparedRun.ranges``). Nothing here imports click
@@ -154,13 +154,6 @@ def steps(source: Source[P], sink: Sink[P], hooks: Sequence[Hook] = (),
         source.close()
 
 
-def pump(source: Source[P], sink: Sink[P], hooks: Sequence[Hook] = (),
-         waiting: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
-    """The run loop (:func:`steps`) run to its end."""
-    for _commit in steps(source, sink, hooks, waiting):
-        pass
-
-
 # --- sources ---------------------------------------------------------------------------------
 
 
@@ -278,7 +271,7 @@ def _steps(source: Source[P], sink: Sink[P], hooks: list[Hook], stopper: Stopper
 
 
 def _pump(source: Source[P], sink: Sink[P], hooks: list[Hook], stopper: Stopper | None) -> None:
-    """``pump`` with SIGTERM handled by ``stopper`` when there is one."""
+    """The run loop (:func:`steps`) run to its end, SIGTERM handled by ``stopper`` when there is one."""
     for _commit in _steps(source, sink, hooks, stopper):
         pass
 

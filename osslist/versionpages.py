@@ -22,6 +22,7 @@ from xml.parsers import expat
 
 from osslist.errors import ListingError
 from osslist.pages import PrefixRecord, Record, VersionRecord, details_of, rare_fields
+from osslist.pages import _unquote, _unquote_all  # the same decoding as the plain listing's fast path
 
 __all__ = ["VersionPage", "parse_version_page"]
 
@@ -104,18 +105,21 @@ def _scan_fast(body: bytes, owner: bool = False) -> VersionPage | None:
         return None
     intern = sys.intern
     records: list[Record] = []
-    for item in items:
+    entries = [item for item in items if item[0] or item[10] or item[15]]
+    # One decoding pass over the page's keys (pages' ``%2F`` fast path, unquote for the rest).
+    keys = _unquote_all([item[0] or item[10] or item[15] for item in entries])
+    for item, key in zip(entries, keys):
         if item[0]:
             details = details_of(item[8] if owner else None, *rare_fields(item[9]))
-            records.append(VersionRecord(unquote(item[0]), int(item[6]), item[3], item[4], intern(item[7]),
+            records.append(VersionRecord(key, int(item[6]), item[3], item[4], intern(item[7]),
                                          intern(item[5]), item[1], item[2] == "true", False, details=details))
         elif item[10]:
             details = details_of(item[14] if owner else None, None, None)
-            records.append(VersionRecord(unquote(item[10]), 0, item[13], "", "", "", item[11], item[12] == "true",
+            records.append(VersionRecord(key, 0, item[13], "", "", "", item[11], item[12] == "true",
                                          True, details=details))
-        elif item[15]:
-            records.append(PrefixRecord(unquote(item[15])))
-    return _finish(records, top, unquote)
+        else:
+            records.append(PrefixRecord(key))
+    return _finish(records, top, _unquote)
 
 
 class _Collector:

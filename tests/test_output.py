@@ -109,7 +109,7 @@ def test_writes_through_a_text_stream_buffer_after_earlier_text(tmp_path) -> Non
     with open(path, "w", encoding="utf-8", newline="") as handle:
         handle.write("already\n")
         writer = make_writer("text", handle)
-        writer.write_many([rec("é"), rec("b")])
+        writer.write_rendered(writer.render([rec("é"), rec("b")]))
         writer.flush()
         assert os.path.getsize(path) == len(b"already\n") + writer.bytes_written
     assert path.read_bytes() == "already\né\nb\n".encode()
@@ -122,36 +122,23 @@ def test_writes_to_a_text_stream_without_buffer() -> None:
     assert out.getvalue() == '{"prefix": "p/"}\n' and writer.bytes_written == len(out.getvalue())
 
 
-@pytest.mark.parametrize("null", [False, True])
-def test_write_many_equals_write_each(null: bool) -> None:
-    odd = [*RECORDS, rec("raw\udcff"), rec("lone\ud800")]
-    for fmt in ("text", "long", "jsonl", "csv"):
-        options = {"null": null} if fmt in ("text", "long") else {}
-        for records in (RECORDS, odd, []):
-            out = io.BytesIO()
-            writer = make_writer(fmt, out, **options)  # type: ignore[arg-type]
-            writer.write_many(records)
-            writer.close()
-            assert out.getvalue() == render(fmt, records, **options)
-            assert writer.bytes_written == len(out.getvalue())
-
-
-@pytest.mark.parametrize("fmt", ["text", "long", "jsonl", "csv"])
-def test_render_then_write_rendered_equals_write_many(fmt: str) -> None:
-    """Parallel workers render pages; the bytes must be exactly what write_many writes."""
-    odd = [*RECORDS, rec("raw\udcff"), rec("lone\ud800")]
-    options = {"human": True} if fmt == "long" else {"bucket": "b"} if fmt == "csv" else {}
-    direct, rendered = io.BytesIO(), io.BytesIO()
-    writer = make_writer(fmt, direct, **options)  # type: ignore[arg-type]
-    writer.write_many(odd)
-    writer.close()
+@pytest.mark.parametrize(("fmt", "options"), [
+    ("text", {}), ("text", {"null": True}), ("long", {"human": True}), ("long", {"null": True}), ("jsonl", {}),
+    ("csv", {"bucket": "b"}),
+])
+@pytest.mark.parametrize("records", [[*RECORDS, rec("raw\udcff"), rec("lone\ud800")], []], ids=["odd", "none"])
+def test_render_then_write_rendered_equals_write_each(fmt: str, options: dict[str, object], records: list[Record]) -> None:
+    """Parallel workers render pages (a join per page, not a line per call); the bytes must be
+    exactly what writing each record writes."""
+    direct = render(fmt, records, **options)
+    rendered = io.BytesIO()
     other = make_writer(fmt, rendered, **options)  # type: ignore[arg-type]
-    data = make_writer(fmt, io.BytesIO(), header=False, **options).render(odd)  # type: ignore[arg-type]
+    data = make_writer(fmt, io.BytesIO(), header=False, **options).render(records)  # type: ignore[arg-type]
     other.write_rendered(data)
     other.write_rendered(b"")
     other.close()
-    assert rendered.getvalue() == direct.getvalue()
-    assert other.bytes_written == len(direct.getvalue())
+    assert rendered.getvalue() == direct
+    assert other.bytes_written == len(direct)
 
 
 def test_csv_render_is_safe_across_threads() -> None:

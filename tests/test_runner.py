@@ -38,13 +38,19 @@ def _source(kind: str, bucket: RangeBucket, todo: list[feed.Pending], pack: Any)
     return feed.parallel(bucket.list_range, todo, pack, workers=4, prefix="", delimiter="", pages_ahead=4)
 
 
+def drain(commits: runner.Steps) -> None:
+    """The run loop to its end, as the runs take :func:`runner.steps`."""
+    for _commit in commits:
+        pass
+
+
 def _run(kind: str, keys: list[str], *, fmt: str = "jsonl", limit: int | None = None,
          hooks: list[runner.Hook] = ()) -> tuple[bytes, Summary]:
     stream, summary = io.BytesIO(), Summary()
     writer = make_writer(fmt, stream)
     bucket = RangeBucket(keys, max_keys=7)
     source = _source(kind, bucket, [(KeyRange(), None)], _pack(writer, keep_records=limit is not None))
-    runner.pump(source, runner.Sink(writer, summary, limit=limit), hooks)
+    drain(runner.steps(source, runner.Sink(writer, summary, limit=limit), hooks))
     writer.close()
     return stream.getvalue(), summary
 
@@ -93,7 +99,7 @@ def test_the_loop_closes_the_source_when_the_limit_is_reached() -> None:
             closed.append(True)
 
     sink = runner.Sink(make_writer("text", io.BytesIO()), Summary(), limit=2)
-    runner.pump(source(), sink)  # type: ignore[arg-type]
+    drain(runner.steps(source(), sink))  # type: ignore[arg-type]
     assert sink.full and closed == [True]
 
 
@@ -103,7 +109,7 @@ def test_filters_run_in_the_source_and_the_sink_writes_what_they_kept() -> None:
     records: list[Record] = [_record(i) for i in range(6)] + [PrefixRecord("d/")]
     pack = _pack(writer, predicate=lambda r: not isinstance(r, ObjectRecord) or r.size % 3 == 0)
     source = (event for event in [feed.PageEvent(pack(records), Position(done=True), list)])
-    runner.pump(source, runner.Sink(writer, summary))  # type: ignore[arg-type]
+    drain(runner.steps(source, runner.Sink(writer, summary)))  # type: ignore[arg-type]
     writer.close()
     assert stream.getvalue() == b"k000\nk003\nd/\n"
     assert (summary.objects, summary.prefixes, summary.bytes) == (2, 1, 3)
@@ -186,7 +192,7 @@ def test_sigterm_while_waiting_for_a_page_abandons_the_wait() -> None:
 
     stopper = runner.Stopper(flag, saved=False)  # type: ignore[arg-type]
     with pytest.raises(Interrupted), stopper.watching():
-        runner.pump(source(), runner.Sink(writer, Summary()), [stopper], waiting=stopper.waiting)  # type: ignore[arg-type]
+        drain(runner.steps(source(), runner.Sink(writer, Summary()), [stopper], waiting=stopper.waiting))  # type: ignore[arg-type]
     assert stream.getvalue() == b"k000\nk001\n" and fetched == [] and flag.is_set()
     assert signal.getsignal(signal.SIGTERM) is not stopper._handle  # handed back
 

@@ -306,10 +306,6 @@ class Bucket:
     def _current_version_locked(self, key: str) -> Version | None:
         return self._null_locked(key)
 
-    def archive_of(self, key: str) -> Archive | None:
-        with self._lock:
-            return self._archive.get(key)
-
     def load(self, keys: list[str], sizes: array[int], mtimes: array[int], classes: bytearray, types: bytearray) -> None:
         """Add many objects at once (the seeding path). ``keys`` must be new to the bucket."""
         with self._lock:
@@ -338,10 +334,6 @@ class Bucket:
             if i == len(self._keys) or self._keys[i] != key:
                 return None
             return self._info(i)
-
-    def total_size(self) -> int:
-        with self._lock:
-            return sum(self._sizes)
 
     def _info(self, i: int) -> ObjectInfo:
         key, size = self._keys[i], self._sizes[i]

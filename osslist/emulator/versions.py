@@ -146,7 +146,7 @@ class History:
 
     def keys_from(self, after: str) -> Iterator[str]:
         """Keys with a history, in order, from the first one >= ``after``."""
-        return iter(self._keys[bisect_left(self._keys, after) :])
+        return keys_from(self._keys, after)
 
     def newest_first_after(self, key: str, version_id: str) -> list[Version]:
         """The key's versions newest first that come after ``version_id`` in that order
@@ -157,6 +157,13 @@ class History:
             return []
         index = bisect_left(history, found.seq, key=_seq_key)
         return history[index - 1 :: -1] if index else []
+
+
+def keys_from(keys: list[str], start: str) -> Iterator[str]:
+    """The sorted ``keys`` from the first one >= ``start``, read lazily: a page takes about a
+    thousand of them, and copying the list's tail instead made every page of a million-key
+    bucket cost time in proportion to the keys after it."""
+    return map(keys.__getitem__, range(bisect_left(keys, start), len(keys)))
 
 
 def _seq_key(version: Version) -> int:
@@ -227,7 +234,7 @@ def _key_versions(
 def _merged_keys(history: History, current_keys: list[str], start: str) -> Iterator[str]:
     """Keys with a history and current keys, merged in order, each once, from ``start``."""
     recorded = history.keys_from(start)
-    plain = iter(current_keys[bisect_left(current_keys, start) :])
+    plain = keys_from(current_keys, start)
     a, b = next(recorded, None), next(plain, None)
     while a is not None or b is not None:
         if b is None or (a is not None and a < b):
