@@ -40,6 +40,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol, Sequence
 
+from osslist.durable import fsync_dir
 from osslist.errors import (
     CheckpointBusy,
     CheckpointFinished,
@@ -174,7 +175,7 @@ def save(path: str | os.PathLike[str], state: CheckpointState) -> None:
         os.replace(temp, target)
     except OSError as exc:
         raise OsslistError(f"cannot save checkpoint {target}: {exc.strerror}") from exc
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def temp_path(path: str | os.PathLike[str]) -> Path:
@@ -187,20 +188,6 @@ def lock_path(path: str | os.PathLike[str]) -> Path:
     """The lock file beside the checkpoint (``<checkpoint>.lock``); it stays after the run."""
     target = Path(path)
     return target.with_name(f"{target.name}.lock")
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable (best effort: not every file system allows it)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def load(

@@ -11,14 +11,17 @@ run's arguments and output.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import deque
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Protocol
 
 from osslist import checkpoint, runner
 from osslist.checkpoint import CheckpointState, JsonObject, Remaining, SavedPosition
-from osslist.errors import CheckpointMismatch, Interrupted, UsageError
+from osslist.errors import CheckpointMismatch, Interrupted, OsslistError, UsageError
 from osslist.feed import Pending
 from osslist.job import PreparedRun
 from osslist.ossobjects import ObjectClient
@@ -27,6 +30,8 @@ from osslist.ranges import KeyRange
 from osslist.runner import OnPage, P, Writer
 from osslist.summary import Summary
 from osslist.versions import VersionPosition
+
+log = logging.getLogger(__name__)
 
 
 class CheckpointStore(Protocol):
@@ -114,13 +119,17 @@ def read_state(store: CheckpointStore, prepared: PreparedRun, printed: str, url:
 class DurableOutput(Protocol):
     """An output that becomes durable in steps (parts uploaded, data files completed). Its
     bytes are counted in one sequence, so where a page ends and how far they are durable
-    compare."""
+    compare. ``generation`` changes when the output starts something a checkpoint must name
+    even before any of its bytes are durable (an inventory's next data-file upload)."""
 
     @property
     def url(self) -> str: ...
 
-    def page_end(self) -> int:
-        """Where the bytes of the page just written end (the page boundary is marked here)."""
+    @property
+    def generation(self) -> int: ...
+
+    def end_page(self) -> int:
+        """Mark the end of the page just written; return where its bytes end."""
         ...
 
     def durable(self) -> tuple[int, JsonObject]:
@@ -132,24 +141,26 @@ class DurableOutput(Protocol):
     def abort(self, *, keep_upload: bool = False) -> None: ...
 
 
-Page = tuple[int, list[tuple[KeyRange, SavedPosition | None]], JsonObject]
+Left = list[tuple[KeyRange, SavedPosition | None]]
+Page = tuple[int, Left, JsonObject]
 """A page written: where its bytes end, what is left to list after it, the counts then."""
 
 
 class DurableSaver:
     """The save hook (a ``runner.Saver``) of a ``DurableOutput``: after each page ``commit``
     remembers where the page's bytes end, its position and counts; whenever more bytes are
-    durable it saves the state of the last page they cover, with the output's own state as
-    the checkpoint's ``entry`` (``upload`` or ``inventory``). So a rerun never lists a page
-    twice into the output nor skips one. Subclasses finish the output."""
-
-    entry = "upload"
+    durable it saves the state of the last page they cover, with the output's own state
+    (``_with_output``: the upload, the inventory). So a rerun never lists a page twice into the
+    output nor skips one. Subclasses finish the output."""
 
     def __init__(self, store: CheckpointStore, *, fingerprint: str, output: DurableOutput,
-                 clock: Callable[[], float] = time.time) -> None:
+                 resumed: tuple[Left, JsonObject] | None = None, clock: Callable[[], float] = time.time) -> None:
+        """``resumed``: what the checkpoint this run continues had left to list, and its counts."""
         self._store, self._fingerprint, self._output, self._clock = store, fingerprint, output, clock
         self._pages: deque[Page] = deque()
         self._saved = output.durable()[0]
+        self._last: tuple[Left, JsonObject] | None = resumed
+        self._generation = output.generation
         self._done = False
         self.saves = 0
 
@@ -162,19 +173,20 @@ class DurableSaver:
         if not left or self._done:
             self._done = True  # nothing more will be written: the subclass's finish() follows
             return
-        self._pages.append((self._output.page_end(), left, checkpoint.summary_state(summary)))
+        self._pages.append((self._output.end_page(), left, checkpoint.summary_state(summary)))
         self.save_durable()
 
     def save_durable(self) -> None:
-        """Save the last page whose bytes are all durable, if that is further than the last save."""
+        """Save the last page whose bytes are all durable, if that is further than the last
+        save; else, when the output started something new, the last save's page again."""
         point, state = self._output.durable()
-        if point <= self._saved:
-            return
         page = None
-        while self._pages and self._pages[0][0] <= point:
+        while point > self._saved and self._pages and self._pages[0][0] <= point:
             page = self._pages.popleft()
         if page is not None:
             self._save(page[1], page[2], point, state)
+        elif self._output.generation != self._generation and self._last is not None and point == self._saved:
+            self._save(*self._last, point, state)
 
     def run(self, prepared: PreparedRun, todo: list[Pending], writer: Writer[P], summary: Summary, *,
             on_page: OnPage | None, stop: checkpoint.StopFlag | None) -> None:
@@ -190,19 +202,31 @@ class DurableSaver:
             raise
 
     def stop(self) -> None:
-        """SIGTERM: wait for the parts in flight, save what they cover, keep the upload."""
+        """SIGTERM: wait for the parts in flight, save what they cover, keep the upload. A
+        failure here is logged: the exit stays SIGTERM's, and the last save stays valid."""
         try:
             self._output.drain()
             self.save_durable()
+        except OsslistError as exc:
+            log.warning("stopping: the parts in flight were not all saved (%s); a rerun lists them again", exc)
         finally:
             self._output.abort(keep_upload=True)
 
-    def _save(self, left: list[tuple[KeyRange, SavedPosition | None]], counts: JsonObject, point: int,
-              state: JsonObject, *, finished: bool = False) -> None:
-        self._store.write(CheckpointState(
+    def _with_output(self, state: CheckpointState, output: JsonObject) -> CheckpointState:
+        """The checkpoint with the output's own state in it."""
+        return replace(state, upload=output)
+
+    def _save(self, left: Left, counts: JsonObject, point: int, output: JsonObject, *, finished: bool = False) -> None:
+        state = CheckpointState(
             fingerprint=self._fingerprint, remaining=left, output_offset=point, output_path=self._output.url,
             summary=counts, finished_at=checkpoint.utc_text(self._clock()) if finished else None,
-            upload=state if self.entry == "upload" else None, inventory=state if self.entry == "inventory" else None,
-        ))
-        self._saved = point
+        )
+        self._store.write(self._with_output(state, output))
+        self._saved, self._last, self._generation = point, (left, counts), self._output.generation
         self.saves += 1
+
+
+def lock_for(store: CheckpointStore) -> AbstractContextManager[object]:
+    """One run per local checkpoint (``checkpoint.RunLock``); an OSS one is not locked (a Job's
+    pods run one at a time)."""
+    return checkpoint.RunLock(store.name) if isinstance(store, FileStore) else nullcontext()

@@ -774,7 +774,7 @@ def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) 
     writer = inventory.InventoryWriter(
         _inventory_store(out.path, plan), source_bucket=plan.job.connection.bucket, started=datetime.now(timezone.utc),
         file_size=parse_size(out.file_size) if out.file_size else inventory.DEFAULT_FILE_SIZE, shard=shard,
-        ranges=plan.ranges, versions=plan.job.selection.all_versions,
+        ranges=plan.ranges, versions=plan.job.selection.all_versions, resumable=scale.checkpoint is not None,
     )
     if scale.checkpoint is not None:
         from osslist.inventoryresume import run_resumable_inventory
@@ -794,17 +794,18 @@ def _run_inventory(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) 
 def _inventory_store(path: str, plan: jobs.PreparedRun) -> Any:
     """--output of an inventory: a directory, or oss://BUCKET/PREFIX/ resolved as every oss://
     output is (placeholders, --output-endpoint/--output-region, --part-size)."""
-    from osslist import inventory
+    from osslist import inventorystores
+    from osslist.filters import parse_size
     from osslist.ossurl import is_oss_url
 
+    keep = plan.job.scale.checkpoint is not None  # a failed data file is the checkpoint's to continue
     if not is_oss_url(path):
         if os.path.exists(path) and not os.path.isdir(path):
             raise UsageError(f"--format oss-inventory writes a directory: --output {path} is a file")
-        from osslist.osstarget import ReportSettings
-
-        return inventory.LocalStore(path, part_size=ReportSettings(part_size=plan.job.output.part_size).part_bytes())
+        return inventorystores.LocalStore(path, part_size=parse_size(plan.job.output.part_size))
     target = jobs.oss_target(plan.job, plan.client, "--output", path)
-    return inventory.OssStore(target.objects, target.url.key, part_size=target.part_size)
+    return inventorystores.OssStore(target.objects, target.url.key, part_size=target.part_size,
+                                    keep_failed_uploads=keep)
 
 
 @main.command("plan", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, c0="success: the plan is written"))

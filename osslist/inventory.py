@@ -32,22 +32,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import shutil
 import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
+from typing import Iterable, Sequence
 from urllib.parse import quote
 
-from osslist.errors import OssRefused, OutputError, UsageError
-from osslist.pages import ObjectRecord, PrefixRecord, Record, VersionRecord
+from osslist.errors import OutputError, UsageError
+from osslist.inventorystores import JsonObject, Saved, Sink, Store
+from osslist.pages import PrefixRecord, Record, VersionRecord
 from osslist.ranges import KeyRange
-
-if TYPE_CHECKING:
-    from osslist.ossobjects import ObjectClient
 
 log = logging.getLogger(__name__)
 
@@ -61,303 +57,7 @@ VERSION_SCHEMA = ("Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker", *S
 VERSION = "2019-09-01"
 DEFAULT_FILE_SIZE = 64 * 1024 * 1024
 GZIP_LEVEL = 1  # as ossout: CSV rows still shrink about fivefold, and the run loop's thread compresses every page
-PART_SIZE = 8 * 1024 * 1024
-"""A local data file is made durable (fsync) and ends a gzip member every this many bytes,
-as an OSS one is cut into parts (``ossout.DEFAULT_PART_SIZE``)."""
-JsonObject = dict[str, Any]  # Any: a checkpoint's JSON values
 _SHARD_NAME = re.compile(r"(\d+)-of-(\d+)\.json")
-
-
-class Sink(Protocol):
-    """A data file being written: bytes in, parts cut only at page ends (``mark`` once
-    ``part_full``), then complete (``close``) or drop (``abort``; ``keep_upload``: a checkpoint
-    continues it). ``saved()`` is what is durable: its byte count and what resumes it."""
-
-    @property
-    def part_full(self) -> bool: ...
-
-    plain_bytes: int
-    """The bytes written so far (a resumed file: counting its saved ones)."""
-
-    def write(self, data: bytes, /) -> int: ...
-
-    def mark(self) -> None: ...
-
-    def saved(self) -> tuple[int, JsonObject]: ...
-
-    def drain(self) -> None: ...
-
-    def close(self) -> None: ...
-
-    def abort(self, *, keep_upload: bool = False) -> None: ...
-
-
-class Store(Protocol):
-    """Where an inventory goes: a local directory or an OSS prefix. Keys are relative to it."""
-
-    def open(self, key: str) -> Sink: ...
-
-    def resume(self, key: str, saved: JsonObject) -> Sink:
-        """Continue a data file from what its ``Sink.saved()`` was; OutputError or OssRefused
-        when that part of it is gone."""
-        ...
-
-    def put(self, key: str, data: bytes, *, once: bool = False) -> bool:
-        """Write ``data``; with ``once`` only when the key does not exist yet (False then)."""
-        ...
-
-    def read(self, key: str) -> bytes: ...
-
-    def digest(self, key: str) -> str:
-        """The MD5 (upper-case hex) of a complete data file, read back."""
-        ...
-
-    def names(self, folder: str) -> list[str]:
-        """The names of the objects directly in ``folder``."""
-        ...
-
-    def discard_unfinished(self, prefix: str, keep: Saved | None) -> None:
-        """Drop data files under ``prefix`` left unfinished by a killed run, but the one
-        ``keep`` saved (the file a resumed run continues)."""
-        ...
-
-    def full_key(self, key: str) -> str:
-        """The key manifest.json records for ``key``."""
-        ...
-
-    @property
-    def bucket(self) -> str: ...
-
-    @property
-    def url(self) -> str:
-        """The inventory's place, as a checkpoint names its output."""
-        ...
-
-
-# --- stores -------------------------------------------------------------------------------------
-
-
-class LocalStore:
-    """An inventory in a local directory; a data file is written as ``.partial`` and renamed
-    when complete; ``once`` writes go through a temporary file and ``os.link`` (which fails
-    when the name exists), the local form of x-oss-forbid-overwrite."""
-
-    def __init__(self, root: str, *, part_size: int = PART_SIZE) -> None:
-        self.root = os.path.abspath(root)
-        self.bucket = self.root
-        self.url = os.path.realpath(root)
-        self._part_size = part_size
-
-    def open(self, key: str) -> Sink:
-        return _LocalFile(self._path(key), self._part_size)
-
-    def resume(self, key: str, saved: JsonObject) -> Sink:
-        offset = saved.get("offset")
-        if not isinstance(offset, int) or offset < 0:
-            raise UsageError("checkpoint inventory entry is malformed; delete the checkpoint to start over")
-        return _LocalFile.resume(self._path(key), self._part_size, offset)
-
-    def put(self, key: str, data: bytes, *, once: bool = False) -> bool:
-        path = self._path(key)
-        temp = f"{path}.{uuid.uuid4().hex}.partial"
-        try:
-            with open(temp, "wb") as handle:
-                handle.write(data)
-            if not once:
-                os.replace(temp, path)
-                return True
-            try:
-                os.link(temp, path)
-            except FileExistsError:
-                return False
-            return True
-        except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from exc
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
-
-    def read(self, key: str) -> bytes:
-        with open(self._path(key), "rb") as handle:
-            return handle.read()
-
-    def digest(self, key: str) -> str:
-        md5 = hashlib.md5(usedforsecurity=False)
-        with open(self._path(key), "rb") as handle:
-            while chunk := handle.read(1024 * 1024):
-                md5.update(chunk)
-        return md5.hexdigest().upper()
-
-    def names(self, folder: str) -> list[str]:
-        path = os.path.join(self.root, folder)
-        return sorted(os.listdir(path)) if os.path.isdir(path) else []
-
-    def discard_unfinished(self, prefix: str, keep: Saved | None) -> None:
-        folder, _, start = prefix.rpartition("/")
-        for name in self.names(folder):
-            key = f"{folder}/{name}"
-            if name.startswith(start) and name.endswith(".partial") and (keep is None or key != f"{keep[0]}.partial"):
-                os.unlink(self._path(key))
-
-    def full_key(self, key: str) -> str:
-        return key
-
-    def _path(self, key: str) -> str:
-        path = os.path.join(self.root, *key.split("/"))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        return path
-
-
-class _LocalFile:
-    """A data file as ``<name>.partial``; ``mark()`` makes it durable (flush, fsync) there."""
-
-    def __init__(self, path: str, part_size: int, *, mode: str = "wb") -> None:
-        self._path = path
-        self._partial = f"{path}.partial"
-        self._part_size = part_size
-        try:
-            self._handle = open(self._partial, mode)
-        except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from exc
-        self.plain_bytes = self._marked = self._handle.seek(0, os.SEEK_END)
-
-    @classmethod
-    def resume(cls, path: str, part_size: int, offset: int) -> _LocalFile:
-        """The ``.partial`` file cut back to ``offset``; one a killed run completed is copied
-        back to ``.partial`` first (its first ``offset`` bytes are what was saved)."""
-        partial = f"{path}.partial"
-        if offset == 0:
-            return cls(path, part_size)
-        if not os.path.exists(partial) and os.path.exists(path):
-            shutil.copyfile(path, partial)
-        if not os.path.exists(partial) or os.path.getsize(partial) < offset:
-            raise OutputError(f"cannot resume {path}: it is missing or shorter than the checkpoint says; "
-                              "delete the checkpoint to start over")
-        os.truncate(partial, offset)
-        return cls(path, part_size, mode="ab")
-
-    @property
-    def part_full(self) -> bool:
-        return self.plain_bytes - self._marked >= self._part_size
-
-    def write(self, data: bytes) -> int:
-        try:
-            written = self._handle.write(data)
-        except OSError as exc:
-            raise OutputError(f"cannot write {self._path}: {exc.strerror or type(exc).__name__}") from exc
-        self.plain_bytes += written
-        return written
-
-    def mark(self) -> None:
-        try:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-        except OSError as exc:
-            raise OutputError(f"cannot write {self._path}: {exc.strerror or type(exc).__name__}") from exc
-        self._marked = self.plain_bytes
-
-    def saved(self) -> tuple[int, JsonObject]:
-        return self._marked, {"offset": self._marked}
-
-    def drain(self) -> None:
-        """Nothing in flight: ``mark`` was synchronous."""
-
-    def close(self) -> None:
-        self._handle.close()
-        os.replace(self._partial, self._path)
-
-    def abort(self, *, keep_upload: bool = False) -> None:
-        self._handle.close()
-        if not keep_upload and os.path.exists(self._partial):
-            os.unlink(self._partial)
-
-
-class OssStore:
-    """An inventory under ``oss://bucket/prefix``: data files stream in by multipart upload
-    (``OssWriter``, parts cut at page ends), small files are one PutObject, ``once`` sends
-    x-oss-forbid-overwrite."""
-
-    def __init__(self, objects: ObjectClient, prefix: str, *, part_size: int | None = None) -> None:
-        self._objects = objects
-        self._prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
-        self._part_size = PART_SIZE if part_size is None else part_size
-        self.bucket = objects.bucket_name
-        self.url = objects.url(self._prefix)
-
-    def open(self, key: str) -> Sink:
-        from osslist.ossout import OssWriter
-
-        return OssWriter(self._objects, self.full_key(key), part_size=self._part_size, compress=False,
-                         cut_at_marks=True)
-
-    def resume(self, key: str, saved: JsonObject) -> Sink:
-        """The saved upload continued (its parts checked by ListParts). When a killed run had
-        completed it (no such upload, the object there), a new upload starts with the object's
-        first saved bytes (read back), so the file goes on from the same point."""
-        from osslist.ossout import Committed, OssWriter
-
-        committed = Committed.from_json(saved)
-        full = self.full_key(key)
-        try:
-            return OssWriter.resume(self._objects, full, committed, part_size=self._part_size, compress=False,
-                                    cut_at_marks=True)
-        except OssRefused as exc:
-            if exc.code != "NoSuchUpload" or not committed.parts or not self._objects.exists(full):
-                raise
-        writer = OssWriter(self._objects, full, part_size=self._part_size, compress=False, cut_at_marks=True)
-        writer.write(self._head(full, committed.stored_offset))
-        writer.mark()
-        return writer
-
-    def _head(self, key: str, size: int) -> bytes:
-        head = bytearray()
-        for chunk in self._objects.stream(key):
-            head += chunk[: size - len(head)]
-            if len(head) == size:
-                return bytes(head)
-        raise OutputError(f"cannot resume {self._objects.url(key)}: it is shorter than the checkpoint says; "
-                          "delete the checkpoint to start over")
-
-    def put(self, key: str, data: bytes, *, once: bool = False) -> bool:
-        try:
-            self._objects.put(self.full_key(key), data, forbid_overwrite=once)
-        except OssRefused as exc:
-            if once and exc.code == "FileAlreadyExists":
-                return False
-            raise
-        return True
-
-    def read(self, key: str) -> bytes:
-        return b"".join(self._objects.stream(self.full_key(key)))
-
-    def digest(self, key: str) -> str:
-        md5 = hashlib.md5(usedforsecurity=False)
-        for chunk in self._objects.stream(self.full_key(key)):
-            md5.update(chunk)
-        return md5.hexdigest().upper()
-
-    def names(self, folder: str) -> list[str]:
-        from osslist.listing import ListingSpec, iter_records
-
-        prefix = self.full_key(folder.rstrip("/") + "/")
-        spec = ListingSpec(prefix=prefix, delimiter="/")
-        return [r.key[len(prefix):] for r in iter_records(self._objects.client, spec) if type(r) is ObjectRecord]
-
-    def discard_unfinished(self, prefix: str, keep: Saved | None) -> None:
-        """Abort the uploads a killed run left under ``prefix`` (best effort: a role without
-        oss:ListMultipartUploads leaves them to a lifecycle rule), but a saved one with parts."""
-        keep_id = keep[1].get("upload_id") if keep is not None and keep[1].get("parts") else None
-        try:
-            uploads = self._objects.uploads_under(self.full_key(prefix))
-        except OssRefused as exc:
-            log.debug("not listing unfinished uploads under %s: %s", self._objects.url(self.full_key(prefix)), exc)
-            return
-        for key, upload_id in uploads:
-            if upload_id != keep_id:
-                self._objects.abort(key, upload_id)
-
-    def full_key(self, key: str) -> str:
-        return self._prefix + key
 
 
 # --- rows ---------------------------------------------------------------------------------------
@@ -402,9 +102,6 @@ def _version_fields(record: VersionRecord) -> str:
 
 Rows = tuple["str | None", bytes]
 """A page rendered for the writer: its first key (None when empty) and its rows."""
-
-Saved = tuple[str, JsonObject]
-"""A data file in progress as a checkpoint names it: its key and its ``Sink.saved()`` state."""
 
 @dataclass(frozen=True)
 class DataFile:
@@ -507,12 +204,15 @@ class InventoryWriter:
 
     For ``--checkpoint`` it is a ``checkpointstore.DurableOutput``: its bytes are counted over
     all its data files in order (completed files' sizes, then the bytes of the one in
-    progress); ``page_end()`` says where the last page's bytes end, ``durable()`` how far they
+    progress); ``end_page()`` says where the last page's bytes end, ``durable()`` how far they
     are durable (whole files, then whole parts) with the state that continues from exactly
-    there, and ``restore()`` continues from such a state."""
+    there, and ``restore()`` continues from such a state. ``resumable``: each data file's upload
+    starts when the file opens, and ``generation`` counts those starts, so the checkpoint names
+    an upload before its first part (a rerun then aborts it, needing no ListMultipartUploads)."""
 
     def __init__(self, store: Store, *, source_bucket: str, started: datetime, file_size: int = DEFAULT_FILE_SIZE,
-                 shard: Shard | None = None, ranges: Sequence[KeyRange] = (KeyRange(),), versions: bool = False) -> None:
+                 shard: Shard | None = None, ranges: Sequence[KeyRange] = (KeyRange(),), versions: bool = False,
+                 resumable: bool = False) -> None:
         self._store = store
         self._bucket = source_bucket
         self._started = int(started.timestamp())
@@ -520,8 +220,12 @@ class InventoryWriter:
         self._shard = shard
         self._uuid = str(uuid.uuid4())
         self._files: list[DataFile] = []
+        self._files_json: list[JsonObject] = []
+        """``_files`` as a checkpoint saves them, kept as they complete (not rebuilt every page)."""
         self._completed_bytes = 0
         """The sizes of ``_files`` summed: where the bytes of the file in progress start."""
+        self._resumable = resumable
+        self.generation = 0
         self._current: _GzipFile | None = None
         self._ranges = tuple(ranges)
         self._versions = versions
@@ -541,17 +245,25 @@ class InventoryWriter:
         if self._current is not None and self._current.limit is not None and first >= self._current.limit:
             self._complete_current()  # the next of this shard's ranges
         if self._current is None:
-            number = len(self._files)
-            key = f"data/{self._uuid}{f'-{number}' if number else ''}.csv.gz"
-            self._current = _GzipFile(self._store.open(key), key, first, self._range_end(first))
+            self._current = self._open(first)
         self._current.write(data)
         if self._current.stored >= self._file_size:
             self._complete_current()
+
+    def _open(self, first: str) -> _GzipFile:
+        number = len(self._files)
+        key = f"data/{self._uuid}{f'-{number}' if number else ''}.csv.gz"
+        sink = self._store.open(key)
+        if self._resumable:
+            sink.probe()
+            self.generation += 1
+        return _GzipFile(sink, key, first, self._range_end(first))
 
     def _complete_current(self) -> None:
         assert self._current is not None
         done = self._current.finish(self._store)
         self._files.append(done)
+        self._files_json.append(done.to_json())
         self._completed_bytes += done.size
         self._current = None
 
@@ -579,16 +291,16 @@ class InventoryWriter:
 
     # --- checkpoints ---
 
-    def page_end(self) -> int:
+    def end_page(self) -> int:
+        """Where the bytes written so far end (a page's parts are cut as it is written)."""
         return self._completed_bytes + (0 if self._current is None else self._current.stored)
 
     def durable(self) -> tuple[int, JsonObject]:
+        """How far the bytes are durable (whole files, then the whole parts of the one in
+        progress), and the state that continues from there."""
         offset, current = (0, None) if self._current is None else self._current.saved()
-        state = {"uuid": self._uuid, "started": self._started, "files": [f.to_json() for f in self._files],
-                 "current": current}
+        state = {"uuid": self._uuid, "started": self._started, "files": list(self._files_json), "current": current}
         return self._completed_bytes + offset, state
-
-
 
     def restore(self, state: JsonObject) -> None:
         """Continue from a ``durable()`` state: its data files, and the one in progress reopened
@@ -596,6 +308,7 @@ class InventoryWriter:
         try:
             self._uuid, self._started = str(state["uuid"]), int(state["started"])
             self._files = [DataFile.from_json(f) for f in state["files"]]
+            self._files_json = [f.to_json() for f in self._files]
             self._completed_bytes = sum(f.size for f in self._files)
             current = state["current"]
             saved: Saved | None = None if current is None else (str(current["key"]), dict(current["saved"]))
@@ -639,8 +352,7 @@ class InventoryWriter:
             "sourceBucket": self._bucket,
             "fileSchema": ", ".join(VERSION_SCHEMA if self._versions else SCHEMA),
             "shard": None if self._shard is None else self._shard.index,
-            "files": [{"key": self._store.full_key(f.key), "size": f.size, "MD5checksum": f.md5, "first": f.first}
-                      for f in self._files],
+            "files": [{**f.to_json(), "key": self._store.full_key(f.key)} for f in self._files],
         }
 
 

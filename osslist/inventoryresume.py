@@ -21,12 +21,12 @@ fine), so a kill between the two still ends with one manifest.
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from typing import Callable
 
 from osslist import checkpoint, runner
 from osslist.checkpoint import CheckpointState, JsonObject
-from osslist.checkpointstore import CheckpointStore, DurableSaver, FileStore, read_state, store_for
+from osslist.checkpointstore import CheckpointStore, DurableSaver, lock_for, read_state, store_for
 from osslist.errors import UsageError
 from osslist.feed import Pending
 from osslist.inventory import InventoryWriter
@@ -39,12 +39,14 @@ class InventorySaver(DurableSaver):
     part uploaded, a data file completed). ``finish`` completes the last file, saves that
     nothing is left, writes the manifest, then saves the finished state."""
 
-    entry = "inventory"
-
     def __init__(self, store: CheckpointStore, *, fingerprint: str, writer: InventoryWriter,
-                 clock: Callable[[], float] = time.time) -> None:
+                 resumed: CheckpointState | None = None, clock: Callable[[], float] = time.time) -> None:
         self._writer = writer
-        super().__init__(store, fingerprint=fingerprint, output=writer, clock=clock)
+        left = None if resumed is None else (list(resumed.remaining), resumed.summary)
+        super().__init__(store, fingerprint=fingerprint, output=writer, resumed=left, clock=clock)
+
+    def _with_output(self, state: CheckpointState, output: JsonObject) -> CheckpointState:
+        return replace(state, inventory=output)
 
     def finish(self, summary: Summary) -> str:
         """Returns what was written, for the log."""
@@ -66,14 +68,14 @@ def run_resumable_inventory(prepared: PreparedRun, writer: InventoryWriter, *, o
     """List into ``writer`` saving as its bytes become durable; rerunning the same command
     (anywhere, with an oss:// checkpoint) continues. Returns the Summary and what was written."""
     printed, store = runner.checkpoint_fingerprint(prepared), store_for(prepared)
-    with _lock(store):
+    with lock_for(store):
         saved = read_state(store, prepared, printed, writer.url)
         if saved is not None and saved.finished and saved.finished_at is None and saved.inventory is not None:
             return _publish_only(saved, store, printed, writer)  # a kill came between the last file and the manifest
         if saved is not None:
             checkpoint.refuse_finished(saved, store.name)
         todo, summary = _continue(saved, prepared, writer, store.name)
-        saver = InventorySaver(store, fingerprint=printed, writer=writer)
+        saver = InventorySaver(store, fingerprint=printed, writer=writer, resumed=saved)
         if saved is None:
             saver.start(todo, summary)
         saver.run(prepared, todo, writer, summary, on_page=on_page, stop=stop)
@@ -100,7 +102,3 @@ def _publish_only(saved: CheckpointState, store: CheckpointStore, printed: str,
     written = InventorySaver(store, fingerprint=printed, writer=writer).publish(saved.summary)
     return checkpoint.restore_summary(saved.summary), written
 
-
-def _lock(store: CheckpointStore) -> AbstractContextManager[object]:
-    """One run per local checkpoint (``checkpoint.RunLock``); an OSS one is not locked."""
-    return checkpoint.RunLock(store.name) if isinstance(store, FileStore) else nullcontext()

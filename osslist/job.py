@@ -360,6 +360,10 @@ def _check_inventory(job: ListJob) -> None:
         raise UsageError(f"--format {INVENTORY_FORMAT} needs --output DIR or --output oss://BUCKET/PREFIX/")
     if job.selection.delimiter:
         raise UsageError(f"--format {INVENTORY_FORMAT} lists objects: it takes no --delimiter")
+    if not job.output.path.startswith("oss://"):  # an oss:// one is checked with its target
+        from osslist.osstarget import ReportSettings  # oss2 stays out of --help
+
+        ReportSettings(part_size=job.output.part_size).part_bytes()
 
 
 def _check_connection(conn: Connection) -> None:

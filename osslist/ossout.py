@@ -103,6 +103,7 @@ class OssWriter:
         workers: int = 2,
         in_flight: int = 2,
         cut_at_marks: bool = False,
+        keep_upload_on_failure: bool = False,
     ) -> None:
         if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
             raise UsageError(f"--part-size must be between 100K and 5G, not {part_size} bytes")
@@ -116,6 +117,7 @@ class OssWriter:
         self._part_size = part_size
         self._gzip = wants_gzip(key, compress)
         self._cut_at_marks = cut_at_marks  # parts end only where mark() was called (page ends)
+        self._keep_on_failure = keep_upload_on_failure  # a checkpoint names the upload: a rerun continues it
         self._member = _new_member() if self._gzip else None
         self._member_plain = 0  # plain bytes fed into the current gzip member
         self._plain = bytearray()  # gzip: plain bytes waiting to make a block
@@ -245,7 +247,8 @@ class OssWriter:
         return committed.plain_offset, committed.to_json()
 
     def close(self) -> None:
-        """Upload what is left and make the object appear; on any failure abort and re-raise."""
+        """Upload what is left and make the object appear; on any failure abort (keeping the
+        upload when ``keep_upload_on_failure``: a checkpoint names it) and re-raise."""
         if self._closed:
             return
         try:
@@ -259,7 +262,7 @@ class OssWriter:
                 self._wait_all()
                 self._objects.complete(self.key, self._upload_id or "", sorted(self._etags.items()))
         except BaseException:
-            self.abort()
+            self.abort(keep_upload=self._keep_on_failure)
             raise
         self._closed = True
         self._pool.shutdown()

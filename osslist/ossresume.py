@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 from osslist import checkpoint, runner
 from osslist.checkpoint import CheckpointState, JsonObject
-from osslist.checkpointstore import CheckpointStore, DurableSaver, load_state, store_for
+from osslist.checkpointstore import CheckpointStore, DurableSaver, load_state, lock_for, store_for
 from osslist.errors import CheckpointFinished, OssRefused
 from osslist.feed import Pending
 from osslist.job import PreparedRun
@@ -38,11 +38,14 @@ class Upload:
     """An ``OssWriter`` as a ``DurableOutput``: a page ends where it is marked (``mark()``, so
     parts end at page ends); parts 1..n uploaded are durable."""
 
+    generation = 0
+    """Nothing to name beyond the upload, which ``start`` saved before any part."""
+
     def __init__(self, writer: OssWriter) -> None:
         self.writer = writer
         self.url = writer.url
 
-    def page_end(self) -> int:
+    def end_page(self) -> int:
         self.writer.mark()
         return self.writer.plain_bytes
 
@@ -62,8 +65,6 @@ class PartSaver(DurableSaver):
     the page the last of them ends with. Once ``commit`` sees nothing remaining, ``finish``
     completes the upload, then saves the finished state."""
 
-    entry = "upload"
-
     def __init__(self, store: CheckpointStore, *, fingerprint: str, writer: OssWriter,
                  clock: Callable[[], float] = time.time) -> None:
         self._writer = writer
@@ -82,7 +83,7 @@ def _open_writer(prepared: PreparedRun, saved: CheckpointState | None, store: Ch
     target = prepared.output_target
     assert target is not None, "run only with --output oss://"
     options = {"part_size": target.part_size, "compress": target.compress, "cut_at_marks": True, "workers": 1,
-               "in_flight": PARTS_IN_FLIGHT}
+               "in_flight": PARTS_IN_FLIGHT, "keep_upload_on_failure": True}
     committed = Committed.from_json(None if saved is None else saved.upload)
     key, objects = target.url.key, target.objects
     if not committed.parts:  # nothing uploaded yet: start over
@@ -121,22 +122,23 @@ def run_resumable_oss(prepared: PreparedRun, *, on_page: runner.OnPage | None = 
     target = prepared.output_target
     assert target is not None, "run only with --output oss://"
     printed, store = runner.checkpoint_fingerprint(prepared), store_for(prepared)
-    saved = load_state(store, prepared, printed, str(target.url))
-    writer = _open_writer(prepared, saved, store)
-    saver = PartSaver(store, fingerprint=printed, writer=writer)
-    try:
-        if saved is None or not Committed.from_json(saved.upload).parts:
-            todo: list[Pending] = [(r, None) for r in prepared.ranges]
-            summary = Summary()
-            saver.start(todo, summary)
-        else:
-            todo, summary = runner.saved_todo(saved), checkpoint.restore_summary(saved.summary)
-        out = make_writer(job.output.format, writer, null=job.output.null, human=job.output.human,
-                          bucket=job.connection.bucket, header=writer.plain_bytes == 0, versions=prepared.versions,
-                          owner=job.selection.fetch_owner)
-    except BaseException:
-        writer.abort(keep_upload=True)  # the checkpoint resumes it
-        raise
-    saver.run(prepared, todo, out, summary, on_page=on_page, stop=stop)
-    saver.finish(summary)
+    with lock_for(store):
+        saved = load_state(store, prepared, printed, str(target.url))
+        writer = _open_writer(prepared, saved, store)
+        saver = PartSaver(store, fingerprint=printed, writer=writer)
+        try:
+            if saved is None or not Committed.from_json(saved.upload).parts:
+                todo: list[Pending] = [(r, None) for r in prepared.ranges]
+                summary = Summary()
+                saver.start(todo, summary)
+            else:
+                todo, summary = runner.saved_todo(saved), checkpoint.restore_summary(saved.summary)
+            out = make_writer(job.output.format, writer, null=job.output.null, human=job.output.human,
+                              bucket=job.connection.bucket, header=writer.plain_bytes == 0,
+                              versions=prepared.versions, owner=job.selection.fetch_owner)
+        except BaseException:
+            writer.abort(keep_upload=True)  # the checkpoint resumes it
+            raise
+        saver.run(prepared, todo, out, summary, on_page=on_page, stop=stop)
+        saver.finish(summary)
     return summary

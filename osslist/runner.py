@@ -479,8 +479,9 @@ def saved_todo(saved: checkpoint.CheckpointState) -> list[Pending]:
 
 
 class Saver(Protocol):
-    """A checkpoint's save hook: ``checkpoint.Checkpointer`` (a file) or ``ossresume.PartSaver``
-    (an upload); ``commit`` once per written page, with nothing remaining at the end."""
+    """A checkpoint's save hook: ``checkpoint.Checkpointer`` (a file), ``ossresume.PartSaver``
+    (an upload) or ``inventoryresume.InventorySaver`` (an inventory's data files); ``commit``
+    once per written page, with nothing remaining at the end."""
 
     def commit(self, remaining: checkpoint.Remaining,
                summary: Summary) -> object: ...

@@ -20,7 +20,8 @@ from click.testing import CliRunner, Result
 
 from osslist.cli import main
 from osslist.emulator import Emulator
-from osslist.inventory import LocalStore, gather_parts, write_manifest
+from osslist.inventory import gather_parts, write_manifest
+from osslist.inventorystores import LocalStore
 from tests.emulator.keys import TRICKY_KEYS
 from tests.helpers import archived_bucket, clean_env, inventory_report, listing_report
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from osslist import inventory
+from osslist import inventory, inventorystores
 from osslist.cli import main
 from osslist.emulator import Emulator
 from tests.helpers import assert_no_credentials_in, clean_env
@@ -162,7 +162,7 @@ def test_a_data_file_completed_by_a_killed_run_is_continued_from_its_saved_bytes
     the saved upload is gone; the rerun starts the file again from its saved bytes, read back."""
     finish = inventory._GzipFile.finish
 
-    def finish_then_die(self: inventory._GzipFile, store: inventory.Store) -> inventory.DataFile:
+    def finish_then_die(self: inventory._GzipFile, store: inventorystores.Store) -> inventory.DataFile:
         done = finish(self, store)
         raise KeyboardInterrupt("killed")  # not an Exception: nothing may catch it as a failure
 
@@ -227,7 +227,7 @@ def test_the_checkpoint_holds_no_secret(small: Emulator) -> None:
 
 
 def test_a_local_data_file_resumes_from_its_partial_or_its_completed_bytes(tmp_path: Path) -> None:
-    store = inventory.LocalStore(str(tmp_path), part_size=inventory.PART_SIZE)
+    store = inventorystores.LocalStore(str(tmp_path), part_size=inventorystores.PART_SIZE)
     sink = store.open("data/x.csv.gz")
     sink.write(b"kept")
     sink.mark()
@@ -247,7 +247,7 @@ def test_a_local_data_file_resumes_from_its_partial_or_its_completed_bytes(tmp_p
 
 def test_every_part_of_a_data_file_is_a_whole_gzip_member(tmp_path: Path) -> None:
     """What makes a resumed file valid gzip: a part never ends inside a member."""
-    store = inventory.LocalStore(str(tmp_path), part_size=1024)
+    store = inventorystores.LocalStore(str(tmp_path), part_size=1024)
     writer = inventory.InventoryWriter(store, source_bucket="b", started=__import__("datetime").datetime.now())
     ends = []
     for page in range(40):
@@ -258,3 +258,93 @@ def test_every_part_of_a_data_file_is_a_whole_gzip_member(tmp_path: Path) -> Non
     assert len(cuts) > 3
     for cut in cuts:
         assert gzip.decompress(data[:cut])  # raises on a member cut short
+
+
+# --- what a fresh review found ------------------------------------------------------------------
+
+
+def test_a_data_file_whose_completion_failed_is_continued_by_the_rerun(
+    small: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed CompleteMultipartUpload keeps the upload the checkpoint names (it used to be
+    aborted, and every rerun then failed with NoSuchUpload)."""
+    from osslist.errors import OssUnavailable
+    from osslist.ossobjects import ObjectClient
+
+    complete, calls = ObjectClient.complete, []
+
+    def fail_the_first(self: ObjectClient, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        calls.append(key)
+        if len(calls) == 1:
+            raise OssUnavailable("CompleteMultipartUpload: still failing after the retries")
+        complete(self, key, upload_id, parts)
+
+    monkeypatch.setattr(ObjectClient, "complete", fail_the_first)
+    assert osslist(small, *inventory_args()).exit_code == 1
+    current = oss_checkpoint(small)["inventory"]["current"]
+    assert (PREFIX + current["key"], current["saved"]["upload_id"]) in small.open_uploads(INV)
+    monkeypatch.setattr(ObjectClient, "complete", complete)
+    result = osslist(small, *inventory_args())
+    assert result.exit_code == 0, result.stderr
+    assert_one_exact_inventory(small)
+
+
+def test_a_new_data_files_upload_is_saved_before_its_first_part(big: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed right after a data file's upload started: the checkpoint names it, so the rerun
+    aborts it even when the role may not list uploads (oss:ListMultipartUploads)."""
+    from osslist.checkpointstore import DurableSaver
+
+    big.faults.deny(INV, "", {"oss:ListMultipartUploads"})
+    save = DurableSaver._save
+
+    def die_after_naming_a_new_upload(self: DurableSaver, *args: Any, **kwargs: Any) -> None:  # Any: _save's own
+        save(self, *args, **kwargs)
+        current = oss_checkpoint(big)["inventory"]["current"]
+        if oss_checkpoint(big)["inventory"]["files"] and current and not current["saved"]["parts"]:
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(DurableSaver, "_save", die_after_naming_a_new_upload)
+    assert osslist(big, *inventory_args()).exit_code != 0
+    named = oss_checkpoint(big)["inventory"]["current"]["saved"]["upload_id"]
+    assert named and named in {upload_id for _, upload_id in big.open_uploads(INV)}
+    monkeypatch.setattr(DurableSaver, "_save", save)
+    assert osslist(big, *inventory_args()).exit_code == 0
+    assert_one_exact_inventory(big)  # no upload left
+
+
+def test_a_local_data_file_is_fsynced_before_it_is_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), fsync(fd))[1])
+    sink = inventorystores.LocalStore(str(tmp_path)).open("data/x.csv.gz")
+    sink.write(b"rows")
+    assert synced == []
+    sink.close()
+    assert synced and (tmp_path / "data/x.csv.gz").read_bytes() == b"rows"
+
+
+def test_a_copy_back_killed_half_way_strands_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    store = inventorystores.LocalStore(str(tmp_path))
+    sink = store.open("data/x.csv.gz")
+    sink.write(b"0123456789")
+    sink.close()
+
+    def half_then_die(source: str, target: str) -> None:
+        Path(target).write_bytes(Path(source).read_bytes()[:3])
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(shutil, "copyfile", half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        store.resume("data/x.csv.gz", {"offset": 8})
+    monkeypatch.undo()
+    again = store.resume("data/x.csv.gz", {"offset": 8})
+    again.close()
+    assert (tmp_path / "data/x.csv.gz").read_bytes() == b"01234567"
+
+
+def test_dry_run_refuses_a_bad_part_size_for_a_local_inventory(small: Emulator, tmp_path: Path) -> None:
+    result = osslist(small, "ls", "--bucket", SOURCE, "--format", "oss-inventory", "--output", str(tmp_path / "inv"),
+                     "--part-size", "50K", "--dry-run")
+    assert result.exit_code == 2 and "--part-size" in result.stderr
