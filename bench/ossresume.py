@@ -12,7 +12,8 @@ byte and `osslist uploads` finds no multipart upload left in the report bucket; 
 kills landed mid-run (a pod that finished before its kill does not count as one). With --inventory
 (issue 12: the inventory is "resumable with --checkpoint like any OSS output") the report is an OSS
 inventory, and PASS needs exactly one manifest and `osslist diff` of it against the plain listing to be
-empty (its reader checks every data file's size and MD5, and the keys' order).
+empty (its reader checks every data file's size and MD5, and the keys' order); with a shard, the
+other shards then run unkilled (the manifest comes with the last) and the whole bucket is compared.
 """
 
 from __future__ import annotations
@@ -53,22 +54,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def base_argv(emu: h.EmulatorProcess, args: argparse.Namespace) -> list[str]:
+def base_argv(emu: h.EmulatorProcess, args: argparse.Namespace, shard: int | None = None) -> list[str]:
     argv = [sys.executable, "-c", "from osslist.cli import main; main()", "ls", "--bucket", SOURCE,
             "--endpoint", emu.oss_endpoint, "--region", h.REGION, "--credentials", "metadata", "--no-progress",
             "--format", "jsonl"]
-    if args.shard_index is not None:
-        argv += ["--shard-index", str(args.shard_index), "--shard-count", str(args.shard_count)]
+    if shard is not None:
+        argv += ["--shard-index", str(shard), "--shard-count", str(args.shard_count)]
     return argv
 
 
-def pod_argv(emu: h.EmulatorProcess, args: argparse.Namespace) -> list[str]:
+def pod_argv(emu: h.EmulatorProcess, args: argparse.Namespace, shard: int | None = None) -> list[str]:
     output = ["--format", "oss-inventory", "--file-size", args.file_size, "--output", f"oss://{REPORTS}/{INVENTORY}"] \
         if args.inventory else ["--output", f"oss://{REPORTS}/{REPORT}"]
-    return base_argv(emu, args) + [
+    return base_argv(emu, args, shard) + [
         "--parallel", str(args.parallel), "--part-size", args.part_size, *output,
-        "--checkpoint", f"oss://{REPORTS}/{CHECKPOINT}",
+        "--checkpoint", f"oss://{REPORTS}/{CHECKPOINT if shard is None else CHECKPOINT.replace('.json', f'-{shard}.json')}",
     ]
+
+
+def finish_other_shards(emu: h.EmulatorProcess, env: dict[str, str], args: argparse.Namespace) -> bool:
+    """An inventory's manifest comes with the last shard: the other shards run to the end, unkilled."""
+    others = [i for i in range(args.shard_count) if i != args.shard_index]
+    return all(subprocess.run(pod_argv(emu, args, i), env=env, capture_output=True).returncode == 0 for i in others)
 
 
 def start_pod(argv: list[str], env: dict[str, str], root: Path, number: int) -> subprocess.Popen[bytes]:
@@ -114,9 +121,11 @@ def main() -> int:
         env = h.metadata_env(emu)
         h.progress(f"  plain listing of {args.objects:,} objects ...")
         started = time.monotonic()
-        plain = subprocess.run(base_argv(emu, args), env=env, capture_output=True, check=True).stdout
+        whole = args.inventory  # an inventory's manifest covers every shard: compared with the whole bucket
+        plain = subprocess.run(base_argv(emu, args, None if whole else args.shard_index), env=env, capture_output=True,
+                               check=True).stdout
         window = max(1.0, (time.monotonic() - started) * 1.5 / max(args.kills, 1))
-        mid_run, argv = 0, pod_argv(emu, args)
+        mid_run, argv = 0, pod_argv(emu, args, args.shard_index)
         for number in range(args.kills):
             pod = start_pod(argv, env, Path(tmp), number)
             time.sleep(rng.uniform(0.5, window))
@@ -126,13 +135,14 @@ def main() -> int:
             h.progress(f"  pod {number} killed")
         last = start_pod(argv, env, Path(tmp), args.kills)
         _, err = last.communicate()
+        others_ok = args.shard_index is None or not args.inventory or finish_other_shards(emu, env, args)
         same, sizes = (same_inventory if args.inventory else same_report)(emu, env, plain, Path(tmp))
         left = osslist_output(emu, env, "uploads", "--bucket", REPORTS, "--format", "jsonl")
     print(f"objects: {args.objects:,}, parallel {args.parallel}, shard {args.shard_index}, "
           f"{'inventory' if args.inventory else 'jsonl.gz'}, kills mid-run: {mid_run} of {args.kills}, "
           f"last pod exit {last.returncode}")
     print(f"report == plain listing: {same} ({sizes}); uploads left: {len(left.splitlines())}")
-    passed = last.returncode == 0 and same and not left.strip()
+    passed = last.returncode == 0 and others_ok and same and not left.strip()
     print(f"verdict: {'PASS' if passed else 'FAIL'}")
     if last.returncode != 0:
         print(err.decode(errors="replace")[-500:], file=sys.stderr)

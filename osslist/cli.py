@@ -143,7 +143,7 @@ def edge(func: F, *, least: int = 1) -> F:
             code = exc.exit_code if isinstance(exc, OsslistError) else 1
             raise click.exceptions.Exit(max(code, least)) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps types it as _Wrapped, not as F
 
 
 def _silence_stdout() -> None:
@@ -154,7 +154,7 @@ def _silence_stdout() -> None:
         pass
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # [TextIO] needs Python 3.11 at run time
     """Writes to whatever sys.stderr is at the time of the record (tests swap it)."""
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -180,7 +180,8 @@ class LongWriter(TextWriter):
         if type(record) is not ObjectRecord:
             if type(record) is PrefixRecord:
                 return self._prefix.format(record.prefix) + self._end
-            return self._version_line(record) + self._end  # type: ignore[arg-type]
+            if type(record) is VersionRecord:
+                return self._version_line(record) + self._end
         return (
             self._object.format(
                 record.last_modified, self._size(record.size), record.storage_class, record.etag, record.key
@@ -206,7 +207,8 @@ class JsonlWriter(Writer[Record]):
         if type(record) is not ObjectRecord:
             if type(record) is PrefixRecord:
                 return f'{{"prefix": {quote(record.prefix)}}}\n'
-            return _version_json(record, quote)  # type: ignore[arg-type]
+            if type(record) is VersionRecord:
+                return _version_json(record, quote)
         rare = "" if record.details is None else _rare_json(record.details, quote)
         return (
             f'{{"key": {quote(record.key)}, "size": {record.size}, '
@@ -304,11 +306,12 @@ class CsvWriter(Writer[Record]):
 
     def _main_row(self, record: Record) -> list[object]:
         if type(record) is not ObjectRecord:
-            if type(record) is not PrefixRecord:
-                return self._version_row(record)  # type: ignore[arg-type]
-            if self._versions:
-                return [self._bucket, record.prefix, "", "", "", "", "", "", "", "Prefix"]
-            return [self._bucket, record.prefix, "", "", "", "", "Prefix"]
+            if type(record) is PrefixRecord:
+                if self._versions:
+                    return [self._bucket, record.prefix, "", "", "", "", "", "", "", "Prefix"]
+                return [self._bucket, record.prefix, "", "", "", "", "Prefix"]
+            if type(record) is VersionRecord:
+                return self._version_row(record)
         if self._versions:  # a plain record in a version listing: what ListObjects showed
             return [self._bucket, record.key, "", "", "", record.size, record.last_modified, record.etag,
                     record.storage_class, record.type]

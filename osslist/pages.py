@@ -211,10 +211,10 @@ _Draft = make_dataclass(
     "_Draft", [(f.name, f.type, field(default=f.default, kw_only=f.kw_only)) for f in fields(ObjectRecord)],
     slots=True, eq=False, repr=False,
 )
-assert _Draft.__slots__ == ObjectRecord.__slots__  # type: ignore[attr-defined]
+assert _Draft.__slots__ == ObjectRecord.__slots__  # type: ignore[attr-defined]  # a class made at run time
 
 
-def _freeze(drafts: list) -> list[Record]:  # type: ignore[type-arg]
+def _freeze(drafts: list) -> list[Record]:  # type: ignore[type-arg]  # of _Draft, made at run time
     """Turn twins into ObjectRecords in place (one C-level call each, driven by a deque)."""
     deque(map(object.__setattr__, drafts, repeat("__class__"), repeat(ObjectRecord)), maxlen=0)
     return drafts

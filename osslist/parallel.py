@@ -465,7 +465,7 @@ class ParallelLister(Generic[P]):
             for page, position in pages:
                 keys = [record_name(r) for r in page.records]
                 packed = self._pack(page.records) if self._pack is not None else page
-                outcome = self._accept(slot, packed, keys, position)  # type: ignore[arg-type]
+                outcome = self._accept(slot, packed, keys, position)  # type: ignore[arg-type]  # no pack: P is Page
                 if outcome is not _Outcome.MORE:
                     break
             else:

@@ -502,23 +502,24 @@ def _folder_names(folder: str, client_for: ClientFor | None) -> list[str]:
             return [name for name in os.listdir(folder) if os.path.isdir(os.path.join(folder, name))]
         except OSError as exc:
             raise ReportError(f"cannot read the reports in {folder}: {exc.strerror or type(exc).__name__}") from exc
-    bucket, prefix = _bucket_and_prefix(folder, client_for)
-    records = iter_records(client_for(bucket), ListingSpec(prefix=prefix, delimiter="/"))  # type: ignore[misc]
+    client, prefix = _client_and_prefix(folder, client_for)
+    records = iter_records(client, ListingSpec(prefix=prefix, delimiter="/"))
     return [record.prefix[len(prefix):-1] for record in records if type(record) is PrefixRecord]
 
 
 def _exists(manifest: str, client_for: ClientFor | None) -> bool:
     if not is_oss_url(manifest):
         return os.path.isfile(manifest)
-    bucket, key = _bucket_and_prefix(manifest, client_for)
-    records = iter_records(client_for(bucket), ListingSpec(prefix=key, max_keys=1))  # type: ignore[misc]
+    client, key = _client_and_prefix(manifest, client_for)
+    records = iter_records(client, ListingSpec(prefix=key, max_keys=1))
     return any(type(record) is ObjectRecord and record.key == key for record in records)
 
 
-def _bucket_and_prefix(location: str, client_for: ClientFor | None) -> tuple[str, str]:
+def _client_and_prefix(location: str, client_for: ClientFor | None) -> tuple[BucketClient, str]:
+    """The client of ``oss://BUCKET/PREFIX``'s bucket, and PREFIX."""
     if client_for is None:
         raise ReportError(f"cannot read {location}: no OSS connection given")
     bucket, _, prefix = location[len(SCHEME):].partition("/")
     if not bucket:
         raise ReportError(f"{location!r}: expected oss://BUCKET/PREFIX/")
-    return bucket, prefix
+    return client_for(bucket), prefix

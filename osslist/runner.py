@@ -360,11 +360,12 @@ def uploading(client: BucketClient, writer: UploadWriter[P], totals: UploadTotal
     def source() -> Source[P]:
         for records in iter_uploads(client, parts_of, prefix=prefix, max_uploads=max_uploads):
             kept = [r for r in records if older_than is None or r.initiated_epoch() < older_than]
-            page = Rendered(writer.render(kept), len(kept), totals_of(kept))  # type: ignore[arg-type]  # totals
+            # UploadTotals stands in for a Summary: the Sink only merges the totals it is given
+            page = Rendered(writer.render(kept), len(kept), totals_of(kept))  # type: ignore[arg-type]
             yield feed.PageEvent(page, Position(), list)
 
     try:
-        yield from steps(source(), Sink(writer, totals), _hooks(on_page, None))  # type: ignore[arg-type]
+        yield from steps(source(), Sink(writer, totals), _hooks(on_page, None))  # type: ignore[arg-type]  # the same
     finally:
         writer.close()
         totals.requests = client.requests_made

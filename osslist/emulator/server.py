@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol, Union
 from urllib.parse import parse_qsl, unquote
 
 log = logging.getLogger(__name__)
@@ -232,6 +232,9 @@ def _client_went_away(exc: BaseException | None) -> bool:
     return isinstance(exc, OSError) and exc.errno in _GONE_ERRNOS
 
 
+_Request = Union[socket.socket, tuple[bytes, socket.socket]]  # what socketserver hands a request as
+
+
 class _Server(ThreadingHTTPServer):
     server_address: tuple[str, int] | tuple[str, int, int, int]  # AF_INET or AF_INET6: the host is text
     daemon_threads = True
@@ -250,17 +253,18 @@ class _Server(ThreadingHTTPServer):
         self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def process_request(self, request, client_address):  # type: ignore[no-untyped-def]
+    def process_request(self, request: _Request, client_address: Any) -> None:  # Any: socketserver's own
         with self._open_lock:
-            self._open.add(request)
+            if isinstance(request, socket.socket):  # always, on a TCP server
+                self._open.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request):  # type: ignore[no-untyped-def]
+    def shutdown_request(self, request: _Request) -> None:
         with self._open_lock:
             self._open.discard(request)
         super().shutdown_request(request)
 
-    def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
+    def handle_error(self, request: _Request, client_address: Any) -> None:  # Any: socketserver's own
         """A client that goes away mid-request (reset, killed, timed out, or a test's stop())
         is normal for a server: one debug line, no traceback. Anything else is a bug of ours."""
         exc = sys.exc_info()[1]

@@ -51,14 +51,15 @@ def _xml_fields(doc: Doc) -> str:
     return "".join(parts)
 
 
-def render(status: int, root: str, doc: Doc, fmt: str, **record: object) -> HttpResponse:
+def render(status: int, root: str, doc: Doc, fmt: str, *, error_code: str | None = None,
+           access_key_id: str | None = None) -> HttpResponse:
     """The reply in the caller's ``Format``: JSON, or XML with ``root`` as the root element."""
     if fmt == "JSON":
         body, ctype = json.dumps(doc).encode(), "application/json;charset=utf-8"
     else:
         body = f'<?xml version="1.0" encoding="UTF-8"?><{root}>{_xml_fields(doc)}</{root}>'.encode()
         ctype = "text/xml;charset=utf-8"
-    return HttpResponse(status, body, {"Content-Type": ctype}, **record)  # type: ignore[arg-type]
+    return HttpResponse(status, body, {"Content-Type": ctype}, error_code=error_code, access_key_id=access_key_id)
 
 
 def response_format(params: dict[str, str]) -> str:

@@ -15,6 +15,7 @@ so a version-id-marker is found by bisection, not by a scan.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import itertools
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -233,19 +234,11 @@ def _key_versions(
 
 def _merged_keys(history: History, current_keys: list[str], start: str) -> Iterator[str]:
     """Keys with a history and current keys, merged in order, each once, from ``start``."""
-    recorded = history.keys_from(start)
-    plain = keys_from(current_keys, start)
-    a, b = next(recorded, None), next(plain, None)
-    while a is not None or b is not None:
-        if b is None or (a is not None and a < b):
-            yield a  # type: ignore[misc]
-            a = next(recorded, None)
-        elif a is None or b < a:
-            yield b
-            b = next(plain, None)
-        else:
-            yield a
-            a, b = next(recorded, None), next(plain, None)
+    last = None
+    for key in heapq.merge(history.keys_from(start), keys_from(current_keys, start)):
+        if key != last:
+            yield key
+            last = key
 
 
 def _common_prefix(key: str, prefix: str, delimiter: str) -> str | None:

@@ -12,6 +12,7 @@ from oss2.models import (
 
 _Headers = Mapping[str, str] | None
 _Timeout = float | tuple[float, float] | None  # connect, or (connect, read)
+# Any below for `data`: oss2 takes bytes, str, a file or any object with read() (osslist: ossobjects._Body)
 
 class _UrlMaker:
     def __init__(self, endpoint: str, is_cname: bool, is_path_style: bool) -> None: ...
@@ -28,6 +29,7 @@ class _Base:
         app_name: str = "", enable_crc: bool = True, proxies: dict[str, str] | None = None, region: str | None = None,
         cloudbox_id: str | None = None, is_path_style: bool = False, is_verify_object_strict: bool = True,
     ) -> None: ...
+    # Any: what http.Request takes (params, headers, data); osslist passes params only
     def _do(self, method: str, bucket_name: str, key: str | bytes, **kwargs: Any) -> Response: ...
 
 class Bucket(_Base):

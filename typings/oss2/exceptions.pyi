@@ -13,7 +13,7 @@ class OssError(Exception):
     headers: CaseInsensitiveDict[str] | dict[str, str]
     def __init__(
         self, status: int, headers: CaseInsensitiveDict[str] | dict[str, str], body: bytes | str,
-        details: dict[str, Any],
+        details: dict[str, Any],  # Any: as above
     ) -> None: ...
 
 class ClientError(OssError):

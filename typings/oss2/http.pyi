@@ -15,6 +15,7 @@ class Request:
     params: dict[str, str]
     headers: CaseInsensitiveDict[str]
     region: str | None
+    # Any: data is bytes, str or a readable object
     def __init__(
         self, method: str, url: str, data: Any = None, params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None, app_name: str = "", proxies: dict[str, str] | None = None,
