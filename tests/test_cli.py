@@ -494,6 +494,20 @@ def test_each_help_lists_its_own_exit_codes(command):
     assert (" 4 " in epilog) == (command == "plan")
 
 
+@pytest.mark.parametrize("command", ["du", "uploads", "cat"])
+def test_help_of_commands_without_limit_or_checkpoint_does_not_mention_them(command):
+    """du, uploads and cat have no --limit, --checkpoint or --format oss-inventory: their help
+    (options and exit codes) must not describe those of ls."""
+    text = " ".join(CliRunner().invoke(main, [command, "--help"], terminal_width=200).stdout.split())
+    for word in ("--limit", "checkpoint", "oss-inventory", "{shard}", "stream them"):
+        assert word not in text, (command, word)
+
+
+def test_du_output_help_says_the_totals_are_written_at_the_end():
+    text = " ".join(CliRunner().invoke(main, ["du", "--help"], terminal_width=200).stdout.split())
+    assert "written as one object when the totals are complete" in text
+
+
 @pytest.mark.parametrize("command", [[], ["ls"], ["du"]])
 def test_listing_help_lists_ctrl_c_and_closed_pipe(command):
     epilog = CliRunner().invoke(main, [*command, "--help"]).stdout.split("Exit codes:")[1]
