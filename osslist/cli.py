@@ -1358,6 +1358,8 @@ def _emulator_options(func: F) -> F:
         ("credential_lifetime", {"type": click.FloatRange(min=1.0), "default": 3600.0}),
         ("rotation_window", {"type": click.FloatRange(min=0.0), "default": DEFAULT_ROTATION_WINDOW}),
         ("latency", {"type": click.FloatRange(min=0.0), "default": 0.0}),
+        ("reports_bucket", {"default": None}),
+        ("versioning", {"is_flag": True}),
     ]
     for name, spec in reversed(specs):
         flag = "--" + name.replace("_", "-")
@@ -1380,7 +1382,9 @@ def emulator_command(verbose: bool, **params: Any) -> None:
     from osslist.client import validate_bucket_name
     from osslist.emulator.standalone import SetupError, run_standalone
 
-    validate_bucket_name(params["bucket"])  # the exports it prints must be ones osslist accepts
+    for name in (params["bucket"], params["reports_bucket"]):  # the exports it prints must be ones osslist accepts
+        if name is not None:
+            validate_bucket_name(name)
     try:
         run_standalone(out=_stdout(), **params)
     except SetupError as exc:

@@ -726,13 +726,19 @@ def test_emulator_command_passes_its_options_through(monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert seen["objects"] == 12 and seen["metadata_mode"] == "required" and seen["latency"] == 0.5
     assert seen["port"] == 0 and seen["bucket"] == "emulator-bucket"
+    assert seen["reports_bucket"] is None and seen["versioning"] is False
+    result = CliRunner().invoke(main, ["emulator", "--reports-bucket", "reports", "--versioning"])
+    assert result.exit_code == 0, result.stderr
+    assert seen["reports_bucket"] == "reports" and seen["versioning"] is True
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--bucket", "Bad_Name"], "invalid bucket name 'Bad_Name'"),
      (["--bucket", "emulator-bucket\n"], "invalid bucket name"),
-     (["--port", "45998", "--metadata-port", "45998"], "port 45998 given for both oss and metadata")],
+     (["--port", "45998", "--metadata-port", "45998"], "port 45998 given for both oss and metadata"),
+     (["--reports-bucket", "Bad_Reports"], "invalid bucket name 'Bad_Reports'"),
+     (["--reports-bucket", "emulator-bucket"], "--reports-bucket emulator-bucket is the seeded bucket")],
 )
 def test_emulator_command_refuses_what_osslist_would_refuse(monkeypatch, args, message):
     from osslist.emulator import emulator as emulator_module
