@@ -45,7 +45,6 @@ from osslist.errors import (
     CheckpointBusy,
     CheckpointFinished,
     CheckpointMismatch,
-    Interrupted,
     OsslistError,
     UsageError,
 )
@@ -500,11 +499,6 @@ class StopFlag:
 
     def is_set(self) -> bool:
         return self._event.is_set()
-
-    def raise_if_set(self) -> None:
-        """Raise Interrupted (exit 143) once the flag is set; call it right after a save."""
-        if self._event.is_set():
-            raise Interrupted("stopped by SIGTERM after saving the checkpoint; rerun the same command to resume")
 
     def __enter__(self) -> StopFlag:
         return self.install()

@@ -346,7 +346,7 @@ class InventoryWriter:
             return f"{name} (the manifest comes with the last shard)"
         return write_manifest(self._store, parts)
 
-    def _part(self) -> dict[str, object]:
+    def _part(self) -> JsonObject:
         return {
             "started": self._started,
             "sourceBucket": self._bucket,
@@ -356,7 +356,7 @@ class InventoryWriter:
         }
 
 
-def gather_parts(store: Store, count: int) -> list[dict[str, object]] | None:
+def gather_parts(store: Store, count: int) -> list[JsonObject] | None:
     """Every shard's part, in shard order, or None while one is missing."""
     present = {}
     for name in store.names("shards"):
@@ -368,13 +368,13 @@ def gather_parts(store: Store, count: int) -> list[dict[str, object]] | None:
     return [json.loads(store.read(f"shards/{present[index]}")) for index in range(count)]
 
 
-def manifest_bytes(store: Store, parts: Iterable[dict[str, object]]) -> tuple[str, bytes]:
+def manifest_bytes(store: Store, parts: Iterable[JsonObject]) -> tuple[str, bytes]:
     """(folder, manifest.json) from the parts: a pure function of them, so every shard that
     writes it writes the same bytes. The folder and creationTimestamp are the earliest start;
     the files are in key order (by their first keys)."""
     parts = list(parts)
-    started = min(int(p["started"]) for p in parts)  # type: ignore[call-overload]
-    entries = sorted((f for p in parts for f in p["files"]), key=lambda f: f.get("first", ""))  # type: ignore[attr-defined]
+    started = min(int(p["started"]) for p in parts)
+    entries = sorted((f for p in parts for f in p["files"]), key=lambda f: f.get("first", ""))
     files = [{name: f[name] for name in ("key", "size", "MD5checksum")} for f in entries]
     doc = {
         "creationTimestamp": str(started),
@@ -389,7 +389,7 @@ def manifest_bytes(store: Store, parts: Iterable[dict[str, object]]) -> tuple[st
     return folder, json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n"
 
 
-def write_manifest(store: Store, parts: Iterable[dict[str, object]]) -> str:
+def write_manifest(store: Store, parts: Iterable[JsonObject]) -> str:
     """manifest.json then manifest.checksum, each once (forbid-overwrite): a second writer
     with the same bytes finds them there and is fine."""
     folder, data = manifest_bytes(store, parts)

@@ -284,15 +284,16 @@ class OssStore:
 
         committed = Committed.from_json(saved)
         full = self.full_key(key)
-        try:
-            return OssWriter.resume(self._objects, full, committed, part_size=self._part_size, compress=False,
-                                    cut_at_marks=True, keep_upload_on_failure=self._keep)
-        except OssRefused as exc:
-            if exc.code != "NoSuchUpload" or not committed.parts or not self._objects.exists(full):
-                raise
         writer = OssWriter(self._objects, full, part_size=self._part_size, compress=False, cut_at_marks=True,
                            keep_upload_on_failure=self._keep)
-        self._copy_head(full, committed.stored_offset, writer)
+        try:
+            writer.continue_upload(committed)
+            return writer
+        except OssRefused as exc:
+            if exc.code != "NoSuchUpload" or not committed.parts or not self._objects.exists(full):
+                writer.abort(keep_upload=True)
+                raise
+        self._copy_head(full, committed.stored_offset, writer)  # the writer is as new: continue_upload set nothing
         return writer
 
     def _copy_head(self, key: str, size: int, writer: Sink) -> None:

@@ -9,7 +9,7 @@ its billed parts. Optionally gzip: ``gunzip -c`` of the object is the bytes writ
 
 With gzip every part is a gzip member of its own (``gunzip -c``, Python's gzip and zcat read
 concatenated members as one stream), so each part ends at a known offset of the plain bytes:
-what a checkpoint needs to resume an upload (``committed()``, ``OssWriter.resume``). The
+what a checkpoint needs to resume an upload (``committed()``, ``continue_upload``). The
 compression runs on a thread of its own over 256 KiB blocks: zlib lets go of the GIL while it
 works, so it overlaps with the caller producing the next lines instead of adding to its time.
 
@@ -136,30 +136,25 @@ class OssWriter:
         self._failure: BaseException | None = None
         self._closed = False
 
-    @classmethod
-    def resume(
-        cls, objects: ObjectClient, key: str, committed: Committed, **options: int | bool | None
-    ) -> OssWriter:
-        """Continue the upload a checkpoint saved: its parts are checked with ListParts (each
-        still there with its ETag, else OssRefused), then writing goes on from
-        ``committed.plain_offset`` of the plain bytes with the next part number."""
-        writer = cls(objects, key, **options)  # type: ignore[arg-type]
+    def continue_upload(self, committed: Committed) -> None:
+        """Continue the upload a checkpoint saved (before anything is written): its parts are
+        checked with ListParts (each still there with its ETag, else OssRefused), then writing
+        goes on from ``committed.plain_offset`` of the plain bytes with the next part number."""
         if committed.upload_id is None or not committed.parts:
-            return writer
-        present = {number: etag for number, etag, _ in objects.list_parts(key, committed.upload_id)}
+            return
+        present = {number: etag for number, etag, _ in self._objects.list_parts(self.key, committed.upload_id)}
         for number, etag in committed.parts:
             if present.get(number, "").upper() != etag.upper():
                 raise OssRefused(
-                    f"cannot resume the upload of {writer.url}: part {number} is missing or changed "
+                    f"cannot resume the upload of {self.url}: part {number} is missing or changed "
                     f"(upload id {committed.upload_id}); delete the checkpoint to start over",
                 )
-        writer._upload_id = committed.upload_id
-        writer._etags = dict(committed.parts)
-        writer._parts_sent = committed.parts[-1][0]
-        writer._ends[writer._parts_sent] = (committed.plain_offset, committed.stored_offset)
-        writer.plain_bytes = writer._buffer_plain_start = committed.plain_offset
-        writer.stored_bytes = committed.stored_offset
-        return writer
+        self._upload_id = committed.upload_id
+        self._etags = dict(committed.parts)
+        self._parts_sent = committed.parts[-1][0]
+        self._ends[self._parts_sent] = (committed.plain_offset, committed.stored_offset)
+        self.plain_bytes = self._buffer_plain_start = committed.plain_offset
+        self.stored_bytes = committed.stored_offset
 
     # --- the stream ----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Sequence
+from typing import Callable
 
 from osslist import checkpoint, runner
 from osslist.checkpoint import CheckpointState, JsonObject
@@ -82,18 +82,19 @@ def _open_writer(prepared: PreparedRun, saved: CheckpointState | None, store: Ch
     upload the previous run completed (gone, the object there) finishes the checkpoint."""
     target = prepared.output_target
     assert target is not None, "run only with --output oss://"
-    options = {"part_size": target.part_size, "compress": target.compress, "cut_at_marks": True, "workers": 1,
-               "in_flight": PARTS_IN_FLIGHT, "keep_upload_on_failure": True}
-    committed = Committed.from_json(None if saved is None else saved.upload)
     key, objects = target.url.key, target.objects
+    writer = OssWriter(objects, key, part_size=target.part_size, compress=target.compress, cut_at_marks=True,
+                       workers=1, in_flight=PARTS_IN_FLIGHT, keep_upload_on_failure=True)
+    committed = Committed.from_json(None if saved is None else saved.upload)
     if not committed.parts:  # nothing uploaded yet: start over
         _abort_earlier_uploads(objects, key, None if saved is None else committed.upload_id)
-        writer = OssWriter(objects, key, **options)  # type: ignore[arg-type]
         writer.probe()
         return writer
     try:
-        return OssWriter.resume(objects, key, committed, **options)
+        writer.continue_upload(committed)
+        return writer
     except OssRefused as exc:
+        writer.abort(keep_upload=True)
         if exc.code != "NoSuchUpload" or not objects.exists(key):
             raise
     assert saved is not None

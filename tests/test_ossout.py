@@ -214,7 +214,8 @@ def test_a_kept_upload_resumes_from_its_committed_parts(emu: Emulator, key: str)
     assert saved.upload_id and [n for n, _ in saved.parts] == list(range(1, len(saved.parts) + 1))
     assert len(saved.parts) >= 2 and 0 < saved.plain_offset <= 4 * PART
     assert emu.open_uploads("reports") == [(key, saved.upload_id)]
-    second = OssWriter.resume(objects(emu), key, saved, part_size=PART)
+    second = OssWriter(objects(emu), key, part_size=PART)
+    second.continue_upload(saved)
     write_in_chunks(second, data[saved.plain_offset :])
     second.close()
     stored = emu.object_data("reports", key)
@@ -230,10 +231,10 @@ def test_resume_refuses_an_upload_whose_parts_changed(emu: Emulator) -> None:
     writer.abort(keep_upload=True)
     objects(emu).upload_part("run/x.bin", saved.upload_id or "", 2, b"someone else")
     with pytest.raises(OssRefused, match="part 2 is missing or changed"):
-        OssWriter.resume(objects(emu), "run/x.bin", saved, part_size=PART)
+        OssWriter(objects(emu), "run/x.bin", part_size=PART).continue_upload(saved)
     objects(emu).abort("run/x.bin", saved.upload_id or "")
     with pytest.raises(OssRefused, match="NoSuchUpload"):
-        OssWriter.resume(objects(emu), "run/x.bin", saved, part_size=PART)
+        OssWriter(objects(emu), "run/x.bin", part_size=PART).continue_upload(saved)
 
 
 def test_gzip_parts_are_whole_members_ending_at_known_plain_offsets(emu: Emulator) -> None:
@@ -280,7 +281,8 @@ def test_an_empty_page_after_the_last_part_adds_no_gzip_member(emu: Emulator, re
         saved = writer.committed()
         writer.abort(keep_upload=True)
         assert saved.parts and saved.plain_offset == len(data)
-        writer = OssWriter.resume(objects(emu), "run/empty.gz", saved, part_size=PART, cut_at_marks=True)
+        writer = OssWriter(objects(emu), "run/empty.gz", part_size=PART, cut_at_marks=True)
+        writer.continue_upload(saved)
     writer.mark()  # a page that kept nothing
     writer.close()
     stored = emu.object_data("reports", "run/empty.gz") or b""
