@@ -60,6 +60,8 @@ def exit_codes_epilog(*codes: int, **meanings: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+INTERRUPTED = ("stopped by Ctrl-C: the output is incomplete; a run with --checkpoint continues from its last "
+               "save when the same command is rerun")
 EXIT_CODES_EPILOG = exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, 143,
                                       c0="success (also when --limit stopped the listing; a finished "
                                          "--checkpoint lists nothing)")
@@ -98,8 +100,8 @@ class DefaultCommandGroup(click.Group):
         except click.ClickException as exc:
             click.echo(f"Error: {one_line(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted.", err=True)
+        except click.Abort:  # Ctrl-C: click turns KeyboardInterrupt into Abort
+            click.echo(INTERRUPTED, err=True)
             sys.exit(130)
         sys.exit(_flushed_stdout(rv if isinstance(rv, int) else 0))
 

@@ -436,6 +436,26 @@ def test_a_local_gzip_output_cannot_be_resumed(emulator, tmp_path):
     assert not (tmp_path / "keys.txt.gz").exists() and emulator.requests_for("oss") == []
 
 
+def test_ctrl_c_is_exit_130_with_one_line_saying_how_to_resume(emulator, tmp_path):
+    import signal
+
+    from tests.helpers import CLI_ARGV
+
+    put(emulator, [f"k{i:05d}" for i in range(3000)])
+    emulator.faults.oss_latency = 0.05
+    child = subprocess.Popen([*CLI_ARGV, "ls", "--bucket", BUCKET, "--max-keys", "100", "--no-progress",
+                              "--output", str(tmp_path / "keys.txt"), "--checkpoint", str(tmp_path / "ck")],
+                             env=child_env(emulator, OSSLIST_ENDPOINT=emulator.oss_endpoint), stderr=subprocess.PIPE,
+                             text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "ck").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("stopped by Ctrl-C") and "Traceback" not in err
+
+
 def test_dry_run_prints_the_plan_and_makes_no_request(emulator):
     result = ok(osslist(emulator, "--dry-run", "--prefix", "p/", "--min-size", "1K", "--list-api", "v2"))
     plan = json.loads(result.stdout)
