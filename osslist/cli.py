@@ -938,6 +938,9 @@ DIFF_EXIT_CODES = exit_codes_epilog(
 @click.argument("new", metavar="[NEW]", required=False)
 @_opt("--live", env="DIFF_LIVE", is_flag=True, help="Compare OLD with a fresh listing of --bucket (instead of NEW).")
 @_opt("--bucket", env="BUCKET", help="With --live: the bucket to list.")
+@_opt("--all-versions", env="ALL_VERSIONS", is_flag=True,
+      help="With --live: list every version and delete marker (oss:ListObjectVersions), to compare with an "
+           "all-versions OLD.")
 @endpoint_options
 @paging_options
 @key_range_options
@@ -994,7 +997,9 @@ def diff_command(old: str, new: str | None, **params: Any) -> int:
     with _destination(params["output"], params, report=report) as stream:
         old_records, new_records = _diff_sides(*reports_to_compare, params, clients)
         writer = diffs.ChangeWriter(params["fmt"], stream)
-        summary = diffs.run_diff(old_records, new_records, writer, compare=compare, unchanged=params["show_all"])
+        names = (reports_to_compare[0], reports_to_compare[1] or f"the live listing of {params['bucket']}")
+        summary = diffs.run_diff(old_records, new_records, writer, compare=compare, unchanged=params["show_all"],
+                                 names=names)
     _finish(summary, params["summary_json"])
     return 0 if summary.same or params["exit_zero"] else 1
 
@@ -1004,6 +1009,8 @@ def _diff_reports(old: str, new: str | None, params: dict[str, Any], clients: An
     the folder holds too few to compare (said on stderr: the first scheduled run has no past)."""
     from osslist import reports
 
+    if params["all_versions"] and not params["live"]:
+        raise UsageError("--all-versions goes with --live (a report says itself whether it lists versions)")
     if not reports.is_folder(old):
         if (new is None) == (not params["live"]):
             raise UsageError("give NEW, or --live to compare with the bucket (not both)")

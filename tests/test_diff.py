@@ -15,7 +15,7 @@ from osslist.diff import DiffSummary, diff_records
 from osslist.emulator import Emulator
 from osslist.reports import ReportRecord
 from tests.emulator.keys import TRICKY_KEYS
-from tests.helpers import clean_env, listing_report
+from tests.helpers import clean_env, inventory_report, listing_report
 
 BUCKET = "audited"
 
@@ -208,3 +208,63 @@ def test_all_versions_reports_compare_per_key_and_version(emulator: Emulator, tm
     found = [(d["change"], d["key"], d["new"]["size"] if d["new"] else None) for d in map(json.loads, result.stdout.splitlines())]
     assert found == [("added", "doc", 4), ("added", "gone", 0)]  # the new version and the delete marker
     assert all("version_id" in d for d in map(json.loads, result.stdout.splitlines()))
+
+
+# --- a plain listing against an all-versions one ------------------------------------------------
+
+
+def test_a_plain_and_an_all_versions_side_are_refused_before_any_change() -> None:
+    from osslist.errors import ReportError
+
+    plain, versioned = [rec("a"), rec("b")], [rec("a", version="v1"), rec("b", version="v1")]
+    for old, new, first in ((plain, versioned, "NEW"), (versioned, plain, "OLD")):
+        changes_seen = diff_records(old, new)
+        with pytest.raises(ReportError, match=f"^{first} lists all versions"):
+            next(changes_seen)
+    assert changes([], versioned) == [("added", "a", ()), ("added", "b", ())]  # an empty side goes with either
+    assert changes(plain, []) == [("removed", "a", ()), ("removed", "b", ())]
+
+
+def versioned_bucket(emulator: Emulator) -> Emulator:
+    emulator.create_bucket(BUCKET)
+    emulator.set_versioning(BUCKET, "Enabled")
+    for size in (1, 2):
+        emulator.put_object(BUCKET, "doc", size=size, last_modified=1_700_000_000 + size)
+    emulator.put_object(BUCKET, "gone", size=3, last_modified=1_700_000_000)
+    return emulator
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "inventory"])
+def test_mixed_reports_are_one_line_exit_2_and_no_output(emulator: Emulator, tmp_path: Path, fmt: str) -> None:
+    emu = versioned_bucket(emulator)
+    if fmt == "inventory":
+        plain = inventory_report(emu, BUCKET, tmp_path / "plain")
+        versions = inventory_report(emu, BUCKET, tmp_path / "versions", "--all-versions")
+    else:
+        plain, versions = tmp_path / f"plain.{fmt}", tmp_path / f"versions.{fmt}"
+        plain.write_bytes(listing_report(emu, BUCKET, fmt))
+        versions.write_bytes(listing_report(emu, BUCKET, fmt, "--all-versions"))
+    for old, new in ((plain, versions), (versions, plain)):
+        result = osslist(emu, "diff", str(old), str(new), "--output", str(tmp_path / "d.jsonl"))
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert f"{versions} lists all versions" in result.stderr and str(plain) in result.stderr
+        assert not (tmp_path / "d.jsonl").exists() and not (tmp_path / "d.jsonl.partial").exists()
+        assert osslist(emu, "diff", str(old), str(new), "--format", "text").stdout == ""
+
+
+def test_live_against_an_all_versions_report_needs_all_versions(emulator: Emulator, tmp_path: Path) -> None:
+    emu = versioned_bucket(emulator)
+    old = tmp_path / "versions.jsonl"
+    old.write_bytes(listing_report(emu, BUCKET, "jsonl", "--all-versions"))
+    refused = osslist(emu, "diff", str(old), "--live", "--bucket", BUCKET)
+    assert refused.exit_code == 2 and refused.stdout == "", refused.stderr
+    assert "the live listing of audited only current objects" in refused.stderr and "--all-versions" in refused.stderr
+    assert osslist(emu, "diff", str(old), "--live", "--bucket", BUCKET, "--all-versions").exit_code == 0
+    emu.put_object(BUCKET, "doc", size=4, last_modified=1_700_000_010)
+    for args in ([], ["--parallel", "3"]):
+        result = osslist(emu, "diff", str(old), "--live", "--bucket", BUCKET, "--all-versions", *args)
+        assert result.exit_code == 1, result.stderr
+        found = [(d["change"], d["key"], d["new"]["size"]) for d in map(json.loads, result.stdout.splitlines())]
+        assert found == [("added", "doc", 4)]
+    plain = osslist(emu, "diff", str(old), str(old), "--all-versions")
+    assert plain.exit_code == 2 and "--all-versions goes with --live" in plain.stderr
