@@ -336,8 +336,7 @@ class BucketClient:
             f"GET / on bucket {self.bucket_name} at {self.endpoint}: {prefix}{_describe(exc)}, "
             f"request id {request_id or 'none'}"
         )
-        if status == 403 and action:
-            message += f"; the role needs {action}"
+        message += missing_action(status, code, action)
         return kind(message, status=status, code=code, request_id=request_id,
                     bucket=self.bucket_name, endpoint=self.endpoint)
 
@@ -359,6 +358,12 @@ class _Recovery:
     def __init__(self) -> None:
         self.refreshed = False
         self.skew_corrected = False
+
+
+def missing_action(status: int | None, code: str | None, action: str | None) -> str:
+    """"; the role needs ACTION" for a 403 AccessDenied (least privilege: what to add to the
+    policy); nothing for other refusals (a bad key, a skewed clock are not a missing action)."""
+    return f"; the role needs {action}" if status == 403 and code == "AccessDenied" and action else ""
 
 
 def gave_up_text(gave_up: RetriesExhausted, budget: float) -> str:

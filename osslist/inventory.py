@@ -368,10 +368,10 @@ def gather_parts(store: Store, count: int) -> list[JsonObject] | None:
     return [json.loads(store.read(f"shards/{present[index]}")) for index in range(count)]
 
 
-def manifest_bytes(store: Store, parts: Iterable[JsonObject]) -> tuple[str, bytes]:
-    """(folder, manifest.json) from the parts: a pure function of them, so every shard that
-    writes it writes the same bytes. The folder and creationTimestamp are the earliest start;
-    the files are in key order (by their first keys)."""
+def manifest_bytes(store: Store, parts: Iterable[JsonObject]) -> tuple[int, bytes]:
+    """(start, manifest.json) from the parts: a pure function of them, so every shard that
+    writes it writes the same bytes. The start (epoch seconds, creationTimestamp) is the
+    earliest part's; the files are in key order (by their first keys)."""
     parts = list(parts)
     started = min(int(p["started"]) for p in parts)
     entries = sorted((f for p in parts for f in p["files"]), key=lambda f: f.get("first", ""))
@@ -385,20 +385,33 @@ def manifest_bytes(store: Store, parts: Iterable[JsonObject]) -> tuple[str, byte
         "sourceBucket": parts[0]["sourceBucket"],
         "version": VERSION,
     }
-    folder = datetime.fromtimestamp(started, timezone.utc).strftime("%Y-%m-%dT%H-%MZ")
-    return folder, json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n"
+    return started, json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n"
+
+
+MINUTES_TO_TRY = 60
+"""How many minute folders after its start a report may move to when runs started together."""
 
 
 def write_manifest(store: Store, parts: Iterable[JsonObject]) -> str:
-    """manifest.json then manifest.checksum, each once (forbid-overwrite): a second writer
-    with the same bytes finds them there and is fine."""
-    folder, data = manifest_bytes(store, parts)
-    key = f"{folder}/manifest.json"
-    if not store.put(key, data, once=True):
-        if store.read(key) != data:
-            raise OutputError(f"{store.full_key(key)} exists and names other data files: give each run its own "
-                              "prefix (e.g. {env:JOB_NAME} in the key)")
-        log.info("%s was already written (another shard finished at the same time)", key)
+    """manifest.json then manifest.checksum, each once (forbid-overwrite), in the folder of
+    the start's minute; a second writer with the same bytes (a shard finishing at the same
+    time, a rerun) finds them there and is fine. When another run's report holds that folder
+    (two runs into one prefix started in the same minute) the next free minute's is used, so
+    both reports stay whole and the folder names still sort by start."""
+    started, data = manifest_bytes(store, parts)
+    for minute in range(MINUTES_TO_TRY):
+        folder = datetime.fromtimestamp(started + 60 * minute, timezone.utc).strftime("%Y-%m-%dT%H-%MZ")
+        key = f"{folder}/manifest.json"
+        if store.put(key, data, once=True):
+            break
+        if store.read(key) == data:
+            log.info("%s was already written (another shard finished at the same time)", key)
+            break
+        log.warning("%s holds another run's report (started in the same minute): trying the next minute's folder",
+                    store.full_key(key))
+    else:
+        raise OutputError(f"{store.full_key(key)}: the {MINUTES_TO_TRY} folders after this run's start all hold "
+                          "other runs' reports; give this run its own prefix")
     store.put(f"{folder}/manifest.checksum", hashlib.md5(data, usedforsecurity=False).hexdigest().upper().encode(),
               once=True)
     return store.full_key(f"{folder}/manifest.json")

@@ -21,7 +21,9 @@ import oss2.exceptions
 from oss2.models import PartInfo
 
 from osslist.backoff import BackoffPolicy, RetriesExhausted
-from osslist.client import NETWORK_ERRORS, BucketClient, describe_failure, gave_up_text, safe_text, scrubbed
+from osslist.client import (
+    NETWORK_ERRORS, BucketClient, describe_failure, gave_up_text, missing_action, safe_text, scrubbed,
+)
 from osslist.errors import OssError, OssRefused, OssUnavailable
 
 T = TypeVar("T")
@@ -192,6 +194,5 @@ class ObjectClient:
         prefix = "" if gave_up is None else gave_up_text(gave_up, self._retry.budget)
         message = (f"{operation} {self.url(key)} at {self.endpoint}: {prefix}{describe_failure(exc)}, "
                    f"request id {request_id or 'none'}")
-        if status == 403 and operation in _ACTIONS:  # least privilege: name the action the role lacks
-            message += f"; the role needs {_ACTIONS[operation]}"
+        message += missing_action(status, code, _ACTIONS.get(operation))
         return kind(message, status=status, code=code, request_id=request_id, bucket=self.bucket_name, endpoint=self.endpoint)

@@ -190,6 +190,24 @@ def test_four_shards_in_any_order_yield_one_manifest(emu: Emulator, order: tuple
     assert sorted(files) == sorted(data_files)
 
 
+def test_two_runs_started_in_the_same_minute_keep_both_reports(tmp_path: Path) -> None:
+    """Two runs into one prefix whose starts fall in one minute: the second report goes to the
+    next free minute's folder instead of failing (it used to exit 1 on every retry), so a
+    folder diff still finds both."""
+    started = 1_700_000_000  # 2023-11-14T22:13:20Z
+    written = []
+    for run, store in enumerate([LocalStore(str(tmp_path))] * 2):
+        part = {"started": started + run, "sourceBucket": SOURCE,
+                "files": [{"key": f"data/run{run}.csv.gz", "size": 1, "MD5checksum": "0" * 32}]}
+        written.append(write_manifest(store, [part]))
+        written.append(write_manifest(store, [part]))  # a rerun finds its own report and is fine
+    assert written == ["2023-11-14T22-13Z/manifest.json"] * 2 + ["2023-11-14T22-14Z/manifest.json"] * 2
+    manifests = {p.parent.name: json.loads(p.read_text()) for p in tmp_path.glob("*/manifest.json")}
+    assert {name: m["files"][0]["key"] for name, m in manifests.items()} == {
+        "2023-11-14T22-13Z": "data/run0.csv.gz", "2023-11-14T22-14Z": "data/run1.csv.gz"}
+    assert all((tmp_path / name / "manifest.checksum").exists() for name in manifests)
+
+
 def test_two_shards_finishing_at_once_write_one_manifest(tmp_path: Path) -> None:
     store = LocalStore(str(tmp_path))
     for index in range(4):
