@@ -633,17 +633,23 @@ def _finish(summary: Any, summary_out: _SummaryOut | str | None) -> None:
 
 
 class _SummaryOut:
-    """--summary-json: a file (its directory checked now) or an OSS object (resolved now,
-    probed before the listing with ``probe()``, written at the end)."""
+    """--summary-json: a file (its directory checked now) or an OSS object (resolved now by
+    ``resolve(text)`` into an OssTarget, probed before the listing with ``probe()``, written at
+    the end)."""
 
-    def __init__(self, plan: jobs.PreparedRun, text: str | None) -> None:
+    def __init__(self, text: str | None, resolve: Callable[[str], Any]) -> None:  # Any: OssTarget
         self._text = text
         self._target = None
         self._writer: Any = None  # an OssWriter once probed (Any: oss2 stays out of --help)
         if text is not None and text.startswith("oss://"):
-            self._target = jobs.oss_target(plan.job, plan.client, "--summary-json", text)
+            self._target = resolve(text)
         else:
             _check_writable("--summary-json", text)
+
+    @classmethod
+    def of_run(cls, plan: jobs.PreparedRun, text: str | None) -> _SummaryOut:
+        """The --summary-json of a listing run: an oss:// target resolved as its --output is."""
+        return cls(text, lambda url: jobs.oss_target(plan.job, plan.client, "--summary-json", url))
 
     def view(self) -> dict[str, Any]:
         return {} if self._target is None else {"summary_json": self._target.view()}
@@ -701,7 +707,7 @@ def ls_command(**params: Any) -> None:
       osslist ls --bucket my-bucket --as-of 2024-06-01T00:00:00Z
     """
     plan = jobs.prepare(_list_job(params))
-    summary_out = _SummaryOut(plan, params["summary_json"])
+    summary_out = _SummaryOut.of_run(plan, params["summary_json"])
     _check_writable("--checkpoint", params["checkpoint"], replaced=True)
     if params["dry_run"]:
         _print_plan({**plan.to_dict(), **summary_out.view()})
@@ -966,7 +972,7 @@ DIFF_EXIT_CODES = exit_codes_epilog(
       help="Write the differences to this file or oss://BUCKET/KEY, not stdout; with OLD a folder, {report} in the "
            "key is the newer report's folder (the changes kept next to its manifest.json).")
 @_opt("--summary-json", env="DIFF_SUMMARY_JSON", type=click.Path(dir_okay=False),
-      help="Also write the summary as JSON to this file.")
+      help="Also write the summary as JSON to this file or oss://BUCKET/KEY (placeholders as --output).")
 @_opt("--exit-zero", env="DIFF_EXIT_ZERO", is_flag=True,
       help="Exit 0 when the listings differ too (a scheduled job); trouble is still >= 2.")
 @verbose_option
@@ -994,13 +1000,20 @@ def diff_command(old: str, new: str | None, **params: Any) -> int:
         return 0
     compare = tuple(params["compare"]) or diffs.DEFAULT_COMPARE
     report = _newer_folder(old, reports_to_compare[1])
-    with _destination(params["output"], params, report=report) as stream:
-        old_records, new_records = _diff_sides(*reports_to_compare, params, clients)
-        writer = diffs.ChangeWriter(params["fmt"], stream)
-        names = (reports_to_compare[0], reports_to_compare[1] or f"the live listing of {params['bucket']}")
-        summary = diffs.run_diff(old_records, new_records, writer, compare=compare, unchanged=params["show_all"],
-                                 names=names)
-    _finish(summary, params["summary_json"])
+    summary_out = _SummaryOut(params["summary_json"],
+                              lambda url: _report_target("--summary-json", url, params, report=report))
+    summary_out.probe()
+    try:
+        with _destination(params["output"], params, report=report) as stream:
+            old_records, new_records = _diff_sides(*reports_to_compare, params, clients)
+            writer = diffs.ChangeWriter(params["fmt"], stream)
+            names = (reports_to_compare[0], reports_to_compare[1] or f"the live listing of {params['bucket']}")
+            summary = diffs.run_diff(old_records, new_records, writer, compare=compare,
+                                     unchanged=params["show_all"], names=names)
+    except BaseException:
+        summary_out.abort()
+        raise
+    _finish(summary, summary_out)
     return 0 if summary.same or params["exit_zero"] else 1
 
 
@@ -1066,31 +1079,40 @@ def _clients_for(params: dict[str, Any]) -> Callable[[str], Any]:
 
 @contextlib.contextmanager
 def _destination(path: str | None, params: dict[str, Any], option: str = "--output", *,
-                 report: str = "") -> Iterator[Stream]:
+                 report: str = "", listing: Any = None, partial: bool = True) -> Iterator[Stream]:
     """Where a report goes: stdout, oss://BUCKET/KEY (multipart upload, visible only when
     complete, placeholders expanded, ``{report}`` being ``report``, refused before any work when
-    the destination says no), or a file that appears (renamed from FILE.partial) only when complete."""
-    if path is None:
-        stream = _open_output(None, option)
-        try:
-            yield stream
-        finally:
-            _release(stream)
-        return
-    from osslist.ossurl import is_oss_url, split_oss_url
+    the destination says no), or a file that appears (renamed from FILE.partial) only when
+    complete (written in place when not ``partial``)."""
+    from osslist.ossurl import is_oss_url
 
-    if is_oss_url(path):
-        from osslist.osstarget import ReportSettings, run_facts, target_for
-
-        target = target_for(option, path, listing=_open_bucket(split_oss_url(path).bucket, params),
-                            settings=ReportSettings(),
-                            facts=run_facts(bucket=params.get("bucket") or "", shard=None, report=report),
-                            environ=os.environ)
-        with target.open() as out:
+    if path is not None and is_oss_url(path):
+        with _report_target(option, path, params, report=report, listing=listing).open() as out:
             yield out
         return
-    with _local_destination(path, option) as stream:
+    if path is not None and partial:
+        with _local_destination(path, option) as stream:
+            yield stream
+        return
+    stream = _open_output(path, option)
+    try:
         yield stream
+    finally:
+        _release(stream)
+
+
+def _report_target(option: str, path: str, params: dict[str, Any], *, report: str = "",
+                   listing: Any = None) -> Any:  # Any: BucketClient, OssTarget (oss2 stays out of --help)
+    """The OssTarget an oss:// option of a command without a listing run (diff, uploads) names:
+    placeholders expanded (``{bucket}`` is --bucket), written with ``listing``'s credentials
+    (by default a client of the destination's bucket on the command's connection options)."""
+    from osslist.osstarget import ReportSettings, run_facts, target_for
+    from osslist.ossurl import split_oss_url
+
+    return target_for(option, path, listing=listing or _open_bucket(split_oss_url(path).bucket, params),
+                      settings=ReportSettings(),
+                      facts=run_facts(bucket=params.get("bucket") or "", shard=None, report=report),
+                      environ=os.environ)
 
 
 @contextlib.contextmanager
@@ -1231,7 +1253,7 @@ def du_command(**params: Any) -> None:
 
     plan = jobs.prepare(_list_job({**params, "fmt": "text", "all_versions": params["all_versions"] or params["by_state"]}))
     _check_writable("--output", params["output"])
-    summary_out = _SummaryOut(plan, params["summary_json"])
+    summary_out = _SummaryOut.of_run(plan, params["summary_json"])
     if params["dry_run"]:
         _print_plan({**plan.to_dict(), **summary_out.view(), "command": "du", "du": _du_view(params)})
         return
@@ -1281,8 +1303,10 @@ def _du_view(params: dict[str, Any]) -> dict[str, Any]:
     show_default=True,
     help="text: keys; long: initiated, size, parts, upload id, key; jsonl: one object per line; csv.",
 )
-@_opt("--output", env="OUTPUT", type=click.Path(dir_okay=False), help="Write records to this file, not stdout.")
-@_opt("--summary-json", env="SUMMARY_JSON", type=click.Path(dir_okay=False), help="Also write the summary as JSON.")
+@_opt("--output", env="OUTPUT", type=click.Path(dir_okay=False),
+      help="Write records to this file or oss://BUCKET/KEY (placeholders as ls), not stdout.")
+@_opt("--summary-json", env="SUMMARY_JSON", type=click.Path(dir_okay=False),
+      help="Also write the summary as JSON to this file or oss://BUCKET/KEY.")
 @_opt("--no-progress", env="NO_PROGRESS", is_flag=True, help="No progress bar (it shows only on a terminal).")
 @verbose_option
 @edge
@@ -1301,19 +1325,23 @@ def uploads_command(**params: Any) -> None:
 
     cutoff = None if params["older_than"] is None else parse_time(params["older_than"], now=datetime.now(timezone.utc).timestamp())
     _check_writable("--output", params["output"])
-    _check_writable("--summary-json", params["summary_json"])
     client = _client(params)
-    stream = _open_output(params["output"])
+    summary_out = _SummaryOut(params["summary_json"], lambda url: _report_target("--summary-json", url, params,
+                                                                                 listing=client))
+    summary_out.probe()
     progress = _Progress(disabled=params["no_progress"])
     try:
-        writer = UploadWriter(stream, params["fmt"], bucket=params["bucket"], parts=params["parts"])
-        totals = runner.run_uploads(
-            client, writer, prefix=params["prefix"], parts=params["parts"], older_than=cutoff, on_page=progress,
-        )
+        with _destination(params["output"], params, listing=client, partial=False) as stream:
+            writer = UploadWriter(stream, params["fmt"], bucket=params["bucket"], parts=params["parts"])
+            totals = runner.run_uploads(
+                client, writer, prefix=params["prefix"], parts=params["parts"], older_than=cutoff, on_page=progress,
+            )
+    except BaseException:
+        summary_out.abort()
+        raise
     finally:
         progress.close()
-        _release(stream)
-    _finish(totals, params["summary_json"])
+    _finish(totals, summary_out)
 
 
 def _client(params: dict[str, Any]) -> Any:  # Any: client.BucketClient

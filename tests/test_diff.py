@@ -268,3 +268,44 @@ def test_live_against_an_all_versions_report_needs_all_versions(emulator: Emulat
         assert found == [("added", "doc", 4)]
     plain = osslist(emu, "diff", str(old), str(old), "--all-versions")
     assert plain.exit_code == 2 and "--all-versions goes with --live" in plain.stderr
+
+
+# --- --summary-json into OSS --------------------------------------------------------------------
+
+
+def test_summary_json_into_oss_beside_the_changes(emu: Emulator, tmp_path: Path) -> None:
+    old = snapshot(emu, tmp_path / "a.jsonl")
+    emu.put_object(BUCKET, "data/9999", size=7)
+    new = snapshot(emu, tmp_path / "b.jsonl")
+    emu.create_bucket("reports")
+    result = osslist(emu, "diff", old, new, "--output", "oss://reports/diff/{date}/changes.jsonl",
+                     "--summary-json", "oss://reports/diff/{date}/summary.json")
+    assert result.exit_code == 1, result.stderr
+    keys = sorted(emu.buckets.require("reports").keys())
+    assert [key.rsplit("/", 1)[1] for key in keys] == ["changes.jsonl", "summary.json"]
+    assert keys[0].rsplit("/", 1)[0] == keys[1].rsplit("/", 1)[0] != "diff/{date}"
+    summary = json.loads(emu.object_data("reports", keys[1]))
+    assert summary["changes"]["added"] == {"objects": 1, "bytes": 7} and summary["same"] is False
+
+
+def test_a_refused_summary_destination_is_exit_4_before_the_live_listing(emu: Emulator, tmp_path: Path) -> None:
+    old = snapshot(emu, tmp_path / "a.jsonl")
+    emu.create_bucket("reports")
+    emu.faults.deny("reports", "locked/")
+    emu.clear_requests()
+    result = osslist(emu, "diff", old, "--live", "--bucket", BUCKET, "--output", "oss://reports/open/c.jsonl",
+                     "--summary-json", "oss://reports/locked/s.json")
+    assert result.exit_code == 4 and result.stdout == "", result.stderr
+    assert "oss://reports/locked/s.json" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert [r for r in emu.requests_for("oss") if r.path == f"/{BUCKET}/"] == []
+    assert emu.open_uploads("reports") == [] and list(emu.buckets.require("reports").keys()) == []
+
+
+def test_a_failed_diff_leaves_no_summary_upload(emu: Emulator, tmp_path: Path) -> None:
+    good = snapshot(emu, tmp_path / "good.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"<html>not a report</html>\n")
+    emu.create_bucket("reports")
+    result = osslist(emu, "diff", good, str(bad), "--summary-json", "oss://reports/s.json")
+    assert result.exit_code == 2, result.stderr
+    assert emu.open_uploads("reports") == [] and list(emu.buckets.require("reports").keys()) == []
