@@ -512,12 +512,12 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             format=params.get("fmt", "text"),
             null=params.get("null", False),
             human=params.get("human", False),
-            path=params.get("output"),
+            path=_local_path("--output", params.get("output"), params),
             part_size=params.get("part_size") or "8M",
             compress=params.get("compress") or "auto",
             oss_endpoint=params.get("output_endpoint"),
             oss_region=params.get("output_region"),
-            summary_json=params.get("summary_json"),
+            summary_json=_local_path("--summary-json", params.get("summary_json"), params),
             file_size=params.get("file_size"),
         ),
         scale=jobs.Scale(
@@ -528,6 +528,18 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             checkpoint=params.get("checkpoint"),
         ),
     )
+
+
+def _local_path(option: str, path: str | None, params: dict[str, Any], *, report: str = "") -> str | None:
+    """A local --output / --summary-json with an oss:// key's placeholders expanded ({date} {time}
+    {bucket} {shard} {env:NAME}, {report} in diff), before anything checks or opens it: never a
+    file named ``{date}.jsonl``, and a placeholder that cannot be expanded is exit 2 up front."""
+    from osslist.ossurl import RunFacts, expand_path, is_oss_url
+
+    if path is None or is_oss_url(path):
+        return path
+    facts = RunFacts(datetime.now(timezone.utc), params.get("bucket") or "", params.get("shard_index"), report)
+    return expand_path(option, path, facts, os.environ)
 
 
 def _connection(params: dict[str, Any]) -> jobs.Connection:
@@ -707,7 +719,7 @@ def ls_command(**params: Any) -> None:
       osslist ls --bucket my-bucket --as-of 2024-06-01T00:00:00Z
     """
     plan = jobs.prepare(_list_job(params))
-    summary_out = _SummaryOut.of_run(plan, params["summary_json"])
+    summary_out = _SummaryOut.of_run(plan, plan.job.output.summary_json)
     _check_writable("--checkpoint", params["checkpoint"], replaced=True)
     if params["dry_run"]:
         _print_plan({**plan.to_dict(), **summary_out.view()})
@@ -854,10 +866,11 @@ def plan_command(**params: Any) -> None:
         ),
     )
     plan = jobs.prepare(job)
-    _check_writable("--output", params["output"])
+    output = _local_path("--output", params["output"], params)
+    _check_writable("--output", output)
     report = None
-    if params["output"] is not None and params["output"].startswith("oss://"):
-        report = jobs.oss_target(plan.job, plan.client, "--output", params["output"]).open()
+    if output is not None and output.startswith("oss://"):
+        report = jobs.oss_target(plan.job, plan.client, "--output", output).open()
     try:
         shards, estimates = make_shard_plan(
             plan.client, plan.spec, bucket=plan.job.connection.bucket, count=params["shard_count"]
@@ -871,7 +884,7 @@ def plan_command(**params: Any) -> None:
         report.write(text.encode("utf-8"))
         report.close()
     else:
-        stream = _open_output(params["output"])
+        stream = _open_output(output)
         try:
             stream.write(text)
         finally:
@@ -993,18 +1006,18 @@ def diff_command(old: str, new: str | None, **params: Any) -> int:
       osslist diff oss://audit/inventory/my-bucket/ --output 'oss://audit/inventory/my-bucket/{report}/changes.jsonl.gz'
       osslist diff today.jsonl.gz --live --bucket my-bucket --format text
     """
-    _check_writable("--summary-json", params["summary_json"])
     clients = _clients_for(params)
     reports_to_compare = _diff_reports(old, new, params, clients)
     if reports_to_compare is None:
         return 0
     compare = tuple(params["compare"]) or diffs.DEFAULT_COMPARE
     report = _newer_folder(old, reports_to_compare[1])
-    summary_out = _SummaryOut(params["summary_json"],
+    output = _local_path("--output", params["output"], params, report=report)
+    summary_out = _SummaryOut(_local_path("--summary-json", params["summary_json"], params, report=report),
                               lambda url: _report_target("--summary-json", url, params, report=report))
     summary_out.probe()
     try:
-        with _destination(params["output"], params, report=report) as stream:
+        with _destination(output, params, report=report) as stream:
             old_records, new_records = _diff_sides(*reports_to_compare, params, clients)
             writer = diffs.ChangeWriter(params["fmt"], stream)
             names = (reports_to_compare[0], reports_to_compare[1] or f"the live listing of {params['bucket']}")
@@ -1066,7 +1079,8 @@ def _diff_sides(old: str, new: str | None, params: dict[str, Any], clients: Any)
     if not params["bucket"]:
         raise UsageError("--live needs --bucket (or OSSLIST_BUCKET): the bucket to list")
     no_filters = {"include": (), "exclude": (), "min_size": None, "max_size": None, "modified_after": None,
-                  "modified_before": None, "storage_classes": (), "restore_states": ()}
+                  "modified_before": None, "storage_classes": (), "restore_states": (),
+                  "output": None, "summary_json": None}  # diff's own files, not the listing's
     prepared = jobs.prepare(_list_job({**params, **no_filters}))
     return old_records, reports.from_listing(runner.listed_records(prepared))
 
@@ -1252,8 +1266,8 @@ def du_command(**params: Any) -> None:
     from osslist import prefixtotals as du
 
     plan = jobs.prepare(_list_job({**params, "fmt": "text", "all_versions": params["all_versions"] or params["by_state"]}))
-    _check_writable("--output", params["output"])
-    summary_out = _SummaryOut.of_run(plan, params["summary_json"])
+    _check_writable("--output", plan.job.output.path)
+    summary_out = _SummaryOut.of_run(plan, plan.job.output.summary_json)
     if params["dry_run"]:
         _print_plan({**plan.to_dict(), **summary_out.view(), "command": "du", "du": _du_view(params)})
         return
@@ -1276,7 +1290,7 @@ def du_command(**params: Any) -> None:
     finally:
         progress.close()
     if report is None:
-        stream = _open_output(params["output"])
+        stream = _open_output(plan.job.output.path)
         try:
             stream.write(text)
         finally:
@@ -1324,14 +1338,15 @@ def uploads_command(**params: Any) -> None:
     from osslist.output import UploadWriter
 
     cutoff = None if params["older_than"] is None else parse_time(params["older_than"], now=datetime.now(timezone.utc).timestamp())
-    _check_writable("--output", params["output"])
+    output = _local_path("--output", params["output"], params)
+    _check_writable("--output", output)
     client = _client(params)
-    summary_out = _SummaryOut(params["summary_json"], lambda url: _report_target("--summary-json", url, params,
-                                                                                 listing=client))
+    summary_out = _SummaryOut(_local_path("--summary-json", params["summary_json"], params),
+                              lambda url: _report_target("--summary-json", url, params, listing=client))
     summary_out.probe()
     progress = _Progress(disabled=params["no_progress"])
     try:
-        with _destination(params["output"], params, listing=client, partial=False) as stream:
+        with _destination(output, params, listing=client, partial=False) as stream:
             writer = UploadWriter(stream, params["fmt"], bucket=params["bucket"], parts=params["parts"])
             totals = runner.run_uploads(
                 client, writer, prefix=params["prefix"], parts=params["parts"], older_than=cutoff, on_page=progress,

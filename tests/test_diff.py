@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,41 @@ def test_a_failed_diff_leaves_no_summary_upload(emu: Emulator, tmp_path: Path) -
     result = osslist(emu, "diff", good, str(bad), "--summary-json", "oss://reports/s.json")
     assert result.exit_code == 2, result.stderr
     assert emu.open_uploads("reports") == [] and list(emu.buckets.require("reports").keys()) == []
+
+
+# --- placeholders in local paths ----------------------------------------------------------------
+
+
+def test_local_output_and_summary_paths_expand_placeholders(emu: Emulator, tmp_path: Path) -> None:
+    old = snapshot(emu, tmp_path / "a.jsonl")
+    emu.put_object(BUCKET, "data/9999", size=1)
+    new = snapshot(emu, tmp_path / "b.jsonl")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = osslist(emu, "diff", old, new, "--output", str(out_dir / "{date}-changes.jsonl"),
+                     "--summary-json", str(out_dir / "{date}-summary.json"))
+    assert result.exit_code == 1, result.stderr
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert [re.sub(r"^\d{4}-\d\d-\d\d-", "", name) for name in names] == ["changes.jsonl", "summary.json"]
+    assert json.loads((out_dir / names[1]).read_text())["changes"]["added"]["objects"] == 1
+    for option in ("--output", "--summary-json"):  # {report} needs a folder of reports: exit 2, nothing written
+        refused = osslist(emu, "diff", old, new, option, str(out_dir / "{report}.json"))
+        assert refused.exit_code == 2 and "{report}" in refused.stderr and refused.stdout == "", refused.stderr
+    assert sorted(p.name for p in out_dir.iterdir()) == names
+
+
+def test_report_placeholder_in_a_local_output_is_the_newer_reports_folder(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.create_bucket(BUCKET)
+    root = tmp_path / "inventory"
+    argv = ["ls", "--bucket", BUCKET, "--format", "oss-inventory", "--output", str(root)]
+    for day, key in (("01", "a"), ("02", "b")):  # runs within one minute would share a folder: date them apart
+        emulator.put_object(BUCKET, key, size=1)
+        assert osslist(emulator, *argv).exit_code == 0
+        (run,) = [p for p in root.iterdir() if p.name.startswith("20") and not p.name.startswith("2026-01")]
+        run.rename(root / f"2026-01-{day}T00-00Z")
+    result = osslist(emulator, "diff", f"{root}/", "--output", f"{root}/{{report}}/changes.jsonl",
+                     "--summary-json", f"{root}/{{report}}/summary.json")
+    assert result.exit_code == 1, result.stderr
+    newer = root / "2026-01-02T00-00Z"
+    assert json.loads((newer / "changes.jsonl").read_text())["key"] == "b"
+    assert json.loads((newer / "summary.json").read_text())["changes"]["added"]["objects"] == 1

@@ -136,3 +136,16 @@ def test_output_and_summary_into_oss_probed_before_listing(emulator: Emulator) -
         assert refused.exit_code == 4 and "oss://reports/locked/x" in refused.stderr, refused.stderr
         assert not any("uploads" in r.query for r in emulator.requests_for("oss") if r.path == f"/{BUCKET}/")
         assert emulator.open_uploads("reports") == []
+
+
+def test_local_output_paths_expand_placeholders(emulator: Emulator, tmp_path: Path) -> None:
+    start_uploads(emulator, 3)
+    argv = ["uploads", "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, "--format", "jsonl",
+            "--output", str(tmp_path / "{bucket}.jsonl"), "--summary-json", str(tmp_path / "{bucket}-{date}.json")]
+    ok(CliRunner().invoke(main, argv, env=clean_env(emulator)))
+    assert len((tmp_path / f"{BUCKET}.jsonl").read_text().splitlines()) == 3
+    (summary,) = tmp_path.glob(f"{BUCKET}-20*.json")
+    assert json.loads(summary.read_text())["uploads"] == 3
+    emulator.clear_requests()
+    refused = CliRunner().invoke(main, [*argv[:7], "--output", str(tmp_path / "{shard}.jsonl")], env=clean_env(emulator))
+    assert refused.exit_code == 2 and "{shard}" in refused.stderr and emulator.requests_for("oss") == []
