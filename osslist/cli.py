@@ -16,7 +16,7 @@ import os
 import posixpath
 import sys
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Sequence, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Sequence, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -30,7 +30,7 @@ from osslist import diff as diffs
 from osslist.prefixtotals import DU_FORMATS
 from osslist.errors import CheckpointFinished, ListingError, OsslistError, UsageError
 from osslist.errortext import error_line, one_line, safe_traceback
-from osslist.output import OutputFile, Stream
+from osslist.output import LocalGzip, OutputFile, Stream, gzips
 from osslist.sharding import MAX_SHARD_COUNT, make_shard_plan
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ def exit_codes_epilog(*codes: int, **meanings: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+INTERRUPTED = ("stopped by Ctrl-C: the output is incomplete; a run with --checkpoint continues from its last "
+               "save when the same command is rerun")
 EXIT_CODES_EPILOG = exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, 143,
                                       c0="success (also when --limit stopped the listing; a finished "
                                          "--checkpoint lists nothing)")
@@ -98,8 +100,8 @@ class DefaultCommandGroup(click.Group):
         except click.ClickException as exc:
             click.echo(f"Error: {one_line(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted.", err=True)
+        except click.Abort:  # Ctrl-C: click turns KeyboardInterrupt into Abort
+            click.echo(INTERRUPTED, err=True)
             sys.exit(130)
         sys.exit(_flushed_stdout(rv if isinstance(rv, int) else 0))
 
@@ -425,7 +427,7 @@ destination_options = _stack(
         type=click.Choice(["auto", "gzip", "none"]),
         default="auto",
         show_default=True,
-        help="gzip an oss:// output: auto when its key ends in .gz.",
+        help="gzip the --output (a file or oss://): auto when its name ends in .gz.",
     ),
     _opt("--output-endpoint", env="OUTPUT_ENDPOINT", help="Endpoint of the oss:// output's bucket (default: --endpoint)."),
     _opt("--output-region", env="OUTPUT_REGION", help="Region of the oss:// output's bucket (default: --region)."),
@@ -587,18 +589,24 @@ class _Progress:
             self._bar.close()
 
 
-def _open_output(path: str | None, option: str = "--output") -> OutputFile:
-    """The record stream, as bytes: FILE (created or truncated) or stdout. A write that fails
-    later (disk full, /dev/full) then names it."""
+def _open_output(path: str | None, option: str = "--output", *, compress: str = "auto") -> OutputFile:
+    """The record stream, as bytes: FILE (created or truncated; gzipped when its name ends in
+    .gz or with --compress gzip) or stdout. A write that fails later (disk full, /dev/full)
+    then names it."""
     if path is None:
         stdout = _stdout()
         stdout.flush()  # anything click.echo wrote goes first
         return OutputFile(stdout.buffer, "stdout", owned=False)
+    return OutputFile(_open_file(path, option, gzip_as=path, compress=compress), f"{option} {path}", owned=True)
+
+
+def _open_file(path: str, option: str, *, gzip_as: str, compress: str = "auto") -> IO[bytes] | LocalGzip:
+    """``path`` opened for writing, gzipped when ``gzip_as`` (the name the file will have) says so."""
     try:
         raw = open(path, "wb")
     except OSError as exc:
         raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from exc
-    return OutputFile(raw, f"{option} {path}", owned=True)
+    return LocalGzip(raw) if gzips(gzip_as, compress) else raw
 
 
 def _stdout() -> Any:
@@ -755,7 +763,7 @@ def _run_listing(plan: jobs.PreparedRun, progress: _Progress, stop: StopFlag) ->
         return runner.run_resumable(plan, on_page=progress, stop=stop)
     if plan.output_target is not None:
         return _run_into_oss(plan, progress, stop)
-    stream = _open_output(plan.job.output.path)
+    stream = _open_output(plan.job.output.path, compress=plan.job.output.compress)
     try:
         return runner.run(plan, stream=stream, on_page=progress, stop=stop)
     finally:
@@ -1132,11 +1140,7 @@ def _report_target(option: str, path: str, params: dict[str, Any], *, report: st
 @contextlib.contextmanager
 def _local_destination(path: str, option: str) -> Iterator[OutputFile]:
     partial = f"{path}.partial"
-    try:
-        raw = open(partial, "wb")
-    except OSError as exc:
-        raise UsageError(f"cannot write {option} {path}: {exc.strerror}") from exc
-    stream = OutputFile(raw, f"{option} {path}", owned=True)
+    stream = OutputFile(_open_file(partial, option, gzip_as=path), f"{option} {path}", owned=True)
     try:
         yield stream
         stream.close()

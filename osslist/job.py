@@ -24,7 +24,7 @@ from osslist.filters import Predicate, keep_all
 from osslist.connect import open_client
 from osslist.errors import UsageError
 from osslist.listing import ListingSpec
-from osslist.output import FORMATS
+from osslist.output import FORMATS, gzips
 from osslist.ranges import KeyRange
 from osslist.sharding import ShardPlan, checked_shard_plan, run_ranges
 
@@ -272,6 +272,9 @@ def _check_checkpoint_files(scale: Scale, output: OutputOptions) -> None:
     if scale.checkpoint is None:
         return
     output_path = None if output.format == INVENTORY_FORMAT else output.path
+    if output_path is not None and not output_path.startswith("oss://") and gzips(output_path, output.compress):
+        raise UsageError(f"--checkpoint cannot resume a local gzip output ({output_path}): give an uncompressed "
+                         "--output (or --compress none), or --output oss://BUCKET/KEY.gz, which resumes")
     for option, path in (("--output", output_path), ("--checkpoint", scale.checkpoint)):
         kind = None if path is None else _special_kind(path)
         if kind is not None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import IO, TYPE_CHECKING, Any, Callable, Generic, Iterable, Protocol, Sequence, TypeVar
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-__all__ = ["FORMATS", "OutputFile", "Stream", "UploadWriter", "Writer", "human_size", "make_writer"]
+__all__ = ["FORMATS", "LocalGzip", "OutputFile", "Stream", "UploadWriter", "Writer", "gzips", "human_size", "make_writer"]
 
 
 class Stream(Protocol):
@@ -436,7 +437,7 @@ class OutputFile:
     /dev/full: No space left on device"), not an anonymous OSError. A closed pipe stays a
     BrokenPipeError: the reader went away, which is not a failure to report."""
 
-    def __init__(self, raw: IO[bytes], name: str, *, owned: bool) -> None:
+    def __init__(self, raw: IO[bytes] | LocalGzip, name: str, *, owned: bool) -> None:
         self._raw = raw
         self.name = name
         self._owned = owned
@@ -479,3 +480,24 @@ class OutputFile:
 
     def _error(self, exc: OSError) -> OutputError:
         return OutputError(f"cannot write {self.name}: {exc.strerror or type(exc).__name__}")
+
+
+def gzips(path: str, compress: str = "auto") -> bool:
+    """Whether a local output is written gzipped: ``--compress gzip``, or ``auto`` and a name
+    ending in ``.gz`` (as for an oss:// key), so ``zcat FILE.gz`` reads what osslist wrote."""
+    return compress == "gzip" or (compress == "auto" and path.endswith(".gz"))
+
+
+class LocalGzip(gzip.GzipFile):
+    """A local file written as gzip (level 1, as oss:// reports, no name or time in the header);
+    closing it closes the file too (a GzipFile leaves a given file open)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0)
+        self._file = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._file.close()

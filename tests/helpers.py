@@ -104,10 +104,13 @@ _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
 
 def child_env(emulator, **extra: str | None) -> dict[str, str]:
     """The environment of a CLI child process pointed at ``emulator``: this process's, less
-    every credential, OSS_*, OSSLIST_* and proxy variable, plus :func:`clean_env`'s and ``extra``."""
+    every credential, OSS_*, OSSLIST_* and proxy variable, plus :func:`clean_env`'s and ``extra``.
+    OSSLIST_ENDPOINT is the emulator's unless ``extra`` says otherwise: pytest-socket does not
+    guard a child process, so a forgotten --endpoint must still stay on loopback."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OSSLIST_", "ALIBABA_", "OSS_")) and k.lower() not in _PROXY_VARS}
-    env.update({k: v for k, v in clean_env(emulator, **extra).items() if v is not None})
+    env.update({k: v for k, v in clean_env(emulator, **{"OSSLIST_ENDPOINT": emulator.oss_endpoint, **extra}).items()
+                if v is not None})
     return env
 
 

@@ -416,6 +416,46 @@ def test_output_file_gets_the_records_and_stdout_stays_empty(emulator, tmp_path)
     assert [json.loads(line)["key"] for line in lines] == byte_order(TRICKY_KEYS)
 
 
+def test_an_output_file_named_gz_is_gzip_unless_compress_none(emulator, tmp_path):
+    """`--output keys.jsonl.gz` used to be plain text under a .gz name (zcat failed on it)."""
+    import gzip
+
+    put(emulator, TRICKY_KEYS)
+    plain = ok(osslist(emulator, "--format", "jsonl")).stdout_bytes
+    ok(osslist(emulator, "--format", "jsonl", "--output", str(tmp_path / "keys.jsonl.gz")))
+    ok(osslist(emulator, "--format", "jsonl", "--output", str(tmp_path / "raw.jsonl.gz"), "--compress", "none"))
+    ok(osslist(emulator, "--format", "jsonl", "--output", str(tmp_path / "forced.jsonl"), "--compress", "gzip"))
+    assert gzip.decompress((tmp_path / "keys.jsonl.gz").read_bytes()) == plain
+    assert gzip.decompress((tmp_path / "forced.jsonl").read_bytes()) == plain
+    assert (tmp_path / "raw.jsonl.gz").read_bytes() == plain
+
+
+def test_a_local_gzip_output_cannot_be_resumed(emulator, tmp_path):
+    result = osslist(emulator, "--output", str(tmp_path / "keys.txt.gz"), "--checkpoint", str(tmp_path / "ck"))
+    assert result.exit_code == 2 and "cannot resume a local gzip output" in result.stderr
+    assert not (tmp_path / "keys.txt.gz").exists() and emulator.requests_for("oss") == []
+
+
+def test_ctrl_c_is_exit_130_with_one_line_saying_how_to_resume(emulator, tmp_path):
+    import signal
+
+    from tests.helpers import CLI_ARGV
+
+    put(emulator, [f"k{i:05d}" for i in range(3000)])
+    emulator.faults.oss_latency = 0.05
+    child = subprocess.Popen([*CLI_ARGV, "ls", "--bucket", BUCKET, "--max-keys", "100", "--no-progress",
+                              "--output", str(tmp_path / "keys.txt"), "--checkpoint", str(tmp_path / "ck")],
+                             env=child_env(emulator, OSSLIST_ENDPOINT=emulator.oss_endpoint), stderr=subprocess.PIPE,
+                             text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "ck").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("stopped by Ctrl-C") and "Traceback" not in err
+
+
 def test_dry_run_prints_the_plan_and_makes_no_request(emulator):
     result = ok(osslist(emulator, "--dry-run", "--prefix", "p/", "--min-size", "1K", "--list-api", "v2"))
     plan = json.loads(result.stdout)

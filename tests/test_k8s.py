@@ -13,6 +13,7 @@ import fnmatch
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -185,8 +186,12 @@ def arg_after(args: list[str], flag: str) -> str:
 @pytest.mark.parametrize("item", docs_of("Job") + docs_of("CronJob"), ids=doc_id)
 def test_jobs_are_bounded_and_never_restart_in_place(item: tuple[Path, dict[str, Any]]) -> None:
     spec = job_spec(item[1])
-    for field in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"):
+    for field in ("backoffLimit", "activeDeadlineSeconds"):
         assert isinstance(spec.get(field), int) and spec[field] >= 0, field
+    if item[1]["kind"] == "Job":  # a Job and its logs go a day after it ends; its report stays in OSS
+        assert isinstance(spec.get("ttlSecondsAfterFinished"), int) and spec["ttlSecondsAfterFinished"] > 0
+    else:  # the CronJob's history limits keep its last Jobs (README); a TTL would delete them first
+        assert "ttlSecondsAfterFinished" not in spec
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
     assert spec["template"]["spec"]["terminationGracePeriodSeconds"] == 10  # README: what SIGTERM does
     for container in containers(spec["template"]):
@@ -365,12 +370,15 @@ def test_policy_check_refuses_what_the_policy_does_not_say() -> None:
     assert policy_allows(policy, "oss:ListObjects", "examplebucket-reports", prefix="osslist/") is None
     assert policy_allows(policy, "oss:ListObjects", "examplebucket-reports",
                          prefix=f"osslist/inventory/{bucket}/2026-01-01T03-00Z/manifest.json") == 2
+    assert policy_allows(policy, "oss:ListMultipartUploads", "examplebucket-reports", prefix="osslist/x") == 3
+    assert policy_allows(policy, "oss:ListMultipartUploads", bucket) is None  # the audited bucket's: audit policy
+    assert policy_allows(policy, "oss:ListObjectVersions", bucket) is None
 
 
 def test_ram_policy_lists_the_bucket_read_only_and_writes_only_the_report_prefix() -> None:
     bucket = configmap_data()["OSSLIST_BUCKET"]
-    listing, reports, report_listing = statements(load_json("ram-policy.json"))
-    assert listing["Effect"] == reports["Effect"] == report_listing["Effect"] == "Allow"
+    listing, reports, report_listing, report_uploads = statements(load_json("ram-policy.json"))
+    assert {s["Effect"] for s in (listing, reports, report_listing, report_uploads)} == {"Allow"}
     assert as_list(listing["Action"]) == ["oss:ListObjects"]
     # ListObjects is a bucket-level action: its resource is the bucket, not bucket/* (objects).
     assert as_list(listing["Resource"]) == [f"acs:oss:*:*:{bucket}"]
@@ -387,6 +395,10 @@ def test_ram_policy_lists_the_bucket_read_only_and_writes_only_the_report_prefix
     assert as_list(report_listing["Resource"]) == [f"acs:oss:*:*:{report_bucket}"]
     assert report_listing["Condition"] == {
         "StringLike": {"oss:Prefix": [folder.removeprefix(f"oss://{report_bucket}/") + "*"]}}
+    # Best effort: finding the uploads a killed pod left on the report keys, to abort them.
+    assert (as_list(report_uploads["Action"]), as_list(report_uploads["Resource"])) == (
+        ["oss:ListMultipartUploads"], [f"acs:oss:*:*:{report_bucket}"])
+    assert "Condition" not in report_uploads
 
 
 def test_every_job_writes_its_report_checkpoint_and_summary_to_oss_under_its_job_name() -> None:
@@ -414,9 +426,14 @@ def test_the_job_name_comes_from_the_downward_api() -> None:
     assert users == 4  # the three Jobs and the CronJob's inventory step
 
 
-def test_audit_policy_adds_the_version_and_upload_actions_and_nothing_else() -> None:
+def test_audit_policy_is_the_jobs_policy_plus_the_version_and_upload_actions() -> None:
+    """ram-policy-audit.json replaces ram-policy.json (README: attach one), so it must keep every
+    statement the manifests need and add only the audited bucket's version and upload actions."""
     bucket = configmap_data()["OSSLIST_BUCKET"]
-    bucket_level, object_level = statements(load_json("ram-policy-audit.json"))
+    base = statements(load_json("ram-policy.json"))
+    bucket_level, *shared, object_level = statements(load_json("ram-policy-audit.json"))
+    assert shared == base[1:]
+    assert {**bucket_level, "Action": base[0]["Action"]} == base[0]
     assert as_list(bucket_level["Action"]) == ["oss:ListObjects", "oss:ListObjectVersions", "oss:ListMultipartUploads"]
     assert as_list(bucket_level["Resource"]) == [f"acs:oss:*:*:{bucket}"]
     # ListParts acts on an upload of an object: its resource is bucket/*
@@ -780,7 +797,8 @@ def test_the_scheduled_audit_keeps_each_runs_changes_beside_its_report(
     assert [json.loads(line) for line in rewritten] == changes
 
     refused, used = disallowed_requests(emulator, load_json("ram-policy.json"))
-    assert refused == [] and used == set(range(len(statements(load_json("ram-policy.json")))))
+    assert refused == [] and used == {0, 1, 2}  # 3 (ListMultipartUploads) serves resumes: the next test
+    assert disallowed_requests(emulator, load_json("ram-policy-audit.json"))[0] == []
 
     # README's way to find them (with a person's own credentials, here the emulator's role).
     person = {"OSSLIST_REGION": env["OSSLIST_REGION"], "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url}
@@ -793,3 +811,35 @@ def test_the_scheduled_audit_keeps_each_runs_changes_beside_its_report(
     assert newest.stdout.splitlines()[-1:] == [changes_key], newest.stderr
     read = CliRunner().invoke(main, ["cat", f"oss://{reports}/{changes_key}", *connect], env=person)
     assert [json.loads(line) for line in read.stdout.splitlines()] == changes, read.stderr
+
+
+def test_the_jobs_next_pod_aborts_an_upload_a_pod_killed_before_its_first_save_left(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """k8s/job.yaml's own step, as the Job's next pod after one killed before it saved a
+    checkpoint: it finds that pod's upload with ListMultipartUploads (the fourth statement of
+    k8s/ram-policy.json), aborts it, and writes the report; every request is one the policy allows."""
+    from click.testing import CliRunner
+
+    from osslist.cli import main
+
+    for name in [n for n in os.environ if n.startswith(("OSSLIST_", "ALIBABA_CLOUD_"))]:
+        monkeypatch.delenv(name)
+    [(_, argv, env)] = [inv for inv in INVOCATIONS if inv[0].startswith("job.yaml:")]
+    audited = env["OSSLIST_BUCKET"]
+    output = env["OSSLIST_OUTPUT"].replace("{env:JOB_NAME}", env["JOB_NAME"])
+    reports, _, key = output.removeprefix("oss://").partition("/")
+    emulator.create_bucket(audited)
+    emulator.create_bucket(reports)
+    for i in range(30):
+        emulator.put_object(audited, f"logs/{i:03d}.gz", size=10 + i)
+    left = emulator.uploads.initiate(reports, key, now=int(time.time()), content_type="x", storage_class="Standard")
+    assert emulator.open_uploads(reports) == [(key, left.upload_id)]
+
+    env = {**env, "OSSLIST_ENDPOINT": emulator.oss_endpoint, "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url}
+    result = CliRunner().invoke(main, argv, env=env)
+    assert result.exit_code == 0, result.stderr
+    assert emulator.open_uploads(reports) == []
+    assert emulator.object_data(reports, key)
+    refused, used = disallowed_requests(emulator, load_json("ram-policy.json"))
+    assert refused == [] and 3 in used
