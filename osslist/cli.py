@@ -398,29 +398,24 @@ record_format_options = _stack(
     ),
 )
 
-destination_options = _stack(
-    _opt(
-        "--output",
-        env="OUTPUT",
-        type=click.Path(),
-        help="Write records to this file, not stdout; or stream them into OSS: oss://BUCKET/KEY, the key "
-        "with {date} {time} {bucket} {shard} {env:NAME} filled in (a .gz key is gzipped); --format "
-        "oss-inventory: a directory or oss://BUCKET/PREFIX/.",
-    ),
-    _opt(
-        "--summary-json",
-        env="SUMMARY_JSON",
-        type=click.Path(dir_okay=False),
-        help="Also write the summary as JSON to this file (or oss://BUCKET/KEY).",
-    ),
-    _opt(
-        "--part-size",
-        env="PART_SIZE",
-        default="8M",
-        show_default=True,
-        help="Part size of an oss:// output (100K..5G); it doubles every 1000 parts, so OSS's 10,000 suffice. "
-        "An oss-inventory data file in a directory is made durable (fsync) this often, for --checkpoint.",
-    ),
+def _destination_options(output_help: str, part_size_help: str) -> Callable[[F], F]:
+    """--output and its oss:// companions; the help of --output and --part-size says how the
+    command writes (ls streams its records, du writes its totals at the end)."""
+    return _stack(
+        _opt("--output", env="OUTPUT", type=click.Path(), help=output_help),
+        _summary_json_option,
+        _opt("--part-size", env="PART_SIZE", default="8M", show_default=True, help=part_size_help),
+        *_oss_output_options,
+    )
+
+
+_summary_json_option = _opt(
+    "--summary-json",
+    env="SUMMARY_JSON",
+    type=click.Path(dir_okay=False),
+    help="Also write the summary as JSON to this file (or oss://BUCKET/KEY).",
+)
+_oss_output_options = (
     _opt(
         "--compress",
         env="COMPRESS",
@@ -433,6 +428,22 @@ destination_options = _stack(
     _opt("--output-region", env="OUTPUT_REGION", help="Region of the oss:// output's bucket (default: --region)."),
     _opt("--no-progress", env="NO_PROGRESS", is_flag=True, help="No progress bar (it shows only on a terminal)."),
 )
+
+destination_options = _destination_options(
+    "Write records to this file, not stdout; or stream them into OSS: oss://BUCKET/KEY, the key "
+    "with {date} {time} {bucket} {shard} {env:NAME} filled in (a .gz key is gzipped); --format "
+    "oss-inventory: a directory or oss://BUCKET/PREFIX/.",
+    "Part size of an oss:// output (100K..5G); it doubles every 1000 parts, so OSS's 10,000 suffice. "
+    "An oss-inventory data file in a directory is made durable (fsync) this often, for --checkpoint.",
+)
+
+du_destination_options = _destination_options(
+    "Write the totals to this file, not stdout; or to OSS: oss://BUCKET/KEY, written as one object when "
+    "the totals are complete, the key with {date} {time} {bucket} {env:NAME} filled in (a .gz key "
+    "is gzipped).",
+    "Part size of an oss:// output (100K..5G): totals larger than one part go up in parts.",
+)
+
 
 parallel_option = _opt(
     "--parallel",
@@ -918,7 +929,11 @@ def _spread(values: list[float]) -> list[float]:
     return [ordered[0], ordered[len(ordered) // 2], ordered[-1]]
 
 
-@main.command("cat", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, c4="OSS refused: NoSuchKey, AccessDenied, ..."))
+@main.command("cat", epilog=exit_codes_epilog(
+    0, 1, 2, 3, 4, 130, 141,
+    c1="anything else: the object is not valid gzip (--no-gunzip writes it as stored), OSS kept failing past the retries",
+    c2="usage or bad input (not an oss://BUCKET/KEY URL, a bad option); no network call was made",
+    c4="OSS refused: NoSuchKey, AccessDenied, ..."))
 @click.argument("url", metavar="oss://BUCKET/KEY")
 @endpoint_options
 @_opt(
@@ -1217,7 +1232,9 @@ def demo_command(objects: int, verbose: bool) -> None:
         raise ListingError("the demo listing does not match what was seeded")
 
 
-@main.command("du", epilog=exit_codes_epilog(0, 1, 2, 3, 4, 130, 141, 143, c143="SIGTERM"))
+@main.command("du", epilog=exit_codes_epilog(
+    0, 1, 2, 3, 4, 130, 141, 143, c143="SIGTERM (du is not resumable: rerun it)",
+    c2="usage or bad input (bad option, invalid bucket name, one file in two roles); no network call was made"))
 @connection_options
 @paging_options
 @key_range_options
@@ -1255,7 +1272,7 @@ def demo_command(objects: int, verbose: bool) -> None:
     show_default=True,
     help="table for people (human sizes), jsonl or csv for scripts.",
 )
-@destination_options
+@du_destination_options
 @run_options
 @edge
 def du_command(**params: Any) -> None:
@@ -1307,7 +1324,10 @@ def _du_view(params: dict[str, Any]) -> dict[str, Any]:
             "include_uploads": params["include_uploads"], "format": params["fmt"]}
 
 
-@main.command("uploads", epilog=EXIT_CODES_EPILOG)
+@main.command("uploads", epilog=exit_codes_epilog(
+    0, 1, 2, 3, 4, 130, 141, 143, c1="anything else: OSS kept failing past the retries",
+    c2="usage or bad input (bad option, invalid bucket name, a bad --older-than); no network call was made",
+    c143="SIGTERM (nothing to resume: rerun it)"))
 @connection_options
 @_opt("--prefix", env="PREFIX", default="", help="Only uploads of keys starting with this prefix.")
 @_opt("--parts", env="UPLOAD_PARTS", is_flag=True, help="Add part_count and size (bytes) from ListParts (oss:ListParts).")
@@ -1392,6 +1412,8 @@ def _emulator_options(func: F) -> F:
         ("credential_lifetime", {"type": click.FloatRange(min=1.0), "default": 3600.0}),
         ("rotation_window", {"type": click.FloatRange(min=0.0), "default": DEFAULT_ROTATION_WINDOW}),
         ("latency", {"type": click.FloatRange(min=0.0), "default": 0.0}),
+        ("reports_bucket", {"default": None}),
+        ("versioning", {"is_flag": True}),
     ]
     for name, spec in reversed(specs):
         flag = "--" + name.replace("_", "-")
@@ -1414,7 +1436,9 @@ def emulator_command(verbose: bool, **params: Any) -> None:
     from osslist.client import validate_bucket_name
     from osslist.emulator.standalone import SetupError, run_standalone
 
-    validate_bucket_name(params["bucket"])  # the exports it prints must be ones osslist accepts
+    for name in (params["bucket"], params["reports_bucket"]):  # the exports it prints must be ones osslist accepts
+        if name is not None:
+            validate_bucket_name(name)
     try:
         run_standalone(out=_stdout(), **params)
     except SetupError as exc:

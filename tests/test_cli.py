@@ -534,6 +534,20 @@ def test_each_help_lists_its_own_exit_codes(command):
     assert (" 4 " in epilog) == (command == "plan")
 
 
+@pytest.mark.parametrize("command", ["du", "uploads", "cat"])
+def test_help_of_commands_without_limit_or_checkpoint_does_not_mention_them(command):
+    """du, uploads and cat have no --limit, --checkpoint or --format oss-inventory: their help
+    (options and exit codes) must not describe those of ls."""
+    text = " ".join(CliRunner().invoke(main, [command, "--help"], terminal_width=200).stdout.split())
+    for word in ("--limit", "checkpoint", "oss-inventory", "{shard}", "stream them"):
+        assert word not in text, (command, word)
+
+
+def test_du_output_help_says_the_totals_are_written_at_the_end():
+    text = " ".join(CliRunner().invoke(main, ["du", "--help"], terminal_width=200).stdout.split())
+    assert "written as one object when the totals are complete" in text
+
+
 @pytest.mark.parametrize("command", [[], ["ls"], ["du"]])
 def test_listing_help_lists_ctrl_c_and_closed_pipe(command):
     epilog = CliRunner().invoke(main, [*command, "--help"]).stdout.split("Exit codes:")[1]
@@ -752,13 +766,19 @@ def test_emulator_command_passes_its_options_through(monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert seen["objects"] == 12 and seen["metadata_mode"] == "required" and seen["latency"] == 0.5
     assert seen["port"] == 0 and seen["bucket"] == "emulator-bucket"
+    assert seen["reports_bucket"] is None and seen["versioning"] is False
+    result = CliRunner().invoke(main, ["emulator", "--reports-bucket", "reports", "--versioning"])
+    assert result.exit_code == 0, result.stderr
+    assert seen["reports_bucket"] == "reports" and seen["versioning"] is True
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--bucket", "Bad_Name"], "invalid bucket name 'Bad_Name'"),
      (["--bucket", "emulator-bucket\n"], "invalid bucket name"),
-     (["--port", "45998", "--metadata-port", "45998"], "port 45998 given for both oss and metadata")],
+     (["--port", "45998", "--metadata-port", "45998"], "port 45998 given for both oss and metadata"),
+     (["--reports-bucket", "Bad_Reports"], "invalid bucket name 'Bad_Reports'"),
+     (["--reports-bucket", "emulator-bucket"], "--reports-bucket emulator-bucket is the seeded bucket")],
 )
 def test_emulator_command_refuses_what_osslist_would_refuse(monkeypatch, args, message):
     from osslist.emulator import emulator as emulator_module

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import gzip
 import json
 import os
 import re
@@ -843,3 +844,59 @@ def test_the_jobs_next_pod_aborts_an_upload_a_pod_killed_before_its_first_save_l
     assert emulator.object_data(reports, key)
     refused, used = disallowed_requests(emulator, load_json("ram-policy.json"))
     assert refused == [] and 3 in used
+
+
+def test_a_sharded_schedule_keeps_one_report_per_run_and_diffs_the_last_two_manifests(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README "A sharded inventory on a schedule": each run's shards write under a prefix of
+    the Job's own, so `diff FOLDER/` there finds one report; the last two manifest.json keys
+    (Job names sort in time order) compared by name give the changes. Every request is one
+    k8s/ram-policy.json allows."""
+    from click.testing import CliRunner
+
+    from osslist.cli import main
+
+    for name in [n for n in os.environ if n.startswith(("OSSLIST_", "ALIBABA_CLOUD_"))]:
+        monkeypatch.delenv(name)
+    [(_, _, cron_env)] = [inv for inv in INVOCATIONS if inv[0].endswith(":CronJob/osslist-scheduled-audit:inventory:None")]
+    folder = cron_env["REPORTS"]
+    reports, _, prefix = folder.removeprefix("oss://").partition("/")
+    audited = cron_env["OSSLIST_BUCKET"]
+    emulator.create_bucket(reports)
+    emulator.create_bucket(audited)
+    for i in range(40):
+        emulator.put_object(audited, f"{'ab'[i % 2]}/{i:03d}.gz", size=100 + i)
+    base = {"OSSLIST_BUCKET": audited, "OSSLIST_REGION": cron_env["OSSLIST_REGION"],
+            "OSSLIST_ENDPOINT": emulator.oss_endpoint, "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url,
+            "OSSLIST_OUTPUT": f"{folder}{{env:JOB_NAME}}/",
+            "OSSLIST_CHECKPOINT": f"{folder}{{env:JOB_NAME}}/checkpoints/{{shard}}.json",
+            "OSSLIST_SUMMARY_JSON": f"{folder}{{env:JOB_NAME}}/summaries/{{shard}}.json"}
+
+    def run(job: str) -> None:
+        for index in ("0", "1"):
+            result = CliRunner().invoke(main, ["ls", "--credentials", "metadata", "--format", "oss-inventory",
+                                               "--no-progress", "--shard-index", index, "--shard-count", "2"],
+                                        env={**base, "JOB_NAME": job})
+            assert result.exit_code == 0, result.stderr
+
+    run("osslist-scheduled-audit-29412345")
+    emulator.put_object(audited, "a/new.gz", size=5)
+    emulator.delete_object(audited, "b/003.gz")
+    run("osslist-scheduled-audit-29413785")
+
+    connect = ["--endpoint", emulator.oss_endpoint]
+    person = {"OSSLIST_REGION": cron_env["OSSLIST_REGION"], "ALIBABA_CLOUD_IMDS_ENDPOINT": emulator.metadata_url}
+    alone = CliRunner().invoke(main, ["diff", f"{folder}osslist-scheduled-audit-29413785/", *connect], env=person)
+    assert alone.exit_code == 0 and "nothing to compare yet" in alone.stderr, alone.stderr
+    found = CliRunner().invoke(main, ["ls", "--bucket", reports, "--prefix", prefix, *connect,
+                                      "--include", "*/manifest.json"], env=person)
+    older, newer = found.stdout.splitlines()[-2:]
+    assert "-29412345/" in older and "-29413785/" in newer, found.stdout
+    changes_key = newer.removesuffix("/manifest.json") + "/changes.jsonl.gz"
+    diff = CliRunner().invoke(main, ["diff", f"oss://{reports}/{older}", f"oss://{reports}/{newer}", "--exit-zero",
+                                     "--output", f"oss://{reports}/{changes_key}", *connect], env=person)
+    assert diff.exit_code == 0, diff.stderr
+    changes = [json.loads(line) for line in gzip.decompress(emulator.object_data(reports, changes_key)).splitlines()]
+    assert {(c["change"], c["key"]) for c in changes} == {("added", "a/new.gz"), ("removed", "b/003.gz")}
+    assert disallowed_requests(emulator, load_json("ram-policy.json"))[0] == []

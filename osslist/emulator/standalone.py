@@ -33,7 +33,14 @@ OPTION_HELP = {
     "credential_lifetime": "Seconds each metadata/STS credential set lives (real servers: 21600).",
     "rotation_window": "A new metadata set is issued this many seconds before the current one expires.",
     "latency": "Seconds of latency added to every OSS request.",
+    "reports_bucket": "Also create this empty bucket, for what osslist writes to oss:// (reports, "
+    "checkpoints, summaries, changes).",
+    "versioning": "Turn versioning on in the seeded bucket and give it history: every 10th object a newer "
+    "version, every 25th a delete marker (for --all-versions, --as-of, du --by-version-state).",
 }
+
+NEWER_VERSION_EVERY = 10
+DELETE_MARKER_EVERY = 25
 
 
 class SetupError(ValueError):
@@ -49,12 +56,35 @@ def _check_ports(**ports: int) -> None:
         seen[number] = service
 
 
-def describe(emu: Emulator, bucket: str, objects: int, total_bytes: int) -> str:
-    """The banner: endpoints and the environment lines that point osslist at ``emu``."""
+def add_history(emu: Emulator, bucket: str) -> tuple[int, int]:
+    """Versioning on in ``bucket``, then a newer version of every 10th key and a delete marker
+    on every 25th, as a bucket that lived with versioning would have; returns (newer versions,
+    delete markers). The seeded objects become the keys' "null" versions, as objects written
+    before versioning was enabled are in OSS."""
+    emu.set_versioning(bucket, "Enabled")
+    keys = emu.buckets.require(bucket).keys()
+    newer = keys[NEWER_VERSION_EVERY - 1::NEWER_VERSION_EVERY]
+    for index, key in enumerate(newer):
+        emu.put_object(bucket, key, size=1024 + index)
+    deleted = keys[DELETE_MARKER_EVERY - 1::DELETE_MARKER_EVERY]
+    for key in deleted:
+        emu.delete_object(bucket, key)
+    return len(newer), len(deleted)
+
+
+def _check_buckets(bucket: str, reports_bucket: str | None) -> None:
+    if reports_bucket is not None and reports_bucket == bucket:
+        raise SetupError(f"--reports-bucket {reports_bucket} is the seeded bucket: give the reports a bucket of their own")
+
+
+def describe(emu: Emulator, bucket: str, objects: int, total_bytes: int, *, notes: tuple[str, ...] = ()) -> str:
+    """The banner: endpoints and the environment lines that point osslist at ``emu``
+    (``notes``: a line each about the extra buckets and versions)."""
     cfg = emu.config
     return "\n".join(
         [
             f"osslist emulator: bucket {bucket!r} with {objects} objects ({total_bytes} bytes)",
+            *(f"  {note}" for note in notes),
             f"  metadata  {emu.metadata_url}  (mode {cfg.metadata_mode}, role {cfg.role_name})",
             f"  sts       {emu.sts_endpoint}",
             f"  oss       {emu.oss_endpoint}",
@@ -77,6 +107,19 @@ def describe(emu: Emulator, bucket: str, objects: int, total_bytes: int) -> str:
     )
 
 
+def _extras(emu: Emulator, bucket: str, reports_bucket: str | None, versioning: bool) -> tuple[str, ...]:
+    """--versioning and --reports-bucket, with the banner line saying what each made."""
+    notes = []
+    if versioning:
+        newer, markers = add_history(emu, bucket)
+        notes.append(f"versioning Enabled: {newer} newer versions, {markers} delete markers "
+                     f"(a listing shows {len(emu.buckets.require(bucket).keys())} current objects)")
+    if reports_bucket is not None:
+        emu.create_bucket(reports_bucket)
+        notes.append(f"reports bucket {reports_bucket!r} (empty): --output oss://{reports_bucket}/...")
+    return tuple(notes)
+
+
 def run_standalone(
     *,
     objects: int = 1000,
@@ -89,6 +132,8 @@ def run_standalone(
     credential_lifetime: float = 3600.0,
     rotation_window: float = DEFAULT_ROTATION_WINDOW,
     latency: float = 0.0,
+    reports_bucket: str | None = None,
+    versioning: bool = False,
     out: TextIO,
     stop: threading.Event | None = None,
 ) -> None:
@@ -104,8 +149,10 @@ def run_standalone(
         sts_port=sts_port,
     )
     _check_ports(oss=port, metadata=metadata_port, sts=sts_port)
+    _check_buckets(bucket, reports_bucket)
     emu = Emulator(config)
     total = emu.seed(bucket, objects, seed=seed)
+    notes = _extras(emu, bucket, reports_bucket, versioning)
     emu.faults.oss_latency = latency
     try:
         emu.start()
@@ -113,7 +160,7 @@ def run_standalone(
         ports = ", ".join(str(p) for p in (port, metadata_port, sts_port) if p)
         raise SetupError(f"cannot listen on {config.host} port {ports}: {exc.strerror or exc}") from exc
     with emu:
-        out.write(describe(emu, bucket, objects, total))
+        out.write(describe(emu, bucket, objects, total, notes=notes))
         out.write("Serving until interrupted (Ctrl-C).\n")
         out.flush()
         try:
