@@ -525,12 +525,12 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             format=params.get("fmt", "text"),
             null=params.get("null", False),
             human=params.get("human", False),
-            path=params.get("output"),
+            path=_local_path("--output", params.get("output"), params),
             part_size=params.get("part_size") or "8M",
             compress=params.get("compress") or "auto",
             oss_endpoint=params.get("output_endpoint"),
             oss_region=params.get("output_region"),
-            summary_json=params.get("summary_json"),
+            summary_json=_local_path("--summary-json", params.get("summary_json"), params),
             file_size=params.get("file_size"),
         ),
         scale=jobs.Scale(
@@ -541,6 +541,18 @@ def _list_job(params: dict[str, Any]) -> jobs.ListJob:
             checkpoint=params.get("checkpoint"),
         ),
     )
+
+
+def _local_path(option: str, path: str | None, params: dict[str, Any], *, report: str = "") -> str | None:
+    """A local --output / --summary-json with an oss:// key's placeholders expanded ({date} {time}
+    {bucket} {shard} {env:NAME}, {report} in diff), before anything checks or opens it: never a
+    file named ``{date}.jsonl``, and a placeholder that cannot be expanded is exit 2 up front."""
+    from osslist.ossurl import RunFacts, expand_path, is_oss_url
+
+    if path is None or is_oss_url(path):
+        return path
+    facts = RunFacts(datetime.now(timezone.utc), params.get("bucket") or "", params.get("shard_index"), report)
+    return expand_path(option, path, facts, os.environ)
 
 
 def _connection(params: dict[str, Any]) -> jobs.Connection:
@@ -652,17 +664,23 @@ def _finish(summary: Any, summary_out: _SummaryOut | str | None) -> None:
 
 
 class _SummaryOut:
-    """--summary-json: a file (its directory checked now) or an OSS object (resolved now,
-    probed before the listing with ``probe()``, written at the end)."""
+    """--summary-json: a file (its directory checked now) or an OSS object (resolved now by
+    ``resolve(text)`` into an OssTarget, probed before the listing with ``probe()``, written at
+    the end)."""
 
-    def __init__(self, plan: jobs.PreparedRun, text: str | None) -> None:
+    def __init__(self, text: str | None, resolve: Callable[[str], Any]) -> None:  # Any: OssTarget
         self._text = text
         self._target = None
         self._writer: Any = None  # an OssWriter once probed (Any: oss2 stays out of --help)
         if text is not None and text.startswith("oss://"):
-            self._target = jobs.oss_target(plan.job, plan.client, "--summary-json", text)
+            self._target = resolve(text)
         else:
             _check_writable("--summary-json", text)
+
+    @classmethod
+    def of_run(cls, plan: jobs.PreparedRun, text: str | None) -> _SummaryOut:
+        """The --summary-json of a listing run: an oss:// target resolved as its --output is."""
+        return cls(text, lambda url: jobs.oss_target(plan.job, plan.client, "--summary-json", url))
 
     def view(self) -> dict[str, Any]:
         return {} if self._target is None else {"summary_json": self._target.view()}
@@ -720,7 +738,7 @@ def ls_command(**params: Any) -> None:
       osslist ls --bucket my-bucket --as-of 2024-06-01T00:00:00Z
     """
     plan = jobs.prepare(_list_job(params))
-    summary_out = _SummaryOut(plan, params["summary_json"])
+    summary_out = _SummaryOut.of_run(plan, plan.job.output.summary_json)
     _check_writable("--checkpoint", params["checkpoint"], replaced=True)
     if params["dry_run"]:
         _print_plan({**plan.to_dict(), **summary_out.view()})
@@ -867,10 +885,11 @@ def plan_command(**params: Any) -> None:
         ),
     )
     plan = jobs.prepare(job)
-    _check_writable("--output", params["output"])
+    output = _local_path("--output", params["output"], params)
+    _check_writable("--output", output)
     report = None
-    if params["output"] is not None and params["output"].startswith("oss://"):
-        report = jobs.oss_target(plan.job, plan.client, "--output", params["output"]).open()
+    if output is not None and output.startswith("oss://"):
+        report = jobs.oss_target(plan.job, plan.client, "--output", output).open()
     try:
         shards, estimates = make_shard_plan(
             plan.client, plan.spec, bucket=plan.job.connection.bucket, count=params["shard_count"]
@@ -884,7 +903,7 @@ def plan_command(**params: Any) -> None:
         report.write(text.encode("utf-8"))
         report.close()
     else:
-        stream = _open_output(params["output"])
+        stream = _open_output(output)
         try:
             stream.write(text)
         finally:
@@ -961,6 +980,9 @@ DIFF_EXIT_CODES = exit_codes_epilog(
 @click.argument("new", metavar="[NEW]", required=False)
 @_opt("--live", env="DIFF_LIVE", is_flag=True, help="Compare OLD with a fresh listing of --bucket (instead of NEW).")
 @_opt("--bucket", env="BUCKET", help="With --live: the bucket to list.")
+@_opt("--all-versions", env="ALL_VERSIONS", is_flag=True,
+      help="With --live: list every version and delete marker (oss:ListObjectVersions), to compare with an "
+           "all-versions OLD.")
 @endpoint_options
 @paging_options
 @key_range_options
@@ -986,7 +1008,7 @@ DIFF_EXIT_CODES = exit_codes_epilog(
       help="Write the differences to this file or oss://BUCKET/KEY, not stdout; with OLD a folder, {report} in the "
            "key is the newer report's folder (the changes kept next to its manifest.json).")
 @_opt("--summary-json", env="DIFF_SUMMARY_JSON", type=click.Path(dir_okay=False),
-      help="Also write the summary as JSON to this file.")
+      help="Also write the summary as JSON to this file or oss://BUCKET/KEY (placeholders as --output).")
 @_opt("--exit-zero", env="DIFF_EXIT_ZERO", is_flag=True,
       help="Exit 0 when the listings differ too (a scheduled job); trouble is still >= 2.")
 @verbose_option
@@ -1007,18 +1029,27 @@ def diff_command(old: str, new: str | None, **params: Any) -> int:
       osslist diff oss://audit/inventory/my-bucket/ --output 'oss://audit/inventory/my-bucket/{report}/changes.jsonl.gz'
       osslist diff today.jsonl.gz --live --bucket my-bucket --format text
     """
-    _check_writable("--summary-json", params["summary_json"])
     clients = _clients_for(params)
     reports_to_compare = _diff_reports(old, new, params, clients)
     if reports_to_compare is None:
         return 0
     compare = tuple(params["compare"]) or diffs.DEFAULT_COMPARE
     report = _newer_folder(old, reports_to_compare[1])
-    with _destination(params["output"], params, report=report) as stream:
-        old_records, new_records = _diff_sides(*reports_to_compare, params, clients)
-        writer = diffs.ChangeWriter(params["fmt"], stream)
-        summary = diffs.run_diff(old_records, new_records, writer, compare=compare, unchanged=params["show_all"])
-    _finish(summary, params["summary_json"])
+    output = _local_path("--output", params["output"], params, report=report)
+    summary_out = _SummaryOut(_local_path("--summary-json", params["summary_json"], params, report=report),
+                              lambda url: _report_target("--summary-json", url, params, report=report))
+    summary_out.probe()
+    try:
+        with _destination(output, params, report=report) as stream:
+            old_records, new_records = _diff_sides(*reports_to_compare, params, clients)
+            writer = diffs.ChangeWriter(params["fmt"], stream)
+            names = (reports_to_compare[0], reports_to_compare[1] or f"the live listing of {params['bucket']}")
+            summary = diffs.run_diff(old_records, new_records, writer, compare=compare,
+                                     unchanged=params["show_all"], names=names)
+    except BaseException:
+        summary_out.abort()
+        raise
+    _finish(summary, summary_out)
     return 0 if summary.same or params["exit_zero"] else 1
 
 
@@ -1027,6 +1058,8 @@ def _diff_reports(old: str, new: str | None, params: dict[str, Any], clients: An
     the folder holds too few to compare (said on stderr: the first scheduled run has no past)."""
     from osslist import reports
 
+    if params["all_versions"] and not params["live"]:
+        raise UsageError("--all-versions goes with --live (a report says itself whether it lists versions)")
     if not reports.is_folder(old):
         if (new is None) == (not params["live"]):
             raise UsageError("give NEW, or --live to compare with the bucket (not both)")
@@ -1069,7 +1102,8 @@ def _diff_sides(old: str, new: str | None, params: dict[str, Any], clients: Any)
     if not params["bucket"]:
         raise UsageError("--live needs --bucket (or OSSLIST_BUCKET): the bucket to list")
     no_filters = {"include": (), "exclude": (), "min_size": None, "max_size": None, "modified_after": None,
-                  "modified_before": None, "storage_classes": (), "restore_states": ()}
+                  "modified_before": None, "storage_classes": (), "restore_states": (),
+                  "output": None, "summary_json": None}  # diff's own files, not the listing's
     prepared = jobs.prepare(_list_job({**params, **no_filters}))
     return old_records, reports.from_listing(runner.listed_records(prepared))
 
@@ -1082,31 +1116,40 @@ def _clients_for(params: dict[str, Any]) -> Callable[[str], Any]:
 
 @contextlib.contextmanager
 def _destination(path: str | None, params: dict[str, Any], option: str = "--output", *,
-                 report: str = "") -> Iterator[Stream]:
+                 report: str = "", listing: Any = None, partial: bool = True) -> Iterator[Stream]:
     """Where a report goes: stdout, oss://BUCKET/KEY (multipart upload, visible only when
     complete, placeholders expanded, ``{report}`` being ``report``, refused before any work when
-    the destination says no), or a file that appears (renamed from FILE.partial) only when complete."""
-    if path is None:
-        stream = _open_output(None, option)
-        try:
-            yield stream
-        finally:
-            _release(stream)
-        return
-    from osslist.ossurl import is_oss_url, split_oss_url
+    the destination says no), or a file that appears (renamed from FILE.partial) only when
+    complete (written in place when not ``partial``)."""
+    from osslist.ossurl import is_oss_url
 
-    if is_oss_url(path):
-        from osslist.osstarget import ReportSettings, run_facts, target_for
-
-        target = target_for(option, path, listing=_open_bucket(split_oss_url(path).bucket, params),
-                            settings=ReportSettings(),
-                            facts=run_facts(bucket=params.get("bucket") or "", shard=None, report=report),
-                            environ=os.environ)
-        with target.open() as out:
+    if path is not None and is_oss_url(path):
+        with _report_target(option, path, params, report=report, listing=listing).open() as out:
             yield out
         return
-    with _local_destination(path, option) as stream:
+    if path is not None and partial:
+        with _local_destination(path, option) as stream:
+            yield stream
+        return
+    stream = _open_output(path, option)
+    try:
         yield stream
+    finally:
+        _release(stream)
+
+
+def _report_target(option: str, path: str, params: dict[str, Any], *, report: str = "",
+                   listing: Any = None) -> Any:  # Any: BucketClient, OssTarget (oss2 stays out of --help)
+    """The OssTarget an oss:// option of a command without a listing run (diff, uploads) names:
+    placeholders expanded (``{bucket}`` is --bucket), written with ``listing``'s credentials
+    (by default a client of the destination's bucket on the command's connection options)."""
+    from osslist.osstarget import ReportSettings, run_facts, target_for
+    from osslist.ossurl import split_oss_url
+
+    return target_for(option, path, listing=listing or _open_bucket(split_oss_url(path).bucket, params),
+                      settings=ReportSettings(),
+                      facts=run_facts(bucket=params.get("bucket") or "", shard=None, report=report),
+                      environ=os.environ)
 
 
 @contextlib.contextmanager
@@ -1244,8 +1287,8 @@ def du_command(**params: Any) -> None:
     from osslist import prefixtotals as du
 
     plan = jobs.prepare(_list_job({**params, "fmt": "text", "all_versions": params["all_versions"] or params["by_state"]}))
-    _check_writable("--output", params["output"])
-    summary_out = _SummaryOut(plan, params["summary_json"])
+    _check_writable("--output", plan.job.output.path)
+    summary_out = _SummaryOut.of_run(plan, plan.job.output.summary_json)
     if params["dry_run"]:
         _print_plan({**plan.to_dict(), **summary_out.view(), "command": "du", "du": _du_view(params)})
         return
@@ -1268,7 +1311,7 @@ def du_command(**params: Any) -> None:
     finally:
         progress.close()
     if report is None:
-        stream = _open_output(params["output"])
+        stream = _open_output(plan.job.output.path)
         try:
             stream.write(text)
         finally:
@@ -1298,8 +1341,10 @@ def _du_view(params: dict[str, Any]) -> dict[str, Any]:
     show_default=True,
     help="text: keys; long: initiated, size, parts, upload id, key; jsonl: one object per line; csv.",
 )
-@_opt("--output", env="OUTPUT", type=click.Path(dir_okay=False), help="Write records to this file, not stdout.")
-@_opt("--summary-json", env="SUMMARY_JSON", type=click.Path(dir_okay=False), help="Also write the summary as JSON.")
+@_opt("--output", env="OUTPUT", type=click.Path(dir_okay=False),
+      help="Write records to this file or oss://BUCKET/KEY (placeholders as ls), not stdout.")
+@_opt("--summary-json", env="SUMMARY_JSON", type=click.Path(dir_okay=False),
+      help="Also write the summary as JSON to this file or oss://BUCKET/KEY.")
 @_opt("--no-progress", env="NO_PROGRESS", is_flag=True, help="No progress bar (it shows only on a terminal).")
 @verbose_option
 @edge
@@ -1317,20 +1362,25 @@ def uploads_command(**params: Any) -> None:
     from osslist.output import UploadWriter
 
     cutoff = None if params["older_than"] is None else parse_time(params["older_than"], now=datetime.now(timezone.utc).timestamp())
-    _check_writable("--output", params["output"])
-    _check_writable("--summary-json", params["summary_json"])
+    output = _local_path("--output", params["output"], params)
+    _check_writable("--output", output)
     client = _client(params)
-    stream = _open_output(params["output"])
+    summary_out = _SummaryOut(_local_path("--summary-json", params["summary_json"], params),
+                              lambda url: _report_target("--summary-json", url, params, listing=client))
+    summary_out.probe()
     progress = _Progress(disabled=params["no_progress"])
     try:
-        writer = UploadWriter(stream, params["fmt"], bucket=params["bucket"], parts=params["parts"])
-        totals = runner.run_uploads(
-            client, writer, prefix=params["prefix"], parts=params["parts"], older_than=cutoff, on_page=progress,
-        )
+        with _destination(output, params, listing=client, partial=False) as stream:
+            writer = UploadWriter(stream, params["fmt"], bucket=params["bucket"], parts=params["parts"])
+            totals = runner.run_uploads(
+                client, writer, prefix=params["prefix"], parts=params["parts"], older_than=cutoff, on_page=progress,
+            )
+    except BaseException:
+        summary_out.abort()
+        raise
     finally:
         progress.close()
-        _release(stream)
-    _finish(totals, params["summary_json"])
+    _finish(totals, summary_out)
 
 
 def _client(params: dict[str, Any]) -> Any:  # Any: client.BucketClient

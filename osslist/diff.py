@@ -7,6 +7,9 @@ key in both is ``modified`` when one of the compared fields differs (by default 
 and storage_class, see ``DEFAULT_COMPARE`` for why not last_modified), else ``unchanged``
 (written only when asked). In all-versions listings a key's versions are matched by version
 id: the join is on (key, version id), a key's versions held together while they are matched.
+The two sides must be listings of the same kind: a plain listing (no version ids) against an
+all-versions one would come out as every key removed and added, so the first record of each
+side decides its kind and a mixed pair is a ReportError before any change is written.
 
 Writers (``make_change_writer``): jsonl (one object per change), csv, text (``+ key``,
 ``- key``, ``~ key`` with what changed). ``DiffSummary`` counts changes and bytes, per change
@@ -23,6 +26,7 @@ from itertools import groupby
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
+from osslist.errors import ReportError
 from osslist.output import Stream, human_size
 
 if TYPE_CHECKING:
@@ -59,11 +63,15 @@ def diff_records(
     *,
     compare: tuple[str, ...] = DEFAULT_COMPARE,
     unchanged: bool = False,
+    names: tuple[str, str] = ("OLD", "NEW"),
 ) -> Iterator[Change]:
     """The changes from ``old`` to ``new`` (both in key order), in key order; ``unchanged``
-    changes too when asked."""
+    changes too when asked. ReportError, naming the sides by ``names``, when one is an
+    all-versions listing and the other not (an empty side goes with either)."""
     olds, news = _groups(old), _groups(new)
     before, after = next(olds, None), next(news, None)
+    if before is not None and after is not None:
+        _check_same_kind(before[1][0], after[1][0], names)
     while before is not None or after is not None:
         if after is None or (before is not None and before[0] < after[0]):
             assert before is not None
@@ -75,6 +83,16 @@ def diff_records(
         else:
             yield from _matched(before[1], after[1], compare, unchanged)
             before, after = next(olds, None), next(news, None)
+
+
+def _check_same_kind(old: ReportRecord, new: ReportRecord, names: tuple[str, str]) -> None:
+    """Both sides list current objects, or both all versions: a version id on one side only
+    would pair nothing, every key removed and added."""
+    if (old.version_id is None) == (new.version_id is None):
+        return
+    versioned, plain = names if old.version_id is not None else names[::-1]
+    raise ReportError(f"{versioned} lists all versions (version ids) and {plain} only current objects: "
+                      "compare listings of the same kind (both --all-versions or neither)")
 
 
 def _groups(records: Iterable[ReportRecord]) -> Iterator[tuple[str, list[ReportRecord]]]:
@@ -265,11 +283,12 @@ class ChangeWriter:
 
 
 def run_diff(old: Iterable[ReportRecord], new: Iterable[ReportRecord], writer: ChangeWriter, *,
-             compare: tuple[str, ...] = DEFAULT_COMPARE, unchanged: bool = False) -> DiffSummary:
+             compare: tuple[str, ...] = DEFAULT_COMPARE, unchanged: bool = False,
+             names: tuple[str, str] = ("OLD", "NEW")) -> DiffSummary:
     """Diff ``old`` against ``new`` into ``writer``; the summary counts every key (unchanged
     ones too, written or not)."""
     summary = DiffSummary()
-    for change in diff_records(old, new, compare=compare, unchanged=True):
+    for change in diff_records(old, new, compare=compare, unchanged=True, names=names):
         summary.add(change)
         if unchanged or change.change != UNCHANGED:
             writer.write(change)

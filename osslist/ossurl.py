@@ -5,7 +5,8 @@ of one Job share one key: ``{date}`` (UTC run start, ``YYYY-MM-DD``), ``{time}``
 (``YYYY-MM-DDTHH-MMZ``), ``{bucket}`` (the bucket listed), ``{shard}`` (the shard index) and
 ``{env:NAME}`` (an environment variable, e.g. the Job name from the downward API). ``osslist diff
 FOLDER/`` adds ``{report}``: the time folder of the newer report it compared, so the changes are kept
-next to that report's manifest.json.
+next to that report's manifest.json. A local ``--output`` or ``--summary-json`` path takes the same
+placeholders (``expand_path``), so a report on disk is named the way one in OSS is.
 """
 
 from __future__ import annotations
@@ -68,10 +69,18 @@ def parse_oss_url(text: str, facts: RunFacts, environ: Mapping[str, str]) -> Oss
     return OssUrl(template.bucket, key)
 
 
-def expand_key(template: str, facts: RunFacts, environ: Mapping[str, str]) -> str:
-    """The key with every ``{...}`` replaced; an unknown placeholder, ``{shard}`` without a
-    shard, or an unset ``{env:NAME}`` is a UsageError (a silent empty part would make every
-    run write the same key)."""
+def expand_path(option: str, path: str, facts: RunFacts, environ: Mapping[str, str]) -> str:
+    """A local path with its placeholders expanded as a key's are; the UsageError names ``option``."""
+    try:
+        return expand_key(path, facts, environ, what="the path")
+    except UsageError as exc:
+        raise UsageError(f"{option} {path}: {exc}") from exc
+
+
+def expand_key(template: str, facts: RunFacts, environ: Mapping[str, str], *, what: str = "the key") -> str:
+    """The key (or path: ``what``) with every ``{...}`` replaced; an unknown placeholder,
+    ``{shard}`` without a shard, or an unset ``{env:NAME}`` is a UsageError (a silent empty part
+    would make every run write the same key)."""
     started = facts.started.astimezone(timezone.utc)
 
     def value(match: re.Match[str]) -> str:
@@ -84,18 +93,18 @@ def expand_key(template: str, facts: RunFacts, environ: Mapping[str, str]) -> st
             return facts.bucket
         if name == "shard":
             if facts.shard is None:
-                raise UsageError("the key uses {shard} but no --shard-index is given")
+                raise UsageError(what + " uses {shard} but no --shard-index is given")
             return str(facts.shard)
         if name == "report":
             if not facts.report:
-                raise UsageError("the key uses {report}, the newer report's folder: only `osslist diff FOLDER/` "
+                raise UsageError(what + " uses {report}, the newer report's folder: only `osslist diff FOLDER/` "
                                  "comparing two reports has one")
             return facts.report
         if name.startswith("env:") and _ENV_NAME.fullmatch(name[4:]):
             if not environ.get(name[4:]):
-                raise UsageError(f"the key uses {{{name}}} but ${name[4:]} is not set")
+                raise UsageError(f"{what} uses {{{name}}} but ${name[4:]} is not set")
             return environ[name[4:]]
-        raise UsageError(f"unknown placeholder {{{name}}} in the key: use {{date}} {{time}} {{bucket}} {{shard}} {{env:NAME}} ({{report}} in diff)")
+        raise UsageError(f"unknown placeholder {{{name}}} in {what}: use {{date}} {{time}} {{bucket}} {{shard}} {{env:NAME}} ({{report}} in diff)")
 
     return _PLACEHOLDER.sub(value, template)
 

@@ -1120,3 +1120,25 @@ def test_fetch_owner_writes_the_owner_and_only_then(emulator, api):
     assert [line.pop("owner") for line in owned] == ["1234567890123456"] * 4 and owned == plain
     assert plain[1]["restore"] == {"ongoing": True} and plain[2]["restore"]["ongoing"] is False
     assert "restore" not in plain[0] and "restore" not in plain[3]
+
+
+def test_local_output_paths_expand_the_key_placeholders_up_front(emulator, tmp_path):
+    """ls and du name a report on disk as they name one in OSS: never a file called {date}.jsonl;
+    a placeholder that cannot be expanded is exit 2 before any request, with no file written."""
+    put(emulator, ["a", "b"])
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    ok(osslist(emulator, "--format", "jsonl", "--output", str(out_dir / "{bucket}-{date}.jsonl"),
+               "--summary-json", str(out_dir / "{env:RUN}-summary.json"), env={"RUN": "run-7"}))
+    ok(osslist(emulator, "--shard-index", "1", "--shard-count", "2", "--output", str(out_dir / "s{shard}.txt")))
+    ok(CliRunner().invoke(main, ["du", "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint,
+                                 "--output", str(out_dir / "du-{time}.txt")], env=clean_env(emulator)))
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert len(names) == 4 and not any("{" in name for name in names), names
+    assert names[0].startswith(f"{BUCKET}-20") and names[0].endswith(".jsonl")
+    assert names[1].startswith("du-20") and names[2:] == ["run-7-summary.json", "s1.txt"]
+    emulator.clear_requests()
+    for option in ("--output", "--summary-json"):
+        refused = osslist(emulator, option, str(tmp_path / "{nope}.txt"))
+        assert refused.exit_code == 2 and "unknown placeholder {nope}" in refused.stderr, refused.stderr
+    assert emulator.requests_for("oss") == [] and not (tmp_path / "{nope}.txt").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from osslist.diff import DiffSummary, diff_records
 from osslist.emulator import Emulator
 from osslist.reports import ReportRecord
 from tests.emulator.keys import TRICKY_KEYS
-from tests.helpers import clean_env, listing_report
+from tests.helpers import clean_env, inventory_report, listing_report
 
 BUCKET = "audited"
 
@@ -208,3 +209,142 @@ def test_all_versions_reports_compare_per_key_and_version(emulator: Emulator, tm
     found = [(d["change"], d["key"], d["new"]["size"] if d["new"] else None) for d in map(json.loads, result.stdout.splitlines())]
     assert found == [("added", "doc", 4), ("added", "gone", 0)]  # the new version and the delete marker
     assert all("version_id" in d for d in map(json.loads, result.stdout.splitlines()))
+
+
+# --- a plain listing against an all-versions one ------------------------------------------------
+
+
+def test_a_plain_and_an_all_versions_side_are_refused_before_any_change() -> None:
+    from osslist.errors import ReportError
+
+    plain, versioned = [rec("a"), rec("b")], [rec("a", version="v1"), rec("b", version="v1")]
+    for old, new, first in ((plain, versioned, "NEW"), (versioned, plain, "OLD")):
+        changes_seen = diff_records(old, new)
+        with pytest.raises(ReportError, match=f"^{first} lists all versions"):
+            next(changes_seen)
+    assert changes([], versioned) == [("added", "a", ()), ("added", "b", ())]  # an empty side goes with either
+    assert changes(plain, []) == [("removed", "a", ()), ("removed", "b", ())]
+
+
+def versioned_bucket(emulator: Emulator) -> Emulator:
+    emulator.create_bucket(BUCKET)
+    emulator.set_versioning(BUCKET, "Enabled")
+    for size in (1, 2):
+        emulator.put_object(BUCKET, "doc", size=size, last_modified=1_700_000_000 + size)
+    emulator.put_object(BUCKET, "gone", size=3, last_modified=1_700_000_000)
+    return emulator
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "inventory"])
+def test_mixed_reports_are_one_line_exit_2_and_no_output(emulator: Emulator, tmp_path: Path, fmt: str) -> None:
+    emu = versioned_bucket(emulator)
+    if fmt == "inventory":
+        plain = inventory_report(emu, BUCKET, tmp_path / "plain")
+        versions = inventory_report(emu, BUCKET, tmp_path / "versions", "--all-versions")
+    else:
+        plain, versions = tmp_path / f"plain.{fmt}", tmp_path / f"versions.{fmt}"
+        plain.write_bytes(listing_report(emu, BUCKET, fmt))
+        versions.write_bytes(listing_report(emu, BUCKET, fmt, "--all-versions"))
+    for old, new in ((plain, versions), (versions, plain)):
+        result = osslist(emu, "diff", str(old), str(new), "--output", str(tmp_path / "d.jsonl"))
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert f"{versions} lists all versions" in result.stderr and str(plain) in result.stderr
+        assert not (tmp_path / "d.jsonl").exists() and not (tmp_path / "d.jsonl.partial").exists()
+        assert osslist(emu, "diff", str(old), str(new), "--format", "text").stdout == ""
+
+
+def test_live_against_an_all_versions_report_needs_all_versions(emulator: Emulator, tmp_path: Path) -> None:
+    emu = versioned_bucket(emulator)
+    old = tmp_path / "versions.jsonl"
+    old.write_bytes(listing_report(emu, BUCKET, "jsonl", "--all-versions"))
+    refused = osslist(emu, "diff", str(old), "--live", "--bucket", BUCKET)
+    assert refused.exit_code == 2 and refused.stdout == "", refused.stderr
+    assert "the live listing of audited only current objects" in refused.stderr and "--all-versions" in refused.stderr
+    assert osslist(emu, "diff", str(old), "--live", "--bucket", BUCKET, "--all-versions").exit_code == 0
+    emu.put_object(BUCKET, "doc", size=4, last_modified=1_700_000_010)
+    for args in ([], ["--parallel", "3"]):
+        result = osslist(emu, "diff", str(old), "--live", "--bucket", BUCKET, "--all-versions", *args)
+        assert result.exit_code == 1, result.stderr
+        found = [(d["change"], d["key"], d["new"]["size"]) for d in map(json.loads, result.stdout.splitlines())]
+        assert found == [("added", "doc", 4)]
+    plain = osslist(emu, "diff", str(old), str(old), "--all-versions")
+    assert plain.exit_code == 2 and "--all-versions goes with --live" in plain.stderr
+
+
+# --- --summary-json into OSS --------------------------------------------------------------------
+
+
+def test_summary_json_into_oss_beside_the_changes(emu: Emulator, tmp_path: Path) -> None:
+    old = snapshot(emu, tmp_path / "a.jsonl")
+    emu.put_object(BUCKET, "data/9999", size=7)
+    new = snapshot(emu, tmp_path / "b.jsonl")
+    emu.create_bucket("reports")
+    result = osslist(emu, "diff", old, new, "--output", "oss://reports/diff/{date}/changes.jsonl",
+                     "--summary-json", "oss://reports/diff/{date}/summary.json")
+    assert result.exit_code == 1, result.stderr
+    keys = sorted(emu.buckets.require("reports").keys())
+    assert [key.rsplit("/", 1)[1] for key in keys] == ["changes.jsonl", "summary.json"]
+    assert keys[0].rsplit("/", 1)[0] == keys[1].rsplit("/", 1)[0] != "diff/{date}"
+    summary = json.loads(emu.object_data("reports", keys[1]))
+    assert summary["changes"]["added"] == {"objects": 1, "bytes": 7} and summary["same"] is False
+
+
+def test_a_refused_summary_destination_is_exit_4_before_the_live_listing(emu: Emulator, tmp_path: Path) -> None:
+    old = snapshot(emu, tmp_path / "a.jsonl")
+    emu.create_bucket("reports")
+    emu.faults.deny("reports", "locked/")
+    emu.clear_requests()
+    result = osslist(emu, "diff", old, "--live", "--bucket", BUCKET, "--output", "oss://reports/open/c.jsonl",
+                     "--summary-json", "oss://reports/locked/s.json")
+    assert result.exit_code == 4 and result.stdout == "", result.stderr
+    assert "oss://reports/locked/s.json" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert [r for r in emu.requests_for("oss") if r.path == f"/{BUCKET}/"] == []
+    assert emu.open_uploads("reports") == [] and list(emu.buckets.require("reports").keys()) == []
+
+
+def test_a_failed_diff_leaves_no_summary_upload(emu: Emulator, tmp_path: Path) -> None:
+    good = snapshot(emu, tmp_path / "good.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"<html>not a report</html>\n")
+    emu.create_bucket("reports")
+    result = osslist(emu, "diff", good, str(bad), "--summary-json", "oss://reports/s.json")
+    assert result.exit_code == 2, result.stderr
+    assert emu.open_uploads("reports") == [] and list(emu.buckets.require("reports").keys()) == []
+
+
+# --- placeholders in local paths ----------------------------------------------------------------
+
+
+def test_local_output_and_summary_paths_expand_placeholders(emu: Emulator, tmp_path: Path) -> None:
+    old = snapshot(emu, tmp_path / "a.jsonl")
+    emu.put_object(BUCKET, "data/9999", size=1)
+    new = snapshot(emu, tmp_path / "b.jsonl")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = osslist(emu, "diff", old, new, "--output", str(out_dir / "{date}-changes.jsonl"),
+                     "--summary-json", str(out_dir / "{date}-summary.json"))
+    assert result.exit_code == 1, result.stderr
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert [re.sub(r"^\d{4}-\d\d-\d\d-", "", name) for name in names] == ["changes.jsonl", "summary.json"]
+    assert json.loads((out_dir / names[1]).read_text())["changes"]["added"]["objects"] == 1
+    for option in ("--output", "--summary-json"):  # {report} needs a folder of reports: exit 2, nothing written
+        refused = osslist(emu, "diff", old, new, option, str(out_dir / "{report}.json"))
+        assert refused.exit_code == 2 and "{report}" in refused.stderr and refused.stdout == "", refused.stderr
+    assert sorted(p.name for p in out_dir.iterdir()) == names
+
+
+def test_report_placeholder_in_a_local_output_is_the_newer_reports_folder(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.create_bucket(BUCKET)
+    root = tmp_path / "inventory"
+    argv = ["ls", "--bucket", BUCKET, "--format", "oss-inventory", "--output", str(root)]
+    for day, key in (("01", "a"), ("02", "b")):  # runs within one minute would share a folder: date them apart
+        emulator.put_object(BUCKET, key, size=1)
+        assert osslist(emulator, *argv).exit_code == 0
+        (run,) = [p for p in root.iterdir() if p.name.startswith("20") and not p.name.startswith("2026-01")]
+        run.rename(root / f"2026-01-{day}T00-00Z")
+    result = osslist(emulator, "diff", f"{root}/", "--output", f"{root}/{{report}}/changes.jsonl",
+                     "--summary-json", f"{root}/{{report}}/summary.json")
+    assert result.exit_code == 1, result.stderr
+    newer = root / "2026-01-02T00-00Z"
+    assert json.loads((newer / "changes.jsonl").read_text())["key"] == "b"
+    assert json.loads((newer / "summary.json").read_text())["changes"]["added"]["objects"] == 1

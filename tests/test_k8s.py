@@ -785,6 +785,9 @@ def test_the_scheduled_audit_keeps_each_runs_changes_beside_its_report(
         ("added", "logs/new.gz"), ("removed", "logs/003.gz"), ("modified", "logs/007.gz"), ("modified", "logs/009.gz")}
     fields = {c["key"]: c["fields"] for c in changes}
     assert "size" in fields["logs/007.gz"] and "storage_class" in fields["logs/009.gz"] and len(changes) == 4
+    summary = json.loads(emulator.object_data(reports, today.replace("/manifest.json", "/changes-summary.json")))
+    assert [summary["changes"][name]["objects"] for name in ("added", "removed", "modified")] == [1, 1, 2], summary
+    assert not summary["same"]
 
     # A pod of the same Job again (as after a failed diff step): the inventory step finds its
     # checkpoint finished and adds no report; the diff finds the same two (the changes file is

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from osslist.errors import UsageError
-from osslist.ossurl import OssUrl, RunFacts, expand_key, is_oss_url, parse_oss_url
+from osslist.ossurl import OssUrl, RunFacts, expand_key, expand_path, is_oss_url, parse_oss_url
 
 STARTED = datetime(2026, 11, 29, 7, 5, 9, tzinfo=timezone.utc)
 FACTS = RunFacts(started=STARTED, bucket="audited", shard=3)
@@ -67,3 +67,10 @@ def test_report_is_the_newer_reports_folder_and_only_a_diff_of_a_folder_has_one(
     assert expand_key("inv/b/{report}/changes.jsonl.gz", facts, {}) == "inv/b/2026-11-28T03-00Z/changes.jsonl.gz"
     with pytest.raises(UsageError, match="only `osslist diff FOLDER/`"):
         parse_oss_url("oss://r/{report}/changes.jsonl.gz", FACTS, {})
+
+
+def test_a_local_path_takes_the_same_placeholders_and_names_its_option() -> None:
+    assert expand_path("--output", "out/{bucket}-{date}-{shard}.jsonl", FACTS, {}) == "out/audited-2026-11-29-3.jsonl"
+    assert expand_path("--output", "plain/a,b.jsonl", FACTS, {}) == "plain/a,b.jsonl"
+    with pytest.raises(UsageError, match=r"^--summary-json s/\{nope\}.json: unknown placeholder \{nope\} in the path"):
+        expand_path("--summary-json", "s/{nope}.json", FACTS, {})

@@ -115,3 +115,37 @@ def test_a_refusal_names_the_ram_action_the_role_lacks(emulator: Emulator, args:
     result = CliRunner().invoke(main, argv, env=clean_env(emulator))
     assert result.exit_code == 4
     assert f"the role needs {action}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_output_and_summary_into_oss_probed_before_listing(emulator: Emulator) -> None:
+    start_uploads(emulator, 5)
+    emulator.create_bucket("reports")
+    argv = ["uploads", "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, "--format", "jsonl",
+            "--output", "oss://reports/{bucket}/uploads.jsonl.gz", "--summary-json", "oss://reports/{bucket}/s.json"]
+    result = ok(CliRunner().invoke(main, argv, env=clean_env(emulator)))
+    assert result.stdout == ""
+    import gzip
+
+    lines = gzip.decompress(emulator.object_data("reports", f"{BUCKET}/uploads.jsonl.gz")).splitlines()
+    assert [(r["key"], r["upload_id"]) for r in map(json.loads, lines)] == emulator.open_uploads(BUCKET)
+    assert json.loads(emulator.object_data("reports", f"{BUCKET}/s.json"))["uploads"] == 5
+    emulator.faults.deny("reports", "locked/")
+    for option in ("--output", "--summary-json"):
+        emulator.clear_requests()
+        refused = CliRunner().invoke(main, [*argv[:7], option, "oss://reports/locked/x"], env=clean_env(emulator))
+        assert refused.exit_code == 4 and "oss://reports/locked/x" in refused.stderr, refused.stderr
+        assert not any("uploads" in r.query for r in emulator.requests_for("oss") if r.path == f"/{BUCKET}/")
+        assert emulator.open_uploads("reports") == []
+
+
+def test_local_output_paths_expand_placeholders(emulator: Emulator, tmp_path: Path) -> None:
+    start_uploads(emulator, 3)
+    argv = ["uploads", "--bucket", BUCKET, "--endpoint", emulator.oss_endpoint, "--format", "jsonl",
+            "--output", str(tmp_path / "{bucket}.jsonl"), "--summary-json", str(tmp_path / "{bucket}-{date}.json")]
+    ok(CliRunner().invoke(main, argv, env=clean_env(emulator)))
+    assert len((tmp_path / f"{BUCKET}.jsonl").read_text().splitlines()) == 3
+    (summary,) = tmp_path.glob(f"{BUCKET}-20*.json")
+    assert json.loads(summary.read_text())["uploads"] == 3
+    emulator.clear_requests()
+    refused = CliRunner().invoke(main, [*argv[:7], "--output", str(tmp_path / "{shard}.jsonl")], env=clean_env(emulator))
+    assert refused.exit_code == 2 and "{shard}" in refused.stderr and emulator.requests_for("oss") == []
