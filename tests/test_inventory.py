@@ -383,3 +383,12 @@ def test_an_all_versions_inventory_has_the_version_columns(emu: Emulator, tmp_pa
     (tmp_path / "all.jsonl").write_bytes(listing_report(emu, SOURCE, "jsonl", "--all-versions"))
     same = diff(emu, str(tmp_path / "all.jsonl"), str(manifest))
     assert (same.exit_code, same.stdout) == (0, ""), same.stderr
+
+
+def test_the_fast_key_encoding_is_quote_for_every_key() -> None:
+    from urllib.parse import quote
+
+    from osslist.inventory import url_encoded
+
+    keys = [*TRICKY_KEYS, "logs/2024/00001.gz", "a b", "ü/ä", "x\ny", "~._-", "", "%2F", "+", "/", "a//b", "?#&="]
+    assert [url_encoded(k) for k in keys] == [quote(k, safe="") for k in keys]
