@@ -51,10 +51,10 @@ def _clock_times() -> list[str]:
 def last_modified(epoch: int) -> str:
     """OSS's LastModified: ISO 8601 UTC with milliseconds (the date part cached per day,
     since strftime per object would dominate a page)."""
-    return _stamps([epoch])[0]
+    return stamps([epoch])[0]
 
 
-def _stamps(epochs: list[int]) -> list[str]:
+def stamps(epochs: list[int]) -> list[str]:
     """``last_modified`` of each epoch."""
     day, clock = _day, _clock_times()
     return [f"{day(t // 86400)}T{clock[t % 86400]}.000Z" for t in epochs]
@@ -90,7 +90,7 @@ def _contents(columns: Columns, url: bool, owner: bool, archive: dict[str, Archi
             f"<Contents><Key>{k}</Key><LastModified>{m}</LastModified>"
             f'<ETag>"{e}"</ETag><Type>{t}</Type><Size>{s}</Size><StorageClass>{c}</StorageClass>{tl}'
             for k, m, e, t, s, c, tl in zip(
-                keys, _stamps(columns.mtimes), etags, columns.object_types, columns.sizes, columns.storage_classes,
+                keys, stamps(columns.mtimes), etags, columns.object_types, columns.sizes, columns.storage_classes,
                 tails,
             )
         ]
