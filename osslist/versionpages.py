@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 from urllib.parse import unquote
 from xml.parsers import expat
@@ -110,11 +110,13 @@ def _scan_fast(body: bytes, owner: bool = False) -> VersionPage | None:
     keys = _unquote_all([item[0] or item[10] or item[15] for item in entries])
     for item, key in zip(entries, keys):
         if item[0]:
-            details = details_of(item[8] if owner else None, *rare_fields(item[9]))
-            records.append(VersionRecord(key, int(item[6]), item[3], item[4], intern(item[7]),
-                                         intern(item[5]), item[1], item[2] == "true", False, details=details))
+            record = VersionRecord(key, int(item[6]), item[3], item[4], intern(item[7]), intern(item[5]), item[1],
+                                   item[2] == "true", False)
+            if owner or item[9]:  # the rare fields: most records have none, and this runs per record
+                record = replace(record, details=details_of(item[8] if owner else None, *rare_fields(item[9])))
+            records.append(record)
         elif item[10]:
-            details = details_of(item[14] if owner else None, None, None)
+            details = details_of(item[14], None, None) if owner else None
             records.append(VersionRecord(key, 0, item[13], "", "", "", item[11], item[12] == "true",
                                          True, details=details))
         else:
