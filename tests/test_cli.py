@@ -447,7 +447,8 @@ def test_ctrl_c_is_exit_130_with_one_line_saying_how_to_resume(emulator, tmp_pat
     child = subprocess.Popen([*CLI_ARGV, "ls", "--bucket", BUCKET, "--max-keys", "10", "--no-progress",
                               "--output", str(tmp_path / "keys.txt"), "--checkpoint", str(tmp_path / "ck")],
                              env=child_env(emulator, OSSLIST_ENDPOINT=emulator.oss_endpoint), stderr=subprocess.PIPE,
-                             text=True)
+                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # (a shell's background job, e.g. `make test &`, starts with SIGINT ignored, and its children inherit that)
     deadline = time.monotonic() + 60
     while not (tmp_path / "ck").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
